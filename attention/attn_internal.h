@@ -1,0 +1,135 @@
+/* Private to attention/: the compiled cell (separable terms), the plan and its workspaces. */
+#ifndef GCSIM_ATTN_INTERNAL_H
+#define GCSIM_ATTN_INTERNAL_H
+
+#include "attention.h"
+
+/* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
+ * x on the plan's pulse grid (linear in between, exact for the cell's own tables);
+ * y as a polynomial power (paper) or on the plan's level grid (calibrated);
+ * z on ages 0..n_age-1, or exp(-mu·age) when the plan is exponential. */
+typedef struct {
+    double *x;       /* (n_pulse) */
+    int is_poly;     /* paper: y = Σ_n poly[n] (V - 0.45)^n */
+    double poly[4];
+    double *y;       /* (n_level) calibrated: on the level grid */
+    double mu;       /* paper: decay rate of this term per token (power · lambda) */
+    float *z;        /* (n_age) */
+    float *zrev;     /* (n_age) z reversed, so that ages of ascending keys run forward */
+    int row_const;   /* y constant and z ≡ 1: contributes coef · Σ_d x(q_d) to every key */
+} attn_term;
+
+/* The compiled cell of one array. */
+typedef struct {
+    int n_terms;
+    attn_term *t;
+    double decomp_err;    /* max |F - F̂| / max |F| over the table */
+} attn_array;
+
+/* Per-thread scratch for one head; sizes fixed at plan time. */
+typedef struct {
+    float *P;        /* (T,D) pulse fractions of q */
+    float *X1, *Y1;  /* (R1, T, D) term factors of q and k */
+    float *Yv;       /* (n_tiles, R2, tile, D) term factors of v, tile-major so that one
+                        tile's terms are one contiguous (R2·tile, D) matrix; zero padded */
+    float *S, *phi;  /* (tile, Wmax) one row block */
+    float *C;        /* (tile, Wmax) one term's product (tabulated z) */
+    float *Xc, *Yc;  /* (tile, R1·D), (Wmax, R1·D) packed, age-scaled factors */
+    float *Ac, *Vc;  /* (tile, R2·tile), (R2·tile, D) packed array-2 factors of one tile */
+    float *O;        /* (tile, D) one tile's output */
+    float *rowc;     /* (tile) constant-term contribution per row */
+    float *rowf;     /* (R2, tile) row factors exp(-mu_r u) of the separable path */
+    int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
+    float *loc_wt;   /* (tile) and the weight within it */
+} attn_work;
+
+struct attn_plan {
+    attn_config cfg;
+    int D, max_T, M;      /* M: window, at most max_T (softmax: max_T) */
+    int n_age;            /* ages tabulated: min(M, max_T) */
+    int exponential;      /* terms are exp(-mu·age): use the separable fast path */
+    /* coordinates: q -> pulse in [0,1]; k, v -> volts (paper) or DAC level (calibrated) */
+    double k_range, v_range;   /* full scale of k, v before quantisation */
+    int n_pulse;
+    double *pulse_grid;        /* (n_pulse) */
+    int pulse_uniform;         /* grid points evenly spaced: O(1) location */
+    int n_level_k, n_level_v;  /* level grid points (calibrated) */
+    double level_step_k, level_step_v; /* grid spacing in DAC levels */
+    attn_array a1, a2;
+    /* converters in the units of S: phi = c2p(S) (fraction of T_max), readout(O) in [-1,1] */
+    double s_sat;              /* paper: 80; calibrated: cell_s_sat_c */
+    double ro_sat;             /* paper: 40; calibrated: cell_readout_sat_c */
+    int n_conv;                /* calibrated: dense tables of c2p and readout */
+    double c2p_lo, c2p_hi, ro_lo, ro_hi;
+    float *c2p_tab, *ro_tab;
+    float c2p_lo_f, c2p_scale_f, ro_lo_f, ro_scale_f; /* the same in float, for the lookups */
+    double conv_err;           /* max error of the dense converter tables, of full scale */
+    int n_threads;
+    attn_work *work;
+};
+
+/* Round half to even of x / step, times step (PAPER.md §3 quantiser anchored at 0). */
+double attn_quantise(double x, double step);
+
+/* Clamp to [0, range] then (if levels > 0) quantise with step range / (levels - 1). */
+double attn_clamp_quant(double x, double range, int levels);
+
+/* Builds the terms of both arrays for the plan's variant (compile.c). */
+int attn_compile(attn_plan *p, gc_err *e);
+void attn_array_free(attn_array *a);
+
+/* Values of a function tabulated on a grid, linear in between, clamped at the ends. */
+double attn_lerp_grid(const double *grid, const double *val, int n, double x);
+
+/* Counter quantisation of one tile readout (out_levels grid) when quant_out is on. */
+double attn_out_quant(const attn_config *c, double r);
+
+/* Converters of the fast path (float, from the dense tables for calibrated); inline
+ * because they run once per (query, key) pair. */
+float attn_phi_exact(const attn_plan *p, float s);
+float attn_readout_exact(const attn_plan *p, float o);
+
+/* tab (n) sampled uniformly from lo with spacing 1/scale; x inside the table. */
+static inline float attn_lerp_uniform(const float *tab, int n, float lo, float scale, float x)
+{
+    float u = (x - lo) * scale;
+    int i = (int)u;
+    if (i > n - 2)
+        i = n - 2;
+    float w = u - (float)i;
+    return tab[i] + w * (tab[i + 1] - tab[i]);
+}
+
+static inline float attn_phi_fast(const attn_plan *p, float s)
+{
+    if (p->cfg.variant != ATTN_CALIBRATED) {
+        float x = s / (float)p->s_sat;
+        return x < 0 ? 0 : x > 1 ? 1 : x;
+    }
+    if (!(s > p->c2p_lo && s < p->c2p_hi))
+        return attn_phi_exact(p, s);
+    return attn_lerp_uniform(p->c2p_tab, p->n_conv, p->c2p_lo_f, p->c2p_scale_f, s);
+}
+
+static inline float attn_readout_fast(const attn_plan *p, float o)
+{
+    if (p->cfg.variant != ATTN_CALIBRATED) {
+        float x = o / (float)p->ro_sat;
+        return x < -1 ? -1 : x > 1 ? 1 : x;
+    }
+    if (!(o > p->ro_lo && o < p->ro_hi))
+        return attn_readout_exact(p, o);
+    return attn_lerp_uniform(p->ro_tab, p->n_conv, p->ro_lo_f, p->ro_scale_f, o);
+}
+
+/* Term factors of one head: P and X1 (R1,T,D) from q, Y1 from k, Yv from v (T rows). */
+void attn_factors(const attn_plan *p, const float *q, const float *k, const float *v, int T,
+                  attn_work *w);
+/* The same for a single token (rows of D), used by streaming. */
+void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size_t stride);
+void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y1,
+                    size_t stride1, float *Yv, size_t stride2);
+/* x_r(pulse) for one term of one array at pulse in [0,1]. */
+float attn_term_x(const attn_plan *p, const attn_term *t, float pulse);
+
+#endif

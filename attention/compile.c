@@ -1,0 +1,265 @@
+/* Compiling the cell into separable terms F(pulse, level, age) ≈ Σ_r x_r y_r z_r
+ * (DESIGN.md "Fast evaluation").
+ * Paper variants: exact analytic terms, g(yδ) = Σ_n c_n y^n δ^n, so x = pulse,
+ * y = c_n (V - 0.45)^n, z = exp(-n λ age); without decay one term y = g.
+ * Calibrated: the table F is built from the cell model on (pulse grid = the cell's own pulse
+ * axis, level grid = DAC levels or a fine grid, ages 0..n_age-1) and decomposed by two
+ * nested SVDs: first over the pulse (Gram n_pulse²), then, per pulse component, over
+ * level × age (Gram n_level²). Singular values below decomp_rel_tol × the largest are
+ * dropped, and the largest reconstruction error over the whole table is recorded. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_internal.h"
+#include "jacobi.h"
+
+void attn_array_free(attn_array *a)
+{
+    for (int r = 0; a->t && r < a->n_terms; r++) {
+        free(a->t[r].x);
+        free(a->t[r].y);
+        free(a->t[r].z);
+        free(a->t[r].zrev);
+    }
+    free(a->t);
+    a->t = NULL;
+    a->n_terms = 0;
+}
+
+/* Allocates n analytic terms with x on the pulse grid and z on the ages. */
+static int terms_alloc(attn_plan *p, attn_array *a, int n)
+{
+    a->t = calloc((size_t)n, sizeof *a->t);
+    if (!a->t)
+        return -1;
+    a->n_terms = n;
+    for (int r = 0; r < n; r++) {
+        attn_term *t = &a->t[r];
+        t->x = calloc((size_t)p->n_pulse, sizeof *t->x);
+        t->z = calloc((size_t)p->n_age, sizeof *t->z);
+        if (!t->x || !t->z)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Paper variants */
+
+static const double cubic_ua[4] = {0.52136361, 13.61226063, -2.62044562, 46.05483778};
+static const double linear_ua[4] = {0, 19.3, 0, 0};
+
+static int compile_paper(attn_plan *p, attn_array *a)
+{
+    const double *c = p->cfg.variant == ATTN_PAPER_CUBIC ? cubic_ua : linear_ua;
+    double lambda = attn_config_lambda(&p->cfg);
+    int powers[4], n = 0;
+    if (lambda == 0)
+        powers[n++] = -1; /* one term carrying the whole polynomial */
+    else
+        for (int k = 0; k < 4; k++)
+            if (c[k] != 0)
+                powers[n++] = k;
+    if (terms_alloc(p, a, n))
+        return -1;
+    for (int r = 0; r < n; r++) {
+        attn_term *t = &a->t[r];
+        t->x[0] = 0;
+        t->x[1] = 1;
+        t->is_poly = 1;
+        for (int k = 0; k < 4; k++)
+            t->poly[k] = powers[r] < 0 || powers[r] == k ? c[k] : 0;
+        t->mu = powers[r] < 0 ? 0 : powers[r] * lambda;
+        t->row_const = powers[r] == 0; /* c_0: constant y, never decays */
+        for (int g = 0; g < p->n_age; g++)
+            t->z[g] = (float)exp(-t->mu * g);
+    }
+    a->decomp_err = 0; /* analytic: exact */
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Calibrated */
+
+/* The charge table F (n_pulse, n_level, n_age) of one array, in coulombs. */
+static double *charge_table(const attn_plan *p, int n_level, double level_step)
+{
+    const cell_model *m = p->cfg.cell;
+    int nk = cell_k_levels(m), np = p->n_pulse, na = p->n_age;
+    double period = attn_config_token_period_s(&p->cfg);
+    double *F = malloc((size_t)np * n_level * na * sizeof *F);
+    if (!F)
+        return NULL;
+    for (int l = 0; l < n_level; l++) {
+        double level = l * level_step;
+        int l0 = (int)floor(level);
+        if (l0 > nk - 2)
+            l0 = nk - 2;
+        double w = level - l0;
+        double v0 = (1 - w) * cell_write_v(m, l0) + w * cell_write_v(m, l0 + 1);
+        for (int g = 0; g < na; g++) {
+            double vs = cell_decay_v(m, v0, g * period);
+            for (int i = 0; i < np; i++)
+                F[((size_t)i * n_level + l) * na + g] =
+                    cell_read_charge_c(m, p->pulse_grid[i], vs);
+        }
+    }
+    return F;
+}
+
+/* Gram matrix G = A Aᵀ of A (n, len) row-major. */
+static void gram(const double *A, int n, size_t len, double *G)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++) {
+            double s = 0;
+            for (size_t x = 0; x < len; x++)
+                s += A[i * len + x] * A[j * len + x];
+            G[i * n + j] = G[j * n + i] = s;
+        }
+}
+
+/* Largest |F - Σ x y z| over the table, relative to max |F|. */
+static double decomp_error(const attn_plan *p, const attn_array *a, const double *F,
+                           int n_level)
+{
+    int np = p->n_pulse, na = p->n_age;
+    double err = 0, fabs_max = 0;
+    for (int i = 0; i < np; i++)
+        for (int l = 0; l < n_level; l++)
+            for (int g = 0; g < na; g++) {
+                double f = F[((size_t)i * n_level + l) * na + g], s = 0;
+                for (int r = 0; r < a->n_terms; r++)
+                    s += a->t[r].x[i] * a->t[r].y[l] * (double)a->t[r].z[g];
+                err = fmax(err, fabs(f - s));
+                fabs_max = fmax(fabs_max, fabs(f));
+            }
+    return fabs_max > 0 ? err / fabs_max : err;
+}
+
+/* Keeps the components of one level × age core C (n_level, n_age) above cut, appending
+ * terms with x = u (the pulse component). */
+static int split_core(attn_plan *p, attn_array *a, const double *u, const double *C,
+                      int n_level, double cut, int *cap)
+{
+    int na = p->n_age, rc = -1;
+    double *G = malloc((size_t)n_level * n_level * sizeof *G);
+    double *w = malloc((size_t)n_level * sizeof *w);
+    double *V = malloc((size_t)n_level * n_level * sizeof *V);
+    if (!G || !w || !V)
+        goto done;
+    gram(C, n_level, (size_t)na, G);
+    attn_jacobi_eig(G, n_level, w, V);
+    for (int s = 0; s < n_level && w[s] > cut * cut; s++) {
+        if (a->n_terms == *cap) {
+            attn_term *bigger = realloc(a->t, (size_t)(*cap *= 2) * sizeof *bigger);
+            if (!bigger)
+                goto done;
+            a->t = bigger;
+        }
+        attn_term *t = &a->t[a->n_terms];
+        memset(t, 0, sizeof *t);
+        a->n_terms++;
+        t->x = malloc((size_t)p->n_pulse * sizeof *t->x);
+        t->y = malloc((size_t)n_level * sizeof *t->y);
+        t->z = malloc((size_t)na * sizeof *t->z);
+        if (!t->x || !t->y || !t->z)
+            goto done;
+        memcpy(t->x, u, (size_t)p->n_pulse * sizeof *u);
+        for (int l = 0; l < n_level; l++)
+            t->y[l] = V[l * n_level + s];
+        for (int g = 0; g < na; g++) {
+            double z = 0;
+            for (int l = 0; l < n_level; l++)
+                z += V[l * n_level + s] * C[(size_t)l * na + g];
+            t->z[g] = (float)z;
+        }
+    }
+    rc = 0;
+done:
+    free(G);
+    free(w);
+    free(V);
+    return rc;
+}
+
+static int decompose(attn_plan *p, attn_array *a, const double *F, int n_level)
+{
+    int np = p->n_pulse, na = p->n_age, cap = 8, rc = -1;
+    size_t len = (size_t)n_level * na;
+    double tol = p->cfg.decomp_rel_tol > 0 ? p->cfg.decomp_rel_tol : 1e-6;
+    double *G = malloc((size_t)np * np * sizeof *G), *w = malloc((size_t)np * sizeof *w);
+    double *U = malloc((size_t)np * np * sizeof *U), *C = malloc(len * sizeof *C);
+    double *u = malloc((size_t)np * sizeof *u);
+    a->t = calloc((size_t)cap, sizeof *a->t);
+    if (!G || !w || !U || !C || !u || !a->t)
+        goto done;
+    gram(F, np, len, G);
+    attn_jacobi_eig(G, np, w, U);
+    double cut = tol * sqrt(fmax(w[0], 0));
+    for (int r = 0; r < np && w[r] > cut * cut; r++) {
+        for (int i = 0; i < np; i++)
+            u[i] = U[i * np + r];
+        for (size_t x = 0; x < len; x++) {
+            double s = 0;
+            for (int i = 0; i < np; i++)
+                s += u[i] * F[i * len + x];
+            C[x] = s;
+        }
+        if (split_core(p, a, u, C, n_level, cut, &cap))
+            goto done;
+    }
+    a->decomp_err = decomp_error(p, a, F, n_level);
+    rc = 0;
+done:
+    free(G);
+    free(w);
+    free(U);
+    free(C);
+    free(u);
+    return rc;
+}
+
+static int compile_calibrated(attn_plan *p, attn_array *a, int n_level, double level_step)
+{
+    double *F = charge_table(p, n_level, level_step);
+    if (!F)
+        return -1;
+    int rc = decompose(p, a, F, n_level);
+    free(F);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+/* zrev[k] = z[n_age - 1 - k] for every term. */
+static int reverse_ages(const attn_plan *p, attn_array *a)
+{
+    for (int r = 0; r < a->n_terms; r++) {
+        attn_term *t = &a->t[r];
+        if (!(t->zrev = malloc((size_t)p->n_age * sizeof *t->zrev)))
+            return -1;
+        for (int g = 0; g < p->n_age; g++)
+            t->zrev[g] = t->z[p->n_age - 1 - g];
+    }
+    return 0;
+}
+
+int attn_compile(attn_plan *p, gc_err *e)
+{
+    attn_variant v = p->cfg.variant;
+    int rc = 0;
+    if (v == ATTN_PAPER_LINEAR || v == ATTN_PAPER_CUBIC) {
+        rc = compile_paper(p, &p->a1);
+        if (!rc)
+            rc = compile_paper(p, &p->a2);
+    } else if (v == ATTN_CALIBRATED) {
+        rc = compile_calibrated(p, &p->a1, p->n_level_k, p->level_step_k);
+        if (!rc)
+            rc = compile_calibrated(p, &p->a2, p->n_level_v, p->level_step_v);
+    }
+    if (!rc)
+        rc = reverse_ages(p, &p->a1) || reverse_ages(p, &p->a2) ? -1 : 0;
+    return rc ? gc_fail(e, "attention plan: out of memory compiling the cell") : 0;
+}

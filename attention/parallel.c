@@ -1,0 +1,403 @@
+/* The fast parallel path: one head per OpenMP thread, a block of `tile` query rows at a
+ * time against the keys of its window, in float32 with BLAS.
+ * Array 1: S = Σ_r z_r(age) ⊙ (X_r Y_rᵀ). When every z_r is exp(-mu_r·age) (paper variants)
+ * the age factor splits into a row part exp(-mu_r (i - i0)) and a key part
+ * exp(-mu_r (i0 - j)), so all terms become one product of packed matrices with inner
+ * dimension R·D. Otherwise (calibrated) each term is one product followed by an
+ * element-wise multiply with its tabulated z_r.
+ * Array 2, per key tile: O_t = Σ_r (x_r(phi) ⊙ z_r(age)) V_r, again one packed product per
+ * tile, then the readout, the counter quantisation and the digital sum over tiles. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "attn_internal.h"
+
+/* One row block: rows i0..i0+bs-1 against keys js..js+W-1. */
+typedef struct {
+    int i0, bs, js, W, T;
+} attn_block;
+
+static int visible(const attn_plan *p, int i, int j)
+{
+    return j <= i && j > i - p->M;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Array 1 */
+
+/* rowc[u]: the constant terms (c_0 of the cubic), the same for every visible key. */
+static void array1_rowconst(const attn_plan *p, attn_work *w, const attn_block *b)
+{
+    size_t TD = (size_t)b->T * p->D;
+    for (int u = 0; u < b->bs; u++) {
+        double s = 0;
+        for (int r = 0; r < p->a1.n_terms; r++) {
+            if (!p->a1.t[r].row_const)
+                continue;
+            const float *x = w->X1 + r * TD + (size_t)(b->i0 + u) * p->D;
+            double sx = 0;
+            for (int d = 0; d < p->D; d++)
+                sx += x[d];
+            s += p->a1.t[r].poly[0] * sx;
+        }
+        w->rowc[u] = (float)s;
+    }
+}
+
+/* S (bs,W) = Xc (bs,K) · Yc (W,K)ᵀ with the age factors folded into Xc and Yc. */
+static void array1_exponential(const attn_plan *p, attn_work *w, const attn_block *b)
+{
+    int D = p->D, K = 0;
+    size_t TD = (size_t)b->T * D;
+    for (int r = 0; r < p->a1.n_terms; r++) {
+        const attn_term *t = &p->a1.t[r];
+        if (t->row_const)
+            continue;
+        for (int u = 0; u < b->bs; u++) {
+            float f = (float)exp(-t->mu * u);
+            const float *x = w->X1 + r * TD + (size_t)(b->i0 + u) * D;
+            for (int d = 0; d < D; d++)
+                w->Xc[(size_t)u * p->a1.n_terms * D + K + d] = x[d] * f;
+        }
+        for (int c = 0; c < b->W; c++) {
+            float f = (float)exp(-t->mu * (b->i0 - b->js - c));
+            const float *y = w->Y1 + r * TD + (size_t)(b->js + c) * D;
+            for (int d = 0; d < D; d++)
+                w->Yc[(size_t)c * p->a1.n_terms * D + K + d] = y[d] * f;
+        }
+        K += D;
+    }
+    int ld = p->a1.n_terms * D;
+    if (K == 0) {
+        memset(w->S, 0, (size_t)b->bs * b->W * sizeof *w->S);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, K, 1.0f, w->Xc, ld,
+                w->Yc, ld, 0.0f, w->S, b->W);
+}
+
+/* S = Σ_r z_r(age) ⊙ (X_r Y_rᵀ), one product per term. */
+static void array1_tabulated(const attn_plan *p, attn_work *w, const attn_block *b)
+{
+    int D = p->D;
+    size_t TD = (size_t)b->T * D;
+    memset(w->S, 0, (size_t)b->bs * b->W * sizeof *w->S);
+    for (int r = 0; r < p->a1.n_terms; r++) {
+        const attn_term *t = &p->a1.t[r];
+        if (t->row_const)
+            continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, D, 1.0f,
+                    w->X1 + r * TD + (size_t)b->i0 * D, D, w->Y1 + r * TD + (size_t)b->js * D,
+                    D, 0.0f, w->C, b->W);
+        for (int u = 0; u < b->bs; u++) {
+            int i = b->i0 + u;
+            int c_lo = i - p->M + 1 - b->js, c_hi = i - b->js; /* visible columns */
+            if (c_lo < 0)
+                c_lo = 0;
+            float *s = w->S + (size_t)u * b->W;
+            const float *cc = w->C + (size_t)u * b->W;
+            const float *zr = t->zrev + (p->n_age - 1 - (i - b->js)); /* zr[c]: age i-js-c */
+            for (int c = c_lo; c <= c_hi; c++)
+                s[c] += zr[c] * cc[c];
+        }
+    }
+}
+
+/* Visible key columns of row i of block b: [*lo, *hi] (empty when *lo > *hi). */
+static void visible_cols(const attn_plan *p, const attn_block *b, int i, int *lo, int *hi)
+{
+    *lo = i - p->M + 1 - b->js;
+    if (*lo < 0)
+        *lo = 0;
+    *hi = i - b->js;
+}
+
+/* Adds the constant terms, masks, and applies the charge-to-pulse converter. */
+static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
+{
+    int calibrated = p->cfg.variant == ATTN_CALIBRATED;
+    float inv_sat = (float)(1 / p->s_sat);
+    for (int u = 0; u < b->bs; u++) {
+        int lo, hi;
+        visible_cols(p, b, b->i0 + u, &lo, &hi);
+        float *s = w->S + (size_t)u * b->W, *ph = w->phi + (size_t)u * b->W, rc = w->rowc[u];
+        for (int c = 0; c < lo; c++)
+            s[c] = ph[c] = 0;
+        for (int c = hi + 1; c < b->W; c++)
+            s[c] = ph[c] = 0;
+        if (calibrated) {
+            for (int c = lo; c <= hi; c++) {
+                s[c] += rc;
+                ph[c] = attn_phi_fast(p, s[c]);
+            }
+        } else {
+            for (int c = lo; c <= hi; c++) {
+                s[c] += rc;
+                float x = s[c] * inv_sat;
+                ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Array 2 */
+
+/* Positions of the pulses ph[lo..hi] on the plan's pulse grid: interval index and weight,
+ * found once per key and shared by all terms (O(1) on a uniform grid). */
+static void pulse_locate(const attn_plan *p, const float *ph, int lo, int hi, int *idx,
+                         float *wt)
+{
+    const double *g = p->pulse_grid;
+    int n = p->n_pulse;
+    for (int x = lo; x <= hi; x++) {
+        int i;
+        if (p->pulse_uniform) {
+            i = (int)(ph[x] * (n - 1));
+            i = i < 0 ? 0 : i > n - 2 ? n - 2 : i;
+        } else {
+            for (i = 0; i < n - 2 && ph[x] > g[i + 1]; i++)
+                ;
+        }
+        float u = (float)((ph[x] - g[i]) / (g[i + 1] - g[i]));
+        idx[x] = i;
+        wt[x] = u < 0 ? 0 : u > 1 ? 1 : u;
+    }
+}
+
+/* x_r(phi) · z_r(age) of one term over the visible keys lo..hi of one row: a fast loop for
+ * a pulse grid of two points (x linear in phi: the paper, the presets), else through the
+ * located grid positions. a gets the weights; returns Σ x_r(phi) (for constant terms). */
+static double array2_row_term(const attn_plan *p, const attn_work *w, const attn_term *t,
+                              int r, int u, const float *ph, const float *z, int lo, int hi,
+                              float *a)
+{
+    double sum = 0;
+    float f = p->exponential ? w->rowf[r * p->cfg.tile + u] : 1.0f;
+    if (p->n_pulse == 2) {
+        float x0 = (float)t->x[0], dx = (float)(t->x[1] - t->x[0]);
+        if (t->row_const) {
+            for (int x = lo; x <= hi; x++)
+                sum += x0 + ph[x] * dx;
+        } else if (p->exponential) {
+            for (int x = lo; x <= hi; x++)
+                a[x] = (x0 + ph[x] * dx) * f;
+        } else {
+            for (int x = lo; x <= hi; x++)
+                a[x] = (x0 + ph[x] * dx) * z[x];
+        }
+        return sum;
+    }
+    for (int x = lo; x <= hi; x++) {
+        int i = w->loc_idx[x];
+        float xv = (float)(t->x[i] + w->loc_wt[x] * (t->x[i + 1] - t->x[i]));
+        sum += xv;
+        if (!t->row_const)
+            a[x] = xv * (p->exponential ? f : z[x]);
+    }
+    return sum;
+}
+
+/* Packs Ac (bs, R·tile) and Vc (R·tile, D) for the key tile starting at jt0, R the number
+ * of non-constant terms; constant terms go to rowc. Masked and padding keys weigh 0.
+ * Returns the inner dimension R·tile. */
+static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, int jt0)
+{
+    int tile = p->cfg.tile, D = p->D, R2 = p->a2.n_terms, K = 0;
+    for (int r = 0; r < R2; r++)
+        K += p->a2.t[r].row_const ? 0 : tile;
+    const float *yv = w->Yv + (size_t)(jt0 / tile) * R2 * tile * D;
+    for (int u = 0; u < b->bs; u++) {
+        int i = b->i0 + u, lo, hi;
+        visible_cols(p, b, i, &lo, &hi);
+        lo = lo + b->js > jt0 ? lo + b->js - jt0 : 0; /* now relative to the tile */
+        hi = hi + b->js - jt0 < tile - 1 ? hi + b->js - jt0 : tile - 1;
+        if (jt0 + hi >= b->T)
+            hi = b->T - 1 - jt0;
+        float *a = w->Ac + (size_t)u * K;
+        const float *ph = w->phi + (size_t)u * b->W + (jt0 - b->js);
+        double rowc = 0;
+        memset(a, 0, (size_t)K * sizeof *a);
+        if (p->n_pulse > 2)
+            pulse_locate(p, ph, lo, hi, w->loc_idx, w->loc_wt);
+        for (int r = 0, col = 0; r < R2; r++) {
+            const attn_term *t = &p->a2.t[r];
+            /* z[x]: the factor for the age i - jt0 - x of key jt0 + x (visible keys only) */
+            const float *z = t->zrev + (p->n_age - 1 - (i - jt0));
+            double sx = array2_row_term(p, w, t, r, u, ph, z, lo, hi, a + col);
+            if (t->row_const)
+                rowc += t->poly[0] * sx;
+            else
+                col += tile;
+        }
+        w->rowc[u] = (float)rowc;
+    }
+    for (int r = 0, row = 0; r < R2; r++) {
+        const attn_term *t = &p->a2.t[r];
+        if (t->row_const)
+            continue;
+        for (int x = 0; x < tile; x++, row++) {
+            float f = p->exponential ? (float)exp(-t->mu * (b->i0 - jt0 - x)) : 1.0f;
+            const float *src = yv + ((size_t)r * tile + x) * D;
+            float *dst = w->Vc + (size_t)row * D;
+            for (int d = 0; d < D; d++)
+                dst[d] = src[d] * f;
+        }
+    }
+    return K;
+}
+
+/* The counter: readout of one tile output, clamped, on the out_levels grid. */
+static float counter(const attn_plan *p, float o)
+{
+    float r;
+    if (p->cfg.variant == ATTN_CALIBRATED) {
+        r = attn_readout_fast(p, o);
+    } else {
+        r = o * (float)(1 / p->ro_sat);
+        r = r < -1 ? -1 : r > 1 ? 1 : r;
+    }
+    if (!p->cfg.quant_out)
+        return r;
+    /* Round half to even by the 1.5·2^23 shift (exact for |x| < 2^22 in the default rounding
+     * mode, which the library never changes): the same result as nearbyintf, inlined. */
+    float step = 2.0f / (float)(p->cfg.out_levels - 1), big = 12582912.0f;
+    return step * ((r / step + big) - big);
+}
+
+static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, float *out)
+{
+    int tile = p->cfg.tile, D = p->D;
+    int i1 = b->i0 + b->bs - 1;
+    /* Row factors exp(-mu_r u) of the separable path, once per block. */
+    for (int r = 0; p->exponential && r < p->a2.n_terms; r++)
+        for (int u = 0; u < b->bs; u++)
+            w->rowf[r * tile + u] = (float)exp(-p->a2.t[r].mu * u);
+    for (int jt0 = b->js; jt0 <= i1; jt0 += tile) {
+        int K = array2_pack(p, w, b, jt0);
+        if (K > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b->bs, D, K, 1.0f, w->Ac,
+                        K, w->Vc, D, 0.0f, w->O, D);
+        else
+            memset(w->O, 0, (size_t)b->bs * D * sizeof *w->O);
+        for (int u = 0; u < b->bs; u++) {
+            int i = b->i0 + u;
+            /* A tile with no key in the row's window is not read at all. */
+            if (jt0 > i || jt0 + tile - 1 <= i - p->M)
+                continue;
+            float *o = out + (size_t)i * D;
+            const float *ot = w->O + (size_t)u * D;
+            for (int d = 0; d < D; d++)
+                o[d] += counter(p, ot[d] + w->rowc[u]);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+/* The keys block b sees: from the tile holding the oldest visible key to the last row. */
+static attn_block block_at(const attn_plan *p, int i0, int T)
+{
+    attn_block b = {i0, T - i0 < p->cfg.tile ? T - i0 : p->cfg.tile, 0, 0, T};
+    int jstart = i0 - p->M + 1 < 0 ? 0 : i0 - p->M + 1;
+    b.js = jstart / p->cfg.tile * p->cfg.tile;
+    b.W = i0 + b.bs - b.js;
+    return b;
+}
+
+/* Copies the block's visible S and phi into the (T,T) outputs of the head. */
+static void store_rows(const attn_block *b, const float *S, const float *phi, float *S_h,
+                       float *phi_h)
+{
+    for (int u = 0; u < b->bs; u++) {
+        size_t row = (size_t)(b->i0 + u) * b->T + b->js;
+        if (S_h)
+            memcpy(S_h + row, S + (size_t)u * b->W, (size_t)b->W * sizeof *S);
+        if (phi_h)
+            memcpy(phi_h + row, phi + (size_t)u * b->W, (size_t)b->W * sizeof *phi);
+    }
+}
+
+/* q, k, v, out are (T,D) of one head; S_h, phi_h (T,T) or NULL. */
+static void head_analog(const attn_plan *p, attn_work *w, const float *q, const float *k,
+                        const float *v, int T, float *out, float *S_h, float *phi_h)
+{
+    attn_factors(p, q, k, v, T, w);
+    memset(out, 0, (size_t)T * p->D * sizeof *out);
+    for (int i0 = 0; i0 < T; i0 += p->cfg.tile) {
+        attn_block b = block_at(p, i0, T);
+        array1_rowconst(p, w, &b);
+        if (p->exponential)
+            array1_exponential(p, w, &b);
+        else
+            array1_tabulated(p, w, &b);
+        array1_finish(p, w, &b);
+        store_rows(&b, w->S, w->phi, S_h, phi_h);
+        array2_block(p, w, &b, out);
+    }
+}
+
+/* GPT-2 attention on the same blocks: S = scale q·k, row softmax over the window, P·V. */
+static void head_softmax(const attn_plan *p, attn_work *w, const float *q, const float *k,
+                         const float *v, int T, float *out, float *S_h, float *phi_h)
+{
+    int D = p->D;
+    float scale = p->cfg.softmax_scale > 0 ? (float)p->cfg.softmax_scale
+                                           : 1.0f / sqrtf((float)D);
+    for (int i0 = 0; i0 < T; i0 += p->cfg.tile) {
+        attn_block b = block_at(p, i0, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b.bs, b.W, D, scale,
+                    q + (size_t)i0 * D, D, k + (size_t)b.js * D, D, 0.0f, w->S, b.W);
+        for (int u = 0; u < b.bs; u++) {
+            int i = i0 + u;
+            float *s = w->S + (size_t)u * b.W, *ph = w->phi + (size_t)u * b.W;
+            float mx = -INFINITY, sum = 0;
+            for (int c = 0; c < b.W; c++)
+                if (visible(p, i, b.js + c) && s[c] > mx)
+                    mx = s[c];
+            for (int c = 0; c < b.W; c++) {
+                int vis = visible(p, i, b.js + c);
+                ph[c] = vis ? expf(s[c] - mx) : 0;
+                s[c] = vis ? s[c] : 0;
+                sum += ph[c];
+            }
+            for (int c = 0; c < b.W; c++)
+                ph[c] /= sum;
+        }
+        store_rows(&b, w->S, w->phi, S_h, phi_h);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b.bs, D, b.W, 1.0f, w->phi, b.W,
+                    v + (size_t)b.js * D, D, 0.0f, out + (size_t)i0 * D, D);
+    }
+}
+
+int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const float *v,
+                          int B, int T, int D, float *out, float *S_opt, float *phi_opt,
+                          gc_err *e)
+{
+    if (D != p->D)
+        return gc_fail(e, "attention: head dimension %d, the plan was made for %d", D, p->D);
+    if (T < 1 || T > p->max_T || B < 0)
+        return gc_fail(e, "attention: %d tokens, the plan holds 1..%d", T, p->max_T);
+    size_t TD = (size_t)T * D, TT = (size_t)T * T;
+    if (S_opt)
+        memset(S_opt, 0, (size_t)B * TT * sizeof *S_opt);
+    if (phi_opt)
+        memset(phi_opt, 0, (size_t)B * TT * sizeof *phi_opt);
+    int softmax = p->cfg.variant == ATTN_SOFTMAX || p->cfg.variant == ATTN_SOFTMAX_SWA;
+    long work = (long)B * T * (T < p->M ? T : p->M) * D;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->n_threads) if (work > 1L << 20)
+    for (int b = 0; b < B; b++) {
+        attn_work *w = &p->work[omp_get_thread_num()];
+        float *S_h = S_opt ? S_opt + (size_t)b * TT : NULL;
+        float *phi_h = phi_opt ? phi_opt + (size_t)b * TT : NULL;
+        if (softmax)
+            head_softmax(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
+                         phi_h);
+        else
+            head_analog(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
+                        phi_h);
+    }
+    return 0;
+}

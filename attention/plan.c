@@ -1,0 +1,238 @@
+/* The plan: settings resolved against the cell, the compiled terms, dense converter tables
+ * for calibrated, per-thread workspaces, and the per-head term factors of q, k, v. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_internal.h"
+
+#define CONV_N 65537 /* dense converter table points: spacing full scale / 8192 */
+
+static int is_softmax(attn_variant v)
+{
+    return v == ATTN_SOFTMAX || v == ATTN_SOFTMAX_SWA;
+}
+
+static int check_config(const attn_config *c, int D, int max_T, gc_err *e)
+{
+    if ((unsigned)c->variant > ATTN_CALIBRATED)
+        return gc_fail(e, "attention: unknown variant %d", (int)c->variant);
+    if (D < 1 || max_T < 1)
+        return gc_fail(e, "attention: D and max_T must be positive (got %d, %d)", D, max_T);
+    if (c->window < 1 || c->tile < 1)
+        return gc_fail(e, "attention: window and tile must be positive (got %d, %d)",
+                       c->window, c->tile);
+    if (c->q_levels < 2 || c->k_levels < 2 || c->v_levels < 2 || c->out_levels < 2)
+        return gc_fail(e, "attention: quantiser levels must be at least 2");
+    if (c->decay && !(c->lambda_per_token >= 0) && !(c->token_period_s > 0))
+        return gc_fail(e, "attention: decay needs lambda >= 0 or a token period > 0");
+    if (c->variant == ATTN_CALIBRATED && !c->cell)
+        return gc_fail(e, "attention: the calibrated variant needs a cell model");
+    return 0;
+}
+
+/* Coordinates of k, v and the pulse grid, from the paper or from the cell. */
+static void resolve_axes(attn_plan *p)
+{
+    attn_config *c = &p->cfg;
+    static const double unit[2] = {0, 1};
+    const double *grid = unit;
+    p->n_pulse = 2;
+    p->k_range = p->v_range = 0.9;
+    if (c->variant == ATTN_CALIBRATED) {
+        c->q_levels = cell_q_levels(c->cell);
+        c->k_levels = c->v_levels = cell_k_levels(c->cell);
+        p->k_range = p->v_range = cell_vdd_v(c->cell);
+        p->n_pulse = cell_pulse_axis(c->cell, &grid);
+        /* Analog k or v: a fine level grid, y_r linear in between (see the header). */
+        p->level_step_k = c->quant_k ? 1 : 1.0 / 32;
+        p->level_step_v = c->quant_v ? 1 : 1.0 / 32;
+        p->n_level_k = (int)lround((c->k_levels - 1) / p->level_step_k) + 1;
+        p->n_level_v = (int)lround((c->v_levels - 1) / p->level_step_v) + 1;
+    }
+    p->pulse_grid = malloc((size_t)p->n_pulse * sizeof *p->pulse_grid);
+    if (!p->pulse_grid)
+        return;
+    memcpy(p->pulse_grid, grid, (size_t)p->n_pulse * sizeof *grid);
+    p->pulse_uniform = 1;
+    for (int i = 0; i < p->n_pulse; i++)
+        if (fabs(grid[i] - (double)i / (p->n_pulse - 1)) > 1e-12)
+            p->pulse_uniform = 0;
+}
+
+/* Dense tables of phi(S) and readout(O) for calibrated, spanning ±4 × full scale, so the
+ * preset's kinks (0, S_sat, ±readout_sat) fall on grid points. */
+static int build_converters(attn_plan *p)
+{
+    const cell_model *m = p->cfg.cell;
+    p->c2p_lo = -4 * p->s_sat;
+    p->c2p_hi = 4 * p->s_sat;
+    p->ro_lo = -4 * p->ro_sat;
+    p->ro_hi = 4 * p->ro_sat;
+    p->n_conv = CONV_N;
+    p->c2p_tab = malloc(CONV_N * sizeof *p->c2p_tab);
+    p->ro_tab = malloc(CONV_N * sizeof *p->ro_tab);
+    if (!p->c2p_tab || !p->ro_tab)
+        return -1;
+    double hc = (p->c2p_hi - p->c2p_lo) / (CONV_N - 1), hr = (p->ro_hi - p->ro_lo) / (CONV_N - 1);
+    p->c2p_lo_f = (float)p->c2p_lo;
+    p->c2p_scale_f = (float)(1 / hc);
+    p->ro_lo_f = (float)p->ro_lo;
+    p->ro_scale_f = (float)(1 / hr);
+    for (int i = 0; i < CONV_N; i++) {
+        p->c2p_tab[i] = (float)(cell_c2p_s(m, p->c2p_lo + i * hc) / cell_t_max_s(m));
+        p->ro_tab[i] = (float)cell_readout(m, p->ro_lo + i * hr);
+    }
+    p->conv_err = 0;
+    for (int i = 0; i + 1 < CONV_N; i++) {
+        double sc = p->c2p_lo + (i + 0.5) * hc, so = p->ro_lo + (i + 0.5) * hr;
+        p->conv_err = fmax(p->conv_err, fabs(cell_c2p_s(m, sc) / cell_t_max_s(m) -
+                                             attn_phi_fast(p, (float)sc)));
+        p->conv_err = fmax(p->conv_err, fabs(cell_readout(m, so) -
+                                             attn_readout_fast(p, (float)so)) / 2);
+    }
+    return 0;
+}
+
+static int work_alloc(attn_plan *p)
+{
+    int bs = p->cfg.tile, D = p->D;
+    int R1 = p->a1.n_terms > 0 ? p->a1.n_terms : 1, R2 = p->a2.n_terms > 0 ? p->a2.n_terms : 1;
+    int n_tiles = (p->max_T + bs - 1) / bs;
+    size_t Wmax = (size_t)(p->M + 2 * bs < p->max_T ? p->M + 2 * bs : p->max_T);
+    size_t TD = (size_t)p->max_T * D;
+    p->n_threads = omp_get_max_threads();
+    p->work = calloc((size_t)p->n_threads, sizeof *p->work);
+    if (!p->work)
+        return -1;
+    for (int t = 0; t < p->n_threads; t++) {
+        attn_work *w = &p->work[t];
+        w->P = malloc(TD * sizeof(float));
+        w->X1 = malloc(R1 * TD * sizeof(float));
+        w->Y1 = malloc(R1 * TD * sizeof(float));
+        w->Yv = calloc((size_t)n_tiles * R2 * bs * D, sizeof(float));
+        w->S = malloc(bs * Wmax * sizeof(float));
+        w->phi = malloc(bs * Wmax * sizeof(float));
+        w->C = malloc(bs * Wmax * sizeof(float));
+        w->Xc = malloc((size_t)bs * R1 * D * sizeof(float));
+        w->Yc = malloc(Wmax * R1 * D * sizeof(float));
+        w->Ac = malloc((size_t)bs * R2 * bs * sizeof(float));
+        w->Vc = malloc((size_t)R2 * bs * D * sizeof(float));
+        w->O = malloc((size_t)bs * D * sizeof(float));
+        w->rowc = malloc((size_t)bs * sizeof(float));
+        w->rowf = malloc((size_t)R2 * bs * sizeof(float));
+        w->loc_idx = malloc((size_t)bs * sizeof(int));
+        w->loc_wt = malloc((size_t)bs * sizeof(float));
+        if (!w->rowf || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
+            !w->Yc || !w->Ac || !w->Vc || !w->O || !w->rowc)
+            return -1;
+    }
+    return 0;
+}
+
+/* The separable path needs exp(±mu·(tile-1)) to stay far inside float range. */
+static int exponential_ok(const attn_plan *p)
+{
+    attn_variant v = p->cfg.variant;
+    if (v != ATTN_PAPER_LINEAR && v != ATTN_PAPER_CUBIC)
+        return 0;
+    for (int r = 0; r < p->a1.n_terms; r++)
+        if (p->a1.t[r].mu * (p->cfg.tile - 1) > 60)
+            return 0;
+    return 1;
+}
+
+int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, gc_err *e)
+{
+    if (check_config(cfg, D, max_T, e))
+        return -1;
+    attn_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return gc_fail(e, "attention plan: out of memory");
+    p->cfg = *cfg;
+    p->D = D;
+    p->max_T = max_T;
+    p->M = is_softmax(cfg->variant) && cfg->variant == ATTN_SOFTMAX ? max_T
+           : cfg->window < max_T ? cfg->window : max_T;
+    p->n_age = p->M;
+    p->s_sat = 80;
+    p->ro_sat = 40;
+    if (cfg->variant == ATTN_CALIBRATED) {
+        p->s_sat = cell_s_sat_c(cfg->cell);
+        p->ro_sat = cell_readout_sat_c(cfg->cell);
+    }
+    resolve_axes(p);
+    int rc = p->pulse_grid ? attn_compile(p, e) : gc_fail(e, "attention plan: out of memory");
+    if (!rc && cfg->variant == ATTN_CALIBRATED && build_converters(p))
+        rc = gc_fail(e, "attention plan: out of memory");
+    if (!rc && work_alloc(p))
+        rc = gc_fail(e, "attention plan: out of memory for the workspaces");
+    if (rc) {
+        attn_plan_free(p);
+        return -1;
+    }
+    p->exponential = exponential_ok(p);
+    *out = p;
+    return 0;
+}
+
+void attn_plan_free(attn_plan *p)
+{
+    if (!p)
+        return;
+    for (int t = 0; p->work && t < p->n_threads; t++) {
+        attn_work *w = &p->work[t];
+        free(w->P);
+        free(w->X1);
+        free(w->Y1);
+        free(w->Yv);
+        free(w->S);
+        free(w->phi);
+        free(w->C);
+        free(w->Xc);
+        free(w->Yc);
+        free(w->Ac);
+        free(w->Vc);
+        free(w->O);
+        free(w->rowc);
+        free(w->rowf);
+        free(w->loc_idx);
+        free(w->loc_wt);
+    }
+    free(p->work);
+    attn_array_free(&p->a1);
+    attn_array_free(&p->a2);
+    free(p->pulse_grid);
+    free(p->c2p_tab);
+    free(p->ro_tab);
+    free(p);
+}
+
+const attn_config *attn_plan_config(const attn_plan *p) { return &p->cfg; }
+
+int attn_plan_rank(const attn_plan *p, int array)
+{
+    return array == 2 ? p->a2.n_terms : p->a1.n_terms;
+}
+
+double attn_plan_decomp_error(const attn_plan *p, int array)
+{
+    return array == 2 ? p->a2.decomp_err : p->a1.decomp_err;
+}
+
+double attn_plan_converter_error(const attn_plan *p) { return p->conv_err; }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Converters: the dense-table evaluation is inline in attn_internal.h; beyond the table
+ * (rare) the exact cell functions are used. */
+
+float attn_phi_exact(const attn_plan *p, float s)
+{
+    return (float)(cell_c2p_s(p->cfg.cell, s) / cell_t_max_s(p->cfg.cell));
+}
+
+float attn_readout_exact(const attn_plan *p, float o)
+{
+    return (float)cell_readout(p->cfg.cell, o);
+}

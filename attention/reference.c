@@ -1,0 +1,186 @@
+/* The slow direct evaluator: every cell of every key evaluated on its own, in float64,
+ * written from PAPER.md §3 (paper variants) and from the cell_model functions (calibrated),
+ * sharing nothing with the fast path but the configuration. Tests compare the fast path
+ * with it; it is O(T² D) table look-ups per head and meant for small problems only. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "attention.h"
+
+/* PAPER.md §3 quantiser: clamp to [0, range], step = range/(levels-1), round half to even. */
+static double ref_quant(double x, double range, int levels, int on)
+{
+    x = fmin(fmax(x, 0), range);
+    if (!on)
+        return x;
+    double step = range / (levels - 1);
+    return step * nearbyint(x / step);
+}
+
+static double ref_g(attn_variant v, double y)
+{
+    if (v == ATTN_PAPER_LINEAR)
+        return 19.3 * y;
+    return 0.52136361 + 13.61226063 * y - 2.62044562 * y * y + 46.05483778 * y * y * y;
+}
+
+/* First key row i sees. */
+static int ref_lo(const attn_config *c, int i)
+{
+    if (c->variant == ATTN_SOFTMAX || i - c->window + 1 < 0)
+        return 0;
+    return i - c->window + 1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* softmax: S = scale · q·k, phi = softmax over the visible keys, out = phi · v */
+static void ref_softmax_head(const attn_config *c, const float *q, const float *k,
+                             const float *v, int T, int D, double *out, double *S,
+                             double *phi)
+{
+    double scale = c->softmax_scale > 0 ? c->softmax_scale : 1 / sqrt((double)D);
+    for (int i = 0; i < T; i++) {
+        int lo = ref_lo(c, i);
+        double mx = -INFINITY, sum = 0;
+        for (int j = lo; j <= i; j++) {
+            double s = 0;
+            for (int d = 0; d < D; d++)
+                s += (double)q[i * D + d] * k[j * D + d];
+            S[(size_t)i * T + j] = s * scale;
+            mx = fmax(mx, s * scale);
+        }
+        for (int j = lo; j <= i; j++)
+            sum += exp(S[(size_t)i * T + j] - mx);
+        for (int d = 0; d < D; d++)
+            out[i * D + d] = 0;
+        for (int j = lo; j <= i; j++) {
+            double pj = exp(S[(size_t)i * T + j] - mx) / sum;
+            phi[(size_t)i * T + j] = pj;
+            for (int d = 0; d < D; d++)
+                out[i * D + d] += pj * v[j * D + d];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Paper variants and calibrated share the data path; only the cell differs. */
+
+typedef struct {
+    const attn_config *c;
+    int D;
+    double lambda, period_s;  /* decay per token (paper), token period (calibrated) */
+} ref_ctx;
+
+/* Stored value of one cell after `age` tokens: paper in volts (deviation decays toward
+ * 0.45), calibrated through the cell's write transfer and leakage. */
+static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int age)
+{
+    const attn_config *c = r->c;
+    if (c->variant != ATTN_CALIBRATED) {
+        double vq = ref_quant(x, 0.9, levels, quant);
+        return 0.45 + (vq - 0.45) * exp(-r->lambda * age);
+    }
+    const cell_model *m = c->cell;
+    int n = cell_k_levels(m);
+    double level = ref_quant(x, cell_vdd_v(m), n, quant) / (cell_vdd_v(m) / (n - 1));
+    int l0 = (int)floor(level);
+    if (l0 > n - 2)
+        l0 = n - 2;
+    double w = level - l0;
+    double v0 = (1 - w) * cell_write_v(m, l0) + w * cell_write_v(m, l0 + 1);
+    return cell_decay_v(m, v0, age * r->period_s);
+}
+
+/* Charge of one cell read with pulse fraction p: paper in µA·T_max, calibrated in C. */
+static double ref_charge(const ref_ctx *r, double p, double v_stored)
+{
+    if (r->c->variant == ATTN_CALIBRATED)
+        return cell_read_charge_c(r->c->cell, p, v_stored);
+    return p * ref_g(r->c->variant, v_stored - 0.45);
+}
+
+static double ref_phi(const ref_ctx *r, double s)
+{
+    if (r->c->variant == ATTN_CALIBRATED)
+        return cell_c2p_s(r->c->cell, s) / cell_t_max_s(r->c->cell);
+    return fmin(fmax(s / 80, 0), 1);
+}
+
+static double ref_readout(const ref_ctx *r, double o)
+{
+    double x = r->c->variant == ATTN_CALIBRATED ? cell_readout(r->c->cell, o)
+                                                 : fmin(fmax(o / 40, -1), 1);
+    if (!r->c->quant_out)
+        return x;
+    double step = 2.0 / (r->c->out_levels - 1);
+    return step * nearbyint(x / step);
+}
+
+static double ref_pulse(const ref_ctx *r, double q)
+{
+    int levels = r->c->variant == ATTN_CALIBRATED ? cell_q_levels(r->c->cell) : r->c->q_levels;
+    return ref_quant(q, 1, levels, r->c->quant_q);
+}
+
+/* One row i: S and phi over the visible keys, then array 2 tile by tile. */
+static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, const float *v,
+                           int i, int T, double *out, double *S, double *phi)
+{
+    const attn_config *c = r->c;
+    int D = r->D, lo = ref_lo(c, i), tile = c->tile;
+    for (int j = lo; j <= i; j++) {
+        double s = 0;
+        for (int d = 0; d < D; d++)
+            s += ref_charge(r, ref_pulse(r, q[i * D + d]),
+                            ref_stored(r, k[j * D + d], c->quant_k, c->k_levels, i - j));
+        S[(size_t)i * T + j] = s;
+        phi[(size_t)i * T + j] = ref_phi(r, s);
+    }
+    for (int d = 0; d < D; d++) {
+        double total = 0;
+        for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile) {
+            double o = 0;
+            for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++)
+                o += ref_charge(r, phi[(size_t)i * T + j],
+                                ref_stored(r, v[j * D + d], c->quant_v, c->v_levels, i - j));
+            total += ref_readout(r, o);
+        }
+        out[i * D + d] = total;
+    }
+}
+
+int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
+                           const float *v, int B, int T, int D, double *out, double *S_opt,
+                           double *phi_opt, gc_err *e)
+{
+    if (cfg->variant == ATTN_CALIBRATED && !cfg->cell)
+        return gc_fail(e, "attention reference: calibrated variant needs a cell model");
+    if (cfg->window < 1 || cfg->tile < 1)
+        return gc_fail(e, "attention reference: window and tile must be positive");
+    size_t TT = (size_t)T * T;
+    double *S = calloc(TT, sizeof *S), *phi = calloc(TT, sizeof *phi);
+    if (!S || !phi) {
+        free(S);
+        free(phi);
+        return gc_fail(e, "attention reference: out of memory");
+    }
+    ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
+                 cfg->decay ? attn_config_token_period_s(cfg) : 0};
+    for (int b = 0; b < B; b++) {
+        size_t o = (size_t)b * T * D;
+        for (size_t x = 0; x < TT; x++)
+            S[x] = phi[x] = 0;
+        if (cfg->variant == ATTN_SOFTMAX || cfg->variant == ATTN_SOFTMAX_SWA)
+            ref_softmax_head(cfg, q + o, k + o, v + o, T, D, out + o, S, phi);
+        else
+            for (int i = 0; i < T; i++)
+                ref_analog_row(&r, q + o, k + o, v + o, i, T, out + o, S, phi);
+        for (size_t x = 0; S_opt && x < TT; x++)
+            S_opt[(size_t)b * TT + x] = S[x];
+        for (size_t x = 0; phi_opt && x < TT; x++)
+            phi_opt[(size_t)b * TT + x] = phi[x];
+    }
+    free(S);
+    free(phi);
+    return 0;
+}

@@ -1,0 +1,236 @@
+/* Streaming (generation): one token at a time against a KV ring buffer per head.
+ * The ring holds whole sub-tiles at absolute positions: key j lives in column j mod cap with
+ * cap = (ceil(M/tile) + 1)·tile, so the keys of one tile share one physical sub-array as in
+ * parallel mode, and a tile's columns are overwritten (oldest first) only once every key
+ * in it has left the window. Each column stores the term factors of the k and v written
+ * into it and the step it was written at; the age of a cell is counted from that step.
+ * Accumulation is in float64: the streaming path does O(W·R·D) work per token. */
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_internal.h"
+
+struct attn_stream {
+    const attn_plan *p;
+    int B, cap, R1, R2, W;
+    long pos, limit;    /* limit: positions the ring can take (LONG_MAX when it wraps) */
+    long *t_write;      /* (cap) step each column was written at, -1 if never */
+    float *Y1, *Yv;     /* (B, cap, R, D) term factors; softmax: k and v (R = 1) */
+    int n_threads;
+    float *scratch;     /* per thread: P, X1 (R1·D), S, phi (W), O (D) */
+    size_t scratch_len;
+};
+
+static int stream_softmax(const attn_plan *p)
+{
+    return p->cfg.variant == ATTN_SOFTMAX || p->cfg.variant == ATTN_SOFTMAX_SWA;
+}
+
+int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
+{
+    if (B < 1)
+        return gc_fail(e, "attention stream: B must be positive");
+    attn_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return gc_fail(e, "attention stream: out of memory");
+    int tile = p->cfg.tile, D = p->D;
+    s->p = p;
+    s->B = B;
+    s->W = p->M;
+    s->R1 = stream_softmax(p) ? 1 : p->a1.n_terms;
+    s->R2 = stream_softmax(p) ? 1 : p->a2.n_terms;
+    if (p->M < p->max_T) {
+        s->cap = ((p->M + tile - 1) / tile + 1) * tile;
+        s->limit = LONG_MAX;
+    } else { /* the window never slides within max_T tokens: no wrap, stop at max_T */
+        s->cap = (p->max_T + tile - 1) / tile * tile;
+        s->limit = p->max_T;
+    }
+    s->n_threads = p->n_threads;
+    s->scratch_len = (size_t)D * (1 + s->R1) + 2 * (size_t)s->W + D;
+    s->t_write = malloc((size_t)s->cap * sizeof *s->t_write);
+    s->Y1 = calloc((size_t)B * s->cap * s->R1 * D, sizeof *s->Y1);
+    s->Yv = calloc((size_t)B * s->cap * s->R2 * D, sizeof *s->Yv);
+    s->scratch = malloc((size_t)s->n_threads * s->scratch_len * sizeof *s->scratch);
+    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch) {
+        attn_stream_free(s);
+        return gc_fail(e, "attention stream: out of memory for %d heads", B);
+    }
+    attn_stream_reset(s);
+    *out = s;
+    return 0;
+}
+
+void attn_stream_free(attn_stream *s)
+{
+    if (!s)
+        return;
+    free(s->t_write);
+    free(s->Y1);
+    free(s->Yv);
+    free(s->scratch);
+    free(s);
+}
+
+void attn_stream_reset(attn_stream *s)
+{
+    s->pos = 0;
+    for (int c = 0; c < s->cap; c++)
+        s->t_write[c] = -1;
+}
+
+int attn_stream_window(const attn_stream *s) { return s->W; }
+long attn_stream_pos(const attn_stream *s) { return s->pos; }
+
+/* ---------------------------------------------------------------------------------------- */
+
+/* Writes k, v of head b into the current column. */
+static void stream_write(attn_stream *s, int b, const float *k, const float *v)
+{
+    const attn_plan *p = s->p;
+    int D = p->D, col = (int)(s->pos % s->cap);
+    float *y1 = s->Y1 + (((size_t)b * s->cap + col) * s->R1) * D;
+    float *yv = s->Yv + (((size_t)b * s->cap + col) * s->R2) * D;
+    if (stream_softmax(p)) {
+        memcpy(y1, k, (size_t)D * sizeof *k);
+        memcpy(yv, v, (size_t)D * sizeof *v);
+    } else {
+        attn_factor_kv(p, k, v, y1, (size_t)D, yv, (size_t)D);
+    }
+}
+
+/* S and phi of one head over the visible keys lo..pos (index j - lo). */
+static void stream_scores(const attn_stream *s, int b, const float *X1, long lo, float *S,
+                          float *phi)
+{
+    const attn_plan *p = s->p;
+    int D = p->D;
+    double rowc = 0;
+    for (int r = 0; r < s->R1; r++)
+        if (p->a1.t[r].row_const) {
+            double sx = 0;
+            for (int d = 0; d < D; d++)
+                sx += X1[(size_t)r * D + d];
+            rowc += p->a1.t[r].poly[0] * sx;
+        }
+    for (long j = lo; j <= s->pos; j++) {
+        int col = (int)(j % s->cap);
+        long age = s->pos - s->t_write[col];
+        const float *y1 = s->Y1 + (((size_t)b * s->cap + col) * s->R1) * D;
+        double acc = rowc;
+        for (int r = 0; r < s->R1; r++) {
+            if (p->a1.t[r].row_const)
+                continue;
+            double dot = 0;
+            for (int d = 0; d < D; d++)
+                dot += (double)X1[(size_t)r * D + d] * y1[(size_t)r * D + d];
+            acc += p->a1.t[r].z[age] * dot;
+        }
+        S[j - lo] = (float)acc;
+        phi[j - lo] = attn_phi_fast(p, (float)acc);
+    }
+}
+
+/* Array 2: tile by tile over the visible keys, readout, counter, digital sum. */
+static void stream_outputs(const attn_stream *s, int b, long lo, const float *phi, float *O,
+                           float *out)
+{
+    const attn_plan *p = s->p;
+    int D = p->D, tile = p->cfg.tile;
+    memset(out, 0, (size_t)D * sizeof *out);
+    for (long t0 = lo / tile * tile; t0 <= s->pos; t0 += tile) {
+        double rowc = 0;
+        for (int d = 0; d < D; d++)
+            O[d] = 0;
+        for (long j = t0 > lo ? t0 : lo; j < t0 + tile && j <= s->pos; j++) {
+            int col = (int)(j % s->cap);
+            long age = s->pos - s->t_write[col];
+            const float *yv = s->Yv + (((size_t)b * s->cap + col) * s->R2) * D;
+            for (int r = 0; r < s->R2; r++) {
+                const attn_term *t = &p->a2.t[r];
+                double x = attn_term_x(p, t, phi[j - lo]);
+                if (t->row_const) {
+                    rowc += t->poly[0] * x;
+                    continue;
+                }
+                double xz = x * t->z[age];
+                for (int d = 0; d < D; d++)
+                    O[d] += (float)(xz * yv[(size_t)r * D + d]);
+            }
+        }
+        for (int d = 0; d < D; d++)
+            out[d] += (float)attn_out_quant(&p->cfg,
+                                            attn_readout_fast(p, (float)(O[d] + rowc)));
+    }
+}
+
+static void stream_softmax_head(const attn_stream *s, int b, const float *q, long lo,
+                                float *S, float *phi, float *out)
+{
+    const attn_plan *p = s->p;
+    int D = p->D;
+    double scale = p->cfg.softmax_scale > 0 ? p->cfg.softmax_scale : 1 / sqrt((double)D);
+    double mx = -INFINITY, sum = 0;
+    for (long j = lo; j <= s->pos; j++) {
+        const float *k = s->Y1 + ((size_t)b * s->cap + j % s->cap) * D;
+        double dot = 0;
+        for (int d = 0; d < D; d++)
+            dot += (double)q[d] * k[d];
+        S[j - lo] = (float)(dot * scale);
+        mx = fmax(mx, dot * scale);
+    }
+    for (long j = lo; j <= s->pos; j++)
+        sum += exp(S[j - lo] - mx);
+    memset(out, 0, (size_t)D * sizeof *out);
+    for (long j = lo; j <= s->pos; j++) {
+        const float *v = s->Yv + ((size_t)b * s->cap + j % s->cap) * D;
+        phi[j - lo] = (float)(exp(S[j - lo] - mx) / sum);
+        for (int d = 0; d < D; d++)
+            out[d] += phi[j - lo] * v[d];
+    }
+}
+
+/* Copies the visible lo..pos entries to a row of W ending at pos. */
+static void stream_store(const attn_stream *s, long lo, const float *src, float *row)
+{
+    if (!row)
+        return;
+    long first = s->pos - s->W + 1; /* position of row[0] */
+    memset(row, 0, (size_t)s->W * sizeof *row);
+    memcpy(row + (lo - first), src, (size_t)(s->pos - lo + 1) * sizeof *src);
+}
+
+int attn_stream_step(attn_stream *s, const float *q, const float *k, const float *v,
+                     float *out, float *S_row, float *phi_row, gc_err *e)
+{
+    const attn_plan *p = s->p;
+    if (s->pos >= s->limit)
+        return gc_fail(e, "attention stream: %ld tokens fill the plan's max_T with a window "
+                          "that does not slide (window >= max_T)", s->limit);
+    int D = p->D;
+    long lo = s->pos - p->M + 1 < 0 ? 0 : s->pos - p->M + 1;
+    s->t_write[s->pos % s->cap] = s->pos;
+    /* One token is little work: threads only pay off for many heads over long windows. */
+    long work = (long)s->B * (s->pos - lo + 1) * D * (s->R1 + s->R2);
+#pragma omp parallel for schedule(static) num_threads(s->n_threads) if (work > 1L << 18)
+    for (int b = 0; b < s->B; b++) {
+        float *P = s->scratch + (size_t)omp_get_thread_num() * s->scratch_len;
+        float *X1 = P + D, *S = X1 + (size_t)s->R1 * D, *phi = S + s->W, *O = phi + s->W;
+        const float *qb = q + (size_t)b * D;
+        stream_write(s, b, k + (size_t)b * D, v + (size_t)b * D);
+        if (stream_softmax(p)) {
+            stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
+        } else {
+            attn_factor_q(p, qb, P, X1, (size_t)D);
+            stream_scores(s, b, X1, lo, S, phi);
+            stream_outputs(s, b, lo, phi, O, out + (size_t)b * D);
+        }
+        stream_store(s, lo, S, S_row ? S_row + (size_t)b * s->W : NULL);
+        stream_store(s, lo, phi, phi_row ? phi_row + (size_t)b * s->W : NULL);
+    }
+    s->pos++;
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* Times every attention variant on one GPT-2-sized layer: T tokens, H heads of dimension D
+ * (default T=1024, H=12, D=64), parallel mode, best of N runs, and prints the ratios to
+ * softmax. Used by bench/attention_vs_torch.py, which adds a PyTorch run of the same
+ * paper-cubic formulas; runnable by hand:
+ *   attention_bench [--T n] [--heads n] [--D n] [--reps n] [--cell cell.h5] [--save DIR]
+ * --save writes q, k, v and the paper-cubic output as .npy so the PyTorch run can check it
+ * computes the same thing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attention.h"
+
+typedef struct {
+    int T, H, D, reps;
+    const char *cell, *save;
+} bench_args;
+
+static int parse(int argc, char **argv, bench_args *a)
+{
+    *a = (bench_args){1024, 12, 64, 5, NULL, NULL};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--T"))
+            a->T = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--heads"))
+            a->H = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--D"))
+            a->D = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--reps"))
+            a->reps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--cell"))
+            a->cell = argv[i + 1];
+        else if (!strcmp(argv[i], "--save"))
+            a->save = argv[i + 1];
+        else
+            return -1;
+    }
+    return a->T > 0 && a->H > 0 && a->D > 0 && a->reps > 0 ? 0 : -1;
+}
+
+/* Process CPU seconds (all threads): less sensitive than wall time to a busy machine. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Best wall time of reps runs (after one warm-up) of one configuration; *cpu gets the best
+ * CPU time. */
+static double time_variant(const attn_config *c, const bench_args *a, const float *q,
+                           const float *k, const float *v, float *out, attn_plan **keep,
+                           double *cpu)
+{
+    attn_plan *p;
+    gc_err e;
+    if (attn_plan_alloc(c, a->D, a->T, &p, &e)) {
+        fprintf(stderr, "attention_bench: %s\n", e.msg);
+        exit(1);
+    }
+    double best = INFINITY;
+    *cpu = INFINITY;
+    for (int r = 0; r <= a->reps; r++) {
+        double t0 = gc_now(), c0 = cpu_now();
+        attn_forward_parallel(p, q, k, v, a->H, a->T, a->D, out, NULL, NULL, &e);
+        if (r > 0) {
+            best = fmin(best, gc_now() - t0);
+            *cpu = fmin(*cpu, cpu_now() - c0);
+        }
+    }
+    if (keep)
+        *keep = p;
+    else
+        attn_plan_free(p);
+    return best;
+}
+
+static void save(const bench_args *a, const char *name, const float *x, int last)
+{
+    char path[4096];
+    size_t shape[3] = {(size_t)a->H, (size_t)a->T, (size_t)last};
+    gc_err e;
+    snprintf(path, sizeof path, "%s/%s.npy", a->save, name);
+    if (gc_mkdir_p(a->save, &e) || gc_npy_write(path, GC_NPY_F32, 3, shape, x, &e))
+        fprintf(stderr, "attention_bench: %s\n", e.msg);
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    if (parse(argc, argv, &a)) {
+        fprintf(stderr, "usage: attention_bench [--T n] [--heads n] [--D n] [--reps n] "
+                        "[--cell cell.h5] [--save DIR]\n");
+        return 2;
+    }
+    size_t n = (size_t)a.H * a.T * a.D;
+    float *q = malloc(n * sizeof *q), *k = malloc(n * sizeof *k), *v = malloc(n * sizeof *v);
+    float *out = malloc(n * sizeof *out);
+    srand(1);
+    for (size_t i = 0; i < n; i++) {
+        q[i] = (float)rand() / RAND_MAX;
+        k[i] = 0.9f * rand() / RAND_MAX;
+        v[i] = 0.9f * rand() / RAND_MAX;
+    }
+    cell_model *preset, *file = NULL;
+    gc_err e;
+    if (cell_model_preset("paper-cubic", &preset, &e) ||
+        (a.cell && cell_model_load(a.cell, &file, &e))) {
+        fprintf(stderr, "attention_bench: %s\n", e.msg);
+        return 1;
+    }
+    printf("attention benchmark: T=%d heads=%d D=%d, best of %d, parallel mode\n", a.T, a.H,
+           a.D, a.reps);
+    const attn_variant vs[] = {ATTN_SOFTMAX, ATTN_SOFTMAX_SWA, ATTN_PAPER_LINEAR,
+                               ATTN_PAPER_CUBIC, ATTN_CALIBRATED, ATTN_CALIBRATED};
+    double t[6], cpu[6], t_soft = 0;
+    for (int i = 0; i < 6; i++) {
+        attn_config c;
+        attn_config_default(&c, vs[i]);
+        c.cell = i == 5 ? file : preset;
+        if (i == 5 && !file)
+            break;
+        attn_plan *p = NULL;
+        t[i] = time_variant(&c, &a, q, k, v, out, vs[i] == ATTN_CALIBRATED ? &p : NULL,
+                            &cpu[i]);
+        if (i == 0)
+            t_soft = t[i];
+        printf("%-14s %-28s %9.3f ms  x%.2f softmax  (cpu %8.3f ms x%.2f)",
+               attn_variant_name(vs[i]),
+               i == 4 ? "(cell: paper-cubic preset)" : i == 5 ? a.cell : "", t[i] * 1e3,
+               t[i] / t_soft, cpu[i] * 1e3, cpu[i] / cpu[0]);
+        if (p)
+            printf("  terms %d+%d, decomposition error %.1e/%.1e", attn_plan_rank(p, 1),
+                   attn_plan_rank(p, 2), attn_plan_decomp_error(p, 1),
+                   attn_plan_decomp_error(p, 2));
+        printf("\n");
+        attn_plan_free(p);
+        if (vs[i] == ATTN_PAPER_CUBIC && a.save) {
+            save(&a, "q", q, a.D);
+            save(&a, "k", k, a.D);
+            save(&a, "v", v, a.D);
+            save(&a, "out", out, a.D);
+        }
+    }
+    printf("RESULT softmax_ms %.4f paper_cubic_ms %.4f calibrated_ms %.4f\n", t[0] * 1e3,
+           t[3] * 1e3, t[4] * 1e3);
+    printf("ratio paper-cubic/softmax %.2f wall, %.2f cpu (target <= 2)\n", t[3] / t[0],
+           cpu[3] / cpu[0]);
+    printf("ratio calibrated/softmax  %.2f wall, %.2f cpu (target <= 3)\n", t[4] / t[0],
+           cpu[4] / cpu[0]);
+    cell_model_free(preset);
+    cell_model_free(file);
+    free(q);
+    free(k);
+    free(v);
+    free(out);
+    return 0;
+}

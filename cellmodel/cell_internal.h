@@ -1,0 +1,46 @@
+/* The cell_model structure, shared by the files of cellmodel/ and nothing else. */
+#ifndef GCSIM_CELL_INTERNAL_H
+#define GCSIM_CELL_INTERNAL_H
+
+#include "cellmodel.h"
+
+/* One monotone curve y(x): x ascending, slopes from cell_monotone_init. */
+typedef struct {
+    int n;
+    double *x, *y, *slopes;
+} cell_curve;
+
+struct cell_model {
+    char source[512];
+    int analytic;          /* 1: a preset evaluated from its formulas, 0: tables */
+    double v_mid_v, t_max_s, vdd_v;
+    int k_levels, q_levels;
+    double *write_v;       /* (k_levels) stored voltage per DAC level, V */
+    double s_sat_c, readout_sat_c;
+
+    /* analytic (preset): g(y) = Σ_i poly_ua[i] y^i in µA, y = V - v_mid; y decays with tau */
+    double poly_ua[4];
+    double tau_s;
+
+    /* tables (loaded): read charge (n_p, n_v) in C, one monotone curve in V per pulse level */
+    int n_p, n_v;
+    double *pulse_frac;    /* (n_p) ascending, 0..1 */
+    cell_curve *read_rows; /* (n_p) charge vs v_store */
+    /* leakage: time-to-voltage tables on each side of v_eq */
+    double v_eq_v, tau_tail_s;
+    cell_curve up_t_of_v, up_v_of_t, lo_t_of_v, lo_v_of_t;
+    cell_curve c2p;        /* pulse width (s) vs charge (C) */
+    cell_curve readout;    /* signed pulse (s) vs charge (C) */
+};
+
+/* Allocates a curve of n points (x, y, slopes zeroed). Returns -1 if out of memory. */
+int cell_curve_alloc(cell_curve *c, int n);
+/* Fills the slopes once x and y are set. */
+void cell_curve_finish(cell_curve *c);
+void cell_curve_free(cell_curve *c);
+double cell_curve_eval(const cell_curve *c, double x);
+
+/* An empty model with its source name set; NULL if out of memory. */
+cell_model *cell_model_new(const char *source);
+
+#endif

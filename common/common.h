@@ -1,0 +1,164 @@
+/* common: the few helpers every gcsim module shares.
+ * Error messages, atomic file replacement, SHA-256, HDF5 dataset helpers with units and
+ * dimension scales, NumPy .npy files, and a progress line. Nothing here knows about circuits
+ * or language models. */
+#ifndef GCSIM_COMMON_H
+#define GCSIM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hdf5.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* Errors: a library function returns 0 on success or -1 on failure, with a one-line message
+ * (naming the file and the problem) left in a caller-provided gc_err. */
+
+#define GC_ERR_LEN 1024
+typedef struct {
+    char msg[GC_ERR_LEN];
+} gc_err;
+
+/* Formats the message into e (if e is not NULL) and returns -1. */
+int gc_fail(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefixes an existing message: "prefix: old message". Returns -1. */
+int gc_wrap(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------------------------------- */
+/* Atomic replacement: write to a temporary file in the same folder, then rename over the
+ * target, so an existing result survives any failure. */
+
+/* Fills tmp (size n) with a unique temporary name beside path. */
+int gc_tmp_path_beside(const char *path, char *tmp, size_t n, gc_err *e);
+
+/* Renames tmp over path (fsyncs the file first). On failure removes tmp. */
+int gc_commit_file(const char *tmp, const char *path, gc_err *e);
+
+/* Writes len bytes to path atomically. */
+int gc_write_file_atomic(const char *path, const void *data, size_t len, gc_err *e);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size. */
+int gc_read_file(const char *path, char **data, size_t *len, gc_err *e);
+
+/* Creates a directory and its parents (like mkdir -p). */
+int gc_mkdir_p(const char *path, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* SHA-256 as 64 lowercase hex characters plus NUL. */
+
+void gc_sha256_hex(const void *data, size_t len, char hex[65]);
+int gc_sha256_file(const char *path, char hex[65], gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* HDF5 helpers. All datasets are float64 unless stated. Units go in the attribute "units",
+ * a human description in "description". Axes are attached as dimension scales. */
+
+/* Silences HDF5's own error stack printing for the whole process (we report our own). */
+void gc_h5_quiet(void);
+
+/* Creates (or opens) group path under loc. Returns a handle or H5I_INVALID_HID. */
+hid_t gc_h5_group(hid_t loc, const char *path, gc_err *e);
+
+/* Writes an n-d float64 dataset. dims has rank entries. */
+int gc_h5_write(hid_t loc, const char *name, int rank, const size_t *dims, const double *data,
+                const char *units, const char *description, gc_err *e);
+
+/* Writes a 1-d float64 axis and makes it a dimension scale named name. */
+int gc_h5_write_axis(hid_t loc, const char *name, size_t n, const double *data,
+                     const char *units, const char *description, gc_err *e);
+
+/* Attaches axis datasets (by name, relative to loc) to the dimensions of dataset dset. */
+int gc_h5_attach(hid_t loc, const char *dset, int rank, const char *const *axes, gc_err *e);
+
+/* String and numeric attributes on an object (group or dataset) at loc/obj ("." = loc). */
+int gc_h5_attr_str(hid_t loc, const char *obj, const char *name, const char *value, gc_err *e);
+int gc_h5_attr_double(hid_t loc, const char *obj, const char *name, double value, gc_err *e);
+
+/* Reads a float64 dataset into a malloc'd buffer; rank and dims (up to 8) are returned. */
+int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dims[8],
+               const char *file, gc_err *e);
+
+/* Reads a string / numeric attribute. out gets a malloc'd string. */
+int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out,
+                        const char *file, gc_err *e);
+int gc_h5_read_attr_double(hid_t loc, const char *obj, const char *name, double *out,
+                           const char *file, gc_err *e);
+
+/* Opens an existing HDF5 file read-only with a clear error for missing, truncated or
+ * non-HDF5 files. */
+hid_t gc_h5_open_read(const char *path, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* PNG plots through gnuplot. */
+
+typedef struct {
+    const double *x, *y;
+    size_t n;
+    const char *label;
+} gc_series;
+
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    int logx, logy;
+    int points;     /* scatter instead of lines */
+    int histogram;  /* boxes (x = bin centre, y = count) */
+} gc_plot_style;
+
+/* Draws the series into png (replaced atomically). */
+int gc_plot(const char *png, const gc_plot_style *s, const gc_series *series, int n, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Progress on stderr (done/total, rate, time left), only when stderr is a terminal. */
+
+typedef struct {
+    const char *what;
+    long total;
+    double t0;
+    double last;
+    int tty;
+} gc_progress;
+
+void gc_progress_start(gc_progress *p, const char *what, long total);
+void gc_progress_update(gc_progress *p, long done);
+void gc_progress_end(gc_progress *p);
+
+/* Monotonic wall time in seconds. */
+double gc_now(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* NumPy .npy files (format versions 1, 2 and 3), C order, little-endian. The reader rejects
+ * a wrong dtype, Fortran order, a malformed header and truncated or oversized data with one
+ * line naming the file and the problem. Writes are atomic. */
+
+typedef enum { GC_NPY_F32, GC_NPY_F64, GC_NPY_U32, GC_NPY_U8 } gc_npy_dtype;
+
+#define GC_NPY_MAX_DIMS 8
+typedef struct {
+    gc_npy_dtype dtype;
+    int ndim;
+    size_t shape[GC_NPY_MAX_DIMS];
+    void *data;            /* malloc'd, count × item size bytes, C order */
+} gc_npy;
+
+/* "<f4", "<f8", "<u4", "|u1" and the item size in bytes. */
+const char *gc_npy_descr(gc_npy_dtype t);
+size_t gc_npy_item_size(gc_npy_dtype t);
+
+/* Reads path, which must hold dtype want. */
+int gc_npy_read(const char *path, gc_npy_dtype want, gc_npy *out, gc_err *e);
+
+/* Checks out's shape: ndim dimensions, and shape[i] unless shape[i] is 0 (any). */
+int gc_npy_check_shape(const gc_npy *a, const char *path, int ndim, const size_t *shape,
+                       gc_err *e);
+
+/* Number of elements. */
+size_t gc_npy_count(const gc_npy *a);
+
+void gc_npy_free(gc_npy *a);
+
+/* Writes data (ndim dims, C order) to path atomically as format version 1 (2 when the
+ * header needs more than 65535 bytes). */
+int gc_npy_write(const char *path, gc_npy_dtype dtype, int ndim, const size_t *shape,
+                 const void *data, gc_err *e);
+
+#endif

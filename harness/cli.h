@@ -1,0 +1,14 @@
+/* Small helpers shared by the subcommands: where gcsim's own files are, and the command
+ * line as one string for provenance. */
+#ifndef GCSIM_CLI_H
+#define GCSIM_CLI_H
+
+#include <stddef.h>
+
+/* The gcsim source folder (spice/, data/): $GCSIM_ROOT, else the one it was built from. */
+const char *cli_root(void);
+
+/* "gcsim characterize --tech si ..." into buf. */
+void cli_command_line(int argc, char **argv, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,221 @@
+/* gpt2: the GPT-2 language model on digital or analog (gain-cell) attention.
+ *
+ * Pre-LayerNorm transformer with learned positions, tied embeddings and a GELU MLP, as
+ * Hugging Face's GPT2LMHeadModel and llm.c. Forward in float32 with OpenBLAS (cblas_sgemm)
+ * and OpenMP, in two modes: prefill (parallel over B sequences of T tokens) and streaming
+ * decode with a KV cache, one token at a time. Attention is one call per layer: plain causal
+ * softmax here, or an analog variant of the attention library with the per-head hardware
+ * scalers of PAPER.md §3 (q' = a_q q + b_q, k', v' likewise; head output y = a_o O + b_o).
+ *
+ * Loads Hugging Face checkpoints (model.safetensors + config.json, Conv1D layout, names
+ * with or without "transformer.", F32/F16/BF16) and llm.c's gpt2_*.bin (version 3);
+ * saves safetensors. The hardware tensors stored beside GPT-2's are documented in
+ * harness/README-checkpoint.md.
+ *
+ * Not here: training, dropout, attention masks other than causal/windowed, KV caches for
+ * batches of sequences in streaming mode. */
+#ifndef GCSIM_GPT2_H
+#define GCSIM_GPT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Configuration and parameters */
+
+typedef enum { GPT2_GELU_TANH, GPT2_GELU_ERF } gpt2_gelu;
+
+typedef struct {
+    int max_seq_len;       /* n_positions */
+    int vocab_size;        /* V, the number of real tokens */
+    int padded_vocab_size; /* Vp >= V: rows of wte (llm.c pads to a multiple of 128) */
+    int n_layer;           /* L */
+    int n_head;            /* NH */
+    int n_embd;            /* C; head size C / NH */
+    float ln_eps;          /* LayerNorm epsilon (1e-5) */
+    gpt2_gelu gelu;        /* tanh ("gelu_new", HF and llm.c) or erf ("gelu", nanoGPT) */
+} gpt2_config;
+
+/* The hardware scalers, in the order of the second axis of hw_scale etc. */
+enum { GPT2_HW_Q, GPT2_HW_K, GPT2_HW_V, GPT2_HW_O, GPT2_HW_N };
+
+#define GPT2_NUM_PARAMS 20
+typedef struct {
+    float *wte;            /* (Vp, C) token embeddings, also the LM head */
+    float *wpe;            /* (maxT, C) */
+    float *ln1w, *ln1b;    /* (L, C) */
+    float *qkvw;           /* (L, 3C, C) out-major (llm.c layout; HF Conv1D is transposed) */
+    float *qkvb;           /* (L, 3C) */
+    float *attprojw;       /* (L, C, C) */
+    float *attprojb;       /* (L, C) */
+    float *ln2w, *ln2b;    /* (L, C) */
+    float *fcw;            /* (L, 4C, C) */
+    float *fcb;            /* (L, 4C) */
+    float *fcprojw;        /* (L, C, 4C) */
+    float *fcprojb;        /* (L, C) */
+    float *lnfw, *lnfb;    /* (C) */
+    float *hw_scale;       /* (L, 4, NH) a of the q, k, v, output scalers (dimensionless) */
+    float *hw_bias;        /* (L, 4, NH) b: q in pulse units [0,1], k, v in volts, output */
+    float *target_mean;    /* (L, 4, NH) recorded mean of each scaler output */
+    float *target_std;     /* (L, 4, NH) recorded standard deviation */
+} gpt2_params;
+
+/* Attention variants: the digital reference and the analog ones of the attention library. */
+typedef enum {
+    GPT2_ATTN_SOFTMAX,      /* causal softmax computed here (the reference path) */
+    GPT2_ATTN_SOFTMAX_SWA,  /* library: softmax over a sliding window */
+    GPT2_ATTN_PAPER_LINEAR, /* library: PAPER.md §3 with g(y) = 19.3 y */
+    GPT2_ATTN_PAPER_CUBIC,  /* library: PAPER.md §3 with the cubic g */
+    GPT2_ATTN_CALIBRATED,   /* library: a cell.h5 behavioural model */
+} gpt2_attn_kind;
+
+/* Parses "softmax", "softmax-swa", "paper-linear", "paper-cubic", "calibrated". */
+int gpt2_attn_kind_parse(const char *name, gpt2_attn_kind *kind, gc_err *e);
+const char *gpt2_attn_kind_name(gpt2_attn_kind kind);
+
+typedef struct gpt2_attn_state gpt2_attn_state; /* per-variant runtime (gpt2_attn.c) */
+
+typedef struct {
+    gpt2_config config;
+    gpt2_params params;
+    size_t param_sizes[GPT2_NUM_PARAMS];
+    float *params_memory;  /* one allocation for all parameters */
+    size_t num_parameters;
+    int has_hw;            /* scalers were in the checkpoint (else the defaults of §3) */
+    int has_targets;       /* target statistics were in the checkpoint */
+
+    /* attention */
+    gpt2_attn_kind attn_kind;
+    gpt2_attn_state *attn;
+
+    /* activations of the last gpt2_forward, one allocation sized for (act_B, act_T) */
+    float *acts_memory;
+    size_t acts_floats;
+    int act_B, act_T;      /* capacity */
+    int B, T;              /* of the last forward */
+    float *residual;       /* (B, T, C) */
+    float *ln;             /* (B, T, C) LayerNorm output, ends as ln_f output */
+    float *qkv;            /* (B, T, 3C) */
+    float *atty;           /* (B, T, C) attention output, heads concatenated */
+    float *fch;            /* (B, T, 4C) */
+    float *scratch;        /* attention workspace */
+
+    /* streaming decode: one sequence, KV cache (L, maxT, 2C) for softmax */
+    float *kv_cache;
+    int pos;               /* tokens consumed since gpt2_stream_reset */
+    float *step_memory;    /* per-token activations */
+    float *stream_scratch; /* (NH, maxT) attention workspace of a step */
+
+    /* statistics of the scaler outputs recorded by the last forward when stats_on */
+    int stats_on;
+    double *stats_sum;     /* (L, 4, NH, 2): sum and sum of squares */
+    double *stats_count;   /* (L, 4, NH) */
+} gpt2_model;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Loading and saving */
+
+/* Loads a model from a directory (model.safetensors + config.json), a .safetensors file
+ * (config.json beside it) or an llm.c .bin file. Attention starts as softmax. */
+int gpt2_load(gpt2_model **out, const char *path, gc_err *e);
+
+/* Allocates a model with the given configuration, zero parameters and default scalers. */
+int gpt2_alloc(gpt2_model **out, const gpt2_config *cfg, gc_err *e);
+
+void gpt2_free(gpt2_model *m);
+
+/* Writes the model as Hugging Face safetensors (F32, Conv1D layout, names without prefix,
+ * plus the hardware tensors) and config.json. path is a directory (created if needed;
+ * files model.safetensors and config.json) or a file ending in .safetensors (config.json
+ * beside it). Both files are replaced atomically. */
+int gpt2_save(const gpt2_model *m, const char *path, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Attention */
+
+/* Selects the attention variant. cell_path (a cell.h5) is needed by "calibrated" only and
+ * may be NULL otherwise. Analog variants need head size 64. */
+int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
+
+/* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,
+ * b_o = 0. */
+void gpt2_hw_defaults(gpt2_model *m);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Forward */
+
+/* Prefill: runs B sequences of T tokens (tokens is (B, T), ids < V, T <= maxT) up to the
+ * final LayerNorm; the hidden states stay in m->ln (B, T, C). */
+int gpt2_forward(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e);
+
+/* Logits of rows [row, row + n) of the last forward (a row is one (b, t) position):
+ * out is (n, V). */
+void gpt2_logits(const gpt2_model *m, long row, long n, float *out);
+
+/* Streaming decode of one sequence. Reset before the first token; each step consumes one
+ * token at position m->pos and writes the next-token logits (V) to logits. */
+int gpt2_stream_reset(gpt2_model *m, gc_err *e);
+int gpt2_stream_step(gpt2_model *m, uint32_t token, float *logits, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Scaler statistics and adaptation (PAPER.md §4) */
+
+/* Turns recording of the mean and standard deviation of every scaler output on or off;
+ * gpt2_forward then accumulates them (reset at each forward). */
+int gpt2_stats_enable(gpt2_model *m, int on, gc_err *e);
+
+/* The recorded moments of the last forward: mean and std are (L, 4, NH). */
+void gpt2_stats_get(const gpt2_model *m, float *mean, float *std);
+
+typedef struct {
+    int max_iter;          /* 100 */
+    int relax_iters;       /* relaxation falls from relax_start to relax_end over this (50) */
+    double relax_start;    /* 1.0 */
+    double relax_end;      /* 0.1 */
+    double tol;            /* 1e-4: stop when every |mean - target| and |std - target| is below */
+    /* called after each measurement (iteration 0 is the starting point) with the relaxation
+     * about to be applied and the largest moment errors; may be NULL */
+    void (*on_iter)(void *ctx, int iter, double relax, double err_mean, double err_std);
+    void *ctx;
+} gpt2_adapt_opts;
+
+void gpt2_adapt_opts_default(gpt2_adapt_opts *o);
+
+/* Moment matching of the scalers on one fixed batch tokens (B, T) towards target_mean and
+ * target_std (L, 4, NH): a <- a·σ*÷σ and b <- b + μ* − μ, blended with the old values by the
+ * relaxation factor, all scalers at once per iteration. *iters gets the updates made and
+ * *loss the largest moment error measured last. Copies the targets into m->params.target_*.
+ * Returns 0 whether or not the tolerance was reached (compare *loss with o->tol). */
+int gpt2_adapt(gpt2_model *m, const uint32_t *tokens, int B, int T, const float *target_mean,
+               const float *target_std, const gpt2_adapt_opts *o, int *iters, double *loss,
+               gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Perplexity (ppl.c) */
+
+typedef struct {
+    int ctx;               /* window length in tokens (<= max_seq_len) */
+    int stride;            /* windows start every stride tokens (1..ctx) */
+    int progress;          /* show a progress line on stderr (when it is a terminal) */
+} gpt2_ppl_opts;
+
+typedef struct {
+    double nll;            /* total negative log-likelihood of the scored tokens, nats */
+    long scored;           /* tokens scored: n - 1 (the first token has no context) */
+    long windows;          /* forward passes */
+    double seconds;        /* wall time */
+} gpt2_ppl_result;
+
+/* Hugging Face's sliding-window protocol over ids (n tokens): windows of ctx tokens start
+ * every stride tokens; each window scores only the tokens no earlier window scored, so every
+ * token but the first is scored once, with the longest context its window gives it. */
+int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
+             gpt2_ppl_result *r, gc_err *e);
+
+/* Counts whitespace-separated words of text, as Python's str.split() on ASCII whitespace
+ * (lm-eval-harness's word count). */
+long gpt2_count_words(const char *text, size_t len);
+
+#endif

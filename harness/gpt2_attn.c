@@ -1,0 +1,353 @@
+/* gpt2_attn: one attention call per layer. The causal softmax reference is computed here
+ * with cblas_sgemm per head; the analog variants go to the attention library, with the
+ * per-head scalers of PAPER.md §3 applied around it. Also records the moments of every
+ * scaler output for adaptation. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "gpt2_internal.h"
+
+struct gpt2_attn_state {
+    gpt2_attn_kind kind;
+    attn_config cfg;       /* library variants */
+    cell_model *cell;      /* calibrated only */
+    attn_plan *plan;       /* library variants: one plan, one call per layer at a time */
+    attn_stream **streams; /* (L) streaming state of the library variants, or NULL */
+    float *step_buf;       /* (4, NH, D) q', k', v', out of one streaming step */
+};
+
+static const char *const kind_names[] = {"softmax", "softmax-swa", "paper-linear",
+                                         "paper-cubic", "calibrated"};
+
+int gpt2_attn_kind_parse(const char *name, gpt2_attn_kind *kind, gc_err *e)
+{
+    for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
+        if (!strcmp(name, kind_names[i])) {
+            *kind = (gpt2_attn_kind)i;
+            return 0;
+        }
+    return gc_fail(e, "unknown attention variant '%s' (softmax, softmax-swa, paper-linear, "
+                      "paper-cubic or calibrated)", name);
+}
+
+const char *gpt2_attn_kind_name(gpt2_attn_kind kind) { return kind_names[kind]; }
+
+/* -------------------------------------------------------------------------------------- */
+/* Moments of the scaler outputs */
+
+/* Adds the (rows, hs) block x (row stride ld) to the moments of scaler s of head h, layer l. */
+static void stats_add(gpt2_model *m, int l, int s, int h, const float *x, long rows, int ld,
+                      int hs)
+{
+    if (!m->stats_on)
+        return;
+    size_t i = ((size_t)l * GPT2_HW_N + s) * m->config.n_head + h;
+    double sum = 0, sq = 0;
+    for (long r = 0; r < rows; r++)
+        for (int d = 0; d < hs; d++) {
+            double v = x[r * ld + d];
+            sum += v;
+            sq += v * v;
+        }
+    m->stats_sum[2 * i] += sum;
+    m->stats_sum[2 * i + 1] += sq;
+    m->stats_count[i] += (double)rows * hs;
+}
+
+/* -------------------------------------------------------------------------------------- */
+/* Causal softmax, parallel mode */
+
+/* Row block height of the causal score computation: blocks above the diagonal are skipped. */
+enum { SOFTMAX_BLOCK = 128 };
+
+/* s is (n, T) scores of rows r0..r0+n-1 against keys 0..r0+n-1; replaced by the causal
+ * softmax (keys after the row get 0). */
+static void softmax_rows_forward(float *s, int r0, int n, int T)
+{
+    #pragma omp parallel for
+    for (int r = 0; r < n; r++) {
+        float *row = s + (size_t)r * T;
+        int last = r0 + r;
+        float mx = -INFINITY;
+        for (int j = 0; j <= last; j++)
+            mx = row[j] > mx ? row[j] : mx;
+        float sum = 0;
+        for (int j = 0; j <= last; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= last; j++)
+            row[j] *= inv;
+        for (int j = last + 1; j < r0 + n; j++)
+            row[j] = 0;
+    }
+}
+
+/* out (T, hs) with row stride C = causal softmax(q kᵀ / sqrt(hs)) v for one head; q, k, v
+ * are (T, hs) with row stride 3C; s is (T, T) workspace. */
+static void softmax_head_forward(float *out, const float *q, const float *k, const float *v,
+                                 float *s, int T, int hs, int C)
+{
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int r0 = 0; r0 < T; r0 += SOFTMAX_BLOCK) {
+        int n = T - r0 < SOFTMAX_BLOCK ? T - r0 : SOFTMAX_BLOCK, keys = r0 + n;
+        float *sb = s + (size_t)r0 * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, keys, hs, scale,
+                    q + (size_t)r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, sb, T);
+        softmax_rows_forward(sb, r0, n, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, keys, 1.0f, sb, T, v,
+                    3 * C, 0.0f, out + (size_t)r0 * C, C);
+    }
+}
+
+static void softmax_layer_forward(gpt2_model *m, int l, float *out, const float *qkv, int B,
+                                  int T)
+{
+    int C = m->config.n_embd, NH = m->config.n_head, hs = C / NH;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
+            float *o = out + (size_t)b * T * C + h * hs;
+            softmax_head_forward(o, q, q + C, q + 2 * C, m->scratch, T, hs, C);
+            stats_add(m, l, GPT2_HW_Q, h, q, T, 3 * C, hs);
+            stats_add(m, l, GPT2_HW_K, h, q + C, T, 3 * C, hs);
+            stats_add(m, l, GPT2_HW_V, h, q + 2 * C, T, 3 * C, hs);
+            stats_add(m, l, GPT2_HW_O, h, o, T, C, hs);
+        }
+}
+
+/* -------------------------------------------------------------------------------------- */
+/* Causal softmax, streaming mode: KV cache (L, maxT, 2C) */
+
+static void softmax_layer_step(gpt2_model *m, int l, float *out, const float *qkv, int pos)
+{
+    int C = m->config.n_embd, NH = m->config.n_head, hs = C / NH;
+    float *cache = m->kv_cache + (size_t)l * m->config.max_seq_len * 2 * C;
+    memcpy(cache + (size_t)pos * 2 * C, qkv + C, 2 * (size_t)C * sizeof(float));
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel for
+    for (int h = 0; h < NH; h++) {
+        const float *q = qkv + h * hs;
+        float *o = out + h * hs;
+        float mx = -INFINITY, sum = 0;
+        float *s = m->stream_scratch + (size_t)h * m->config.max_seq_len;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = cache + (size_t)j * 2 * C + h * hs;
+            float d = 0;
+            for (int i = 0; i < hs; i++)
+                d += q[i] * k[i];
+            s[j] = d * scale;
+            mx = s[j] > mx ? s[j] : mx;
+        }
+        for (int j = 0; j <= pos; j++) {
+            s[j] = expf(s[j] - mx);
+            sum += s[j];
+        }
+        for (int i = 0; i < hs; i++)
+            o[i] = 0;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = cache + (size_t)j * 2 * C + C + h * hs;
+            float w = s[j] / sum;
+            for (int i = 0; i < hs; i++)
+                o[i] += w * v[i];
+        }
+    }
+}
+
+/* -------------------------------------------------------------------------------------- */
+/* Library variants: per-head scalers around attn_forward_parallel / attn_stream_step */
+
+/* Scalers of layer l: a and b are (4, NH) for q, k, v, output. The paper's scalers apply to
+ * the analog variants; softmax-swa is digital and sees q, k, v unscaled. */
+static int uses_scalers(gpt2_attn_kind k) { return k != GPT2_ATTN_SOFTMAX_SWA; }
+
+/* qs, ks, vs are (B·NH, T, D) = a·x + b per head from qkv (B,T,3C). */
+static void scale_in_forward(const gpt2_model *m, int l, float *qs, float *ks, float *vs,
+                             const float *qkv, int B, int T)
+{
+    int C = m->config.n_embd, NH = m->config.n_head, D = C / NH;
+    const float *a = m->params.hw_scale + (size_t)l * GPT2_HW_N * NH;
+    const float *bb = m->params.hw_bias + (size_t)l * GPT2_HW_N * NH;
+    int on = uses_scalers(m->attn_kind);
+    float *dst[3] = {qs, ks, vs};
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int s = 0; s < 3; s++) {
+                float sa = on ? a[s * NH + h] : 1.0f, sb = on ? bb[s * NH + h] : 0.0f;
+                for (int t = 0; t < T; t++) {
+                    const float *x = qkv + ((size_t)b * T + t) * 3 * C + s * C + h * D;
+                    float *y = dst[s] + (((size_t)b * NH + h) * T + t) * D;
+                    for (int d = 0; d < D; d++)
+                        y[d] = sa * x[d] + sb;
+                }
+            }
+}
+
+/* out (B,T,C) = a_o·o + b_o per head, from o (B·NH, T, D). */
+static void scale_out_forward(const gpt2_model *m, int l, float *out, const float *o, int B,
+                              int T)
+{
+    int C = m->config.n_embd, NH = m->config.n_head, D = C / NH;
+    const float *a = m->params.hw_scale + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
+    const float *bb = m->params.hw_bias + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
+    int on = uses_scalers(m->attn_kind);
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            float sa = on ? a[h] : 1.0f, sb = on ? bb[h] : 0.0f;
+            for (int t = 0; t < T; t++) {
+                const float *x = o + (((size_t)b * NH + h) * T + t) * D;
+                float *y = out + ((size_t)b * T + t) * C + h * D;
+                for (int d = 0; d < D; d++)
+                    y[d] = sa * x[d] + sb;
+            }
+        }
+}
+
+static int library_layer_forward(gpt2_model *m, int l, float *out, const float *qkv, int B,
+                                 int T, gc_err *e)
+{
+    int C = m->config.n_embd, NH = m->config.n_head, D = C / NH;
+    size_t n = (size_t)B * T * C;
+    float *qs = m->scratch, *ks = qs + n, *vs = ks + n, *o = vs + n;
+    scale_in_forward(m, l, qs, ks, vs, qkv, B, T);
+    if (attn_forward_parallel(m->attn->plan, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
+        return -1;
+    scale_out_forward(m, l, out, o, B, T);
+    if (m->stats_on)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++) {
+                size_t at = ((size_t)b * NH + h) * T * D;
+                stats_add(m, l, GPT2_HW_Q, h, qs + at, T, D, D);
+                stats_add(m, l, GPT2_HW_K, h, ks + at, T, D, D);
+                stats_add(m, l, GPT2_HW_V, h, vs + at, T, D, D);
+                stats_add(m, l, GPT2_HW_O, h, out + (size_t)b * T * C + h * D, T, C, D);
+            }
+    return 0;
+}
+
+static int library_layer_step(gpt2_model *m, int l, float *out, const float *qkv, gc_err *e)
+{
+    int C = m->config.n_embd;
+    float *qs = m->attn->step_buf, *ks = qs + C, *vs = ks + C, *o = vs + C;
+    scale_in_forward(m, l, qs, ks, vs, qkv, 1, 1);
+    if (attn_stream_step(m->attn->streams[l], qs, ks, vs, o, NULL, NULL, e))
+        return -1;
+    scale_out_forward(m, l, out, o, 1, 1);
+    return 0;
+}
+
+/* -------------------------------------------------------------------------------------- */
+/* Dispatch */
+
+static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const char *cell_path, gc_err *e)
+{
+    static const attn_variant lib[] = {ATTN_SOFTMAX, ATTN_SOFTMAX_SWA, ATTN_PAPER_LINEAR,
+                                       ATTN_PAPER_CUBIC, ATTN_CALIBRATED};
+    int C = m->config.n_embd, NH = m->config.n_head;
+    if (s->kind != GPT2_ATTN_SOFTMAX_SWA && C / NH != 64)
+        return gc_fail(e, "attention '%s' needs head size 64 (the model has %d)",
+                       gpt2_attn_kind_name(s->kind), C / NH);
+    attn_config_default(&s->cfg, lib[s->kind]);
+    if (s->kind == GPT2_ATTN_CALIBRATED) {
+        int rc = cell_path ? cell_model_load(cell_path, &s->cell, e)
+                           : cell_model_preset("paper-cubic", &s->cell, e);
+        if (rc)
+            return -1;
+        s->cfg.cell = s->cell;
+        s->cfg.q_levels = cell_q_levels(s->cell);
+        s->cfg.k_levels = s->cfg.v_levels = cell_k_levels(s->cell);
+    }
+    if (attn_plan_alloc(&s->cfg, C / NH, m->config.max_seq_len, &s->plan, e))
+        return -1;
+    s->step_buf = malloc(4 * (size_t)C * sizeof *s->step_buf);
+    if (!s->step_buf)
+        return gc_fail(e, "attention: out of memory");
+    return 0;
+}
+
+int gpt2_attn_alloc(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e)
+{
+    gpt2_attn_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return gc_fail(e, "attention: out of memory");
+    s->kind = kind;
+    if (kind != GPT2_ATTN_SOFTMAX && library_alloc(m, s, cell_path, e)) {
+        gpt2_attn_free(s);
+        return -1;
+    }
+    m->attn = s;
+    return 0;
+}
+
+void gpt2_attn_free(gpt2_attn_state *s)
+{
+    if (!s)
+        return;
+    if (s->streams) {
+        for (int l = 0; s->streams[l]; l++)
+            attn_stream_free(s->streams[l]);
+        free(s->streams);
+    }
+    attn_plan_free(s->plan);
+    cell_model_free(s->cell);
+    free(s->step_buf);
+    free(s);
+}
+
+size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T)
+{
+    if (m->attn_kind == GPT2_ATTN_SOFTMAX)
+        return (size_t)T * T;
+    return 4 * (size_t)B * T * m->config.n_embd;
+}
+
+int gpt2_attn_forward(gpt2_model *m, int l, float *out, const float *qkv, int B, int T,
+                      gc_err *e)
+{
+    if (m->attn_kind == GPT2_ATTN_SOFTMAX) {
+        softmax_layer_forward(m, l, out, qkv, B, T);
+        return 0;
+    }
+    return library_layer_forward(m, l, out, qkv, B, T, e);
+}
+
+int gpt2_attn_stream_reset(gpt2_model *m, gc_err *e)
+{
+    const gpt2_config *c = &m->config;
+    gpt2_attn_state *s = m->attn;
+    if (m->attn_kind != GPT2_ATTN_SOFTMAX) {
+        if (!s->streams) {
+            s->streams = calloc((size_t)c->n_layer + 1, sizeof *s->streams);
+            if (!s->streams)
+                return gc_fail(e, "streaming: out of memory");
+            for (int l = 0; l < c->n_layer; l++)
+                if (attn_stream_alloc(s->plan, c->n_head, &s->streams[l], e))
+                    return -1;
+        }
+        for (int l = 0; l < c->n_layer; l++)
+            attn_stream_reset(s->streams[l]);
+        return 0;
+    }
+    size_t kv = (size_t)c->n_layer * c->max_seq_len * 2 * c->n_embd;
+    if (!m->kv_cache && !(m->kv_cache = malloc(kv * sizeof(float))))
+        return gc_fail(e, "streaming: out of memory for the KV cache");
+    if (!m->stream_scratch &&
+        !(m->stream_scratch = malloc((size_t)c->n_head * c->max_seq_len * sizeof(float))))
+        return gc_fail(e, "streaming: out of memory");
+    return 0;
+}
+
+int gpt2_attn_step(gpt2_model *m, int l, float *out, const float *qkv, int pos, gc_err *e)
+{
+    if (m->attn_kind == GPT2_ATTN_SOFTMAX) {
+        softmax_layer_step(m, l, out, qkv, pos);
+        return 0;
+    }
+    return library_layer_step(m, l, out, qkv, e);
+}

@@ -1,0 +1,78 @@
+/* gpt2_internal: what the files of the harness library share and nobody else needs:
+ * the safetensors reader, the checkpoint loaders and the attention runtime. */
+#ifndef GCSIM_GPT2_INTERNAL_H
+#define GCSIM_GPT2_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpt2.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* safetensors: u64 little-endian header length N, N bytes of JSON
+ * {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {}},
+ * then the data; offsets are relative to the end of the header. */
+
+typedef enum { GPT2_ST_F32, GPT2_ST_F16, GPT2_ST_BF16, GPT2_ST_OTHER } gpt2_st_dtype;
+
+typedef struct {
+    char *name;
+    gpt2_st_dtype dtype;
+    char dtype_name[16];
+    int rank;
+    int64_t shape[8];
+    size_t begin, end;  /* byte offsets into the data section */
+} gpt2_st_tensor;
+
+typedef struct {
+    const char *path;
+    const unsigned char *map;  /* the whole file, mmap'd */
+    size_t size;
+    const unsigned char *data; /* start of the data section */
+    size_t data_size;
+    gpt2_st_tensor *tensors;
+    int n;
+} gpt2_st_file;
+
+/* Opens and validates a safetensors file (header, dtypes, shapes against offsets, offsets
+ * inside the file). */
+int gpt2_st_open(gpt2_st_file *f, const char *path, gc_err *e);
+void gpt2_st_close(gpt2_st_file *f);
+
+/* Finds a tensor by name, also under the prefix "transformer."; NULL if absent. */
+const gpt2_st_tensor *gpt2_st_find(const gpt2_st_file *f, const char *name);
+
+/* Reads tensor name, which must have the given rank and shape, converted to float32, into out.
+ * A missing tensor, wrong shape or unsupported dtype is an error naming the tensor. */
+int gpt2_st_read(const gpt2_st_file *f, const char *name, int rank, const int64_t *shape,
+                 float *out, gc_err *e);
+
+/* Loads model.safetensors (path) with its config.json (config_path). */
+int gpt2_load_safetensors(gpt2_model **out, const char *path, const char *config_path,
+                          gc_err *e);
+
+/* Loads an llm.c checkpoint (header of 256 int32, version 3, float32 parameters). */
+int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Attention runtime (gpt2_attn.c) */
+
+/* Allocates the per-variant state for model m (workspaces sized for max_seq_len). */
+int gpt2_attn_alloc(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
+void gpt2_attn_free(gpt2_attn_state *s);
+
+/* Floats of m->scratch that gpt2_attn_forward needs for B sequences of T tokens. */
+size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T);
+
+/* Parallel mode, layer l: out (B,T,C) from qkv (B,T,3C), heads concatenated. */
+int gpt2_attn_forward(gpt2_model *m, int l, float *out, const float *qkv, int B, int T,
+                      gc_err *e);
+
+/* Streaming mode, layer l: appends the token at position pos (qkv is (3C)) and writes the
+ * attention output (C). */
+int gpt2_attn_step(gpt2_model *m, int l, float *out, const float *qkv, int pos, gc_err *e);
+
+/* Resets the streaming state (KV cache / analog arrays) of every layer. */
+int gpt2_attn_stream_reset(gpt2_model *m, gc_err *e);
+
+#endif

@@ -1,0 +1,88 @@
+/* ppl: perplexity of a token sequence with Hugging Face's sliding-window protocol.
+ * Logits are formed a chunk of rows at a time from the final hidden states, so memory stays
+ * at (chunk, V) however long the window. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "gpt2.h"
+
+enum { PPL_CHUNK = 64 }; /* rows of logits formed at once */
+
+/* Adds -log softmax(logits)[target] of n rows: logits (n, V), targets (n). */
+static double nll_rows(const float *logits, const uint32_t *targets, long n, int V)
+{
+    double total = 0;
+    #pragma omp parallel for reduction(+ : total)
+    for (long r = 0; r < n; r++) {
+        const float *x = logits + r * V;
+        float mx = x[0];
+        for (int i = 1; i < V; i++)
+            mx = x[i] > mx ? x[i] : mx;
+        double sum = 0;
+        for (int i = 0; i < V; i++)
+            sum += exp((double)x[i] - mx);
+        total += log(sum) + mx - x[targets[r]];
+    }
+    return total;
+}
+
+int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
+             gpt2_ppl_result *r, gc_err *e)
+{
+    int V = m->config.vocab_size;
+    if (o->ctx < 2 || o->ctx > m->config.max_seq_len)
+        return gc_fail(e, "ppl: context %d outside 2..%d", o->ctx, m->config.max_seq_len);
+    if (o->stride < 1 || o->stride > o->ctx)
+        return gc_fail(e, "ppl: stride %d outside 1..%d (the context)", o->stride, o->ctx);
+    if (n < 2)
+        return gc_fail(e, "ppl: %ld tokens; at least 2 are needed", n);
+    float *logits = malloc((size_t)PPL_CHUNK * V * sizeof *logits);
+    if (!logits)
+        return gc_fail(e, "ppl: out of memory");
+    double t0 = gc_now();
+    *r = (gpt2_ppl_result){0};
+    gc_progress p;
+    long n_windows = n <= o->ctx ? 1 : 1 + (n - o->ctx + o->stride - 1) / o->stride;
+    if (o->progress)
+        gc_progress_start(&p, "ppl windows", n_windows);
+    long prev_end = 0;
+    int rc = 0;
+    for (long begin = 0; begin < n; begin += o->stride) {
+        long end = begin + o->ctx < n ? begin + o->ctx : n;
+        if ((rc = gpt2_forward(m, ids + begin, 1, (int)(end - begin), e)))
+            break;
+        /* row t of the window predicts token begin + t + 1; score tokens first..end-1 */
+        long first = prev_end > begin + 1 ? prev_end : begin + 1;
+        for (long tok = first; tok < end; tok += PPL_CHUNK) {
+            long rows = end - tok < PPL_CHUNK ? end - tok : PPL_CHUNK;
+            gpt2_logits(m, tok - 1 - begin, rows, logits);
+            r->nll += nll_rows(logits, ids + tok, rows, V);
+        }
+        r->scored += end - first;
+        r->windows++;
+        prev_end = end;
+        if (o->progress)
+            gc_progress_update(&p, r->windows);
+        if (end == n)
+            break;
+    }
+    if (o->progress)
+        gc_progress_end(&p);
+    r->seconds = gc_now() - t0;
+    free(logits);
+    return rc;
+}
+
+long gpt2_count_words(const char *text, size_t len)
+{
+    long words = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        int space = c == ' ' || (c >= '\t' && c <= '\r');
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words;
+}

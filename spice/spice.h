@@ -1,0 +1,138 @@
+/* spice: from netlists and model cards to curves.h5 through libngspice.
+ *
+ * A technology is a model-card file plus a parameter file (spice/tech/NAME.tech); netlists
+ * are templates in spice/netlists. Every simulation runs in its own worker process, since
+ * libngspice keeps global state and grows memory across runs; a crashed, hung or killed
+ * worker fails that simulation with a one-line reason, never the whole program.
+ * Units are SI throughout (V, A, s, F, C, J) unless a name says otherwise. */
+#ifndef GCSIM_SPICE_H
+#define GCSIM_SPICE_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Technologies */
+
+typedef struct {
+    char name[48];
+    double value;
+    char unit[16];
+    char description[200];
+} spice_param;
+
+typedef struct {
+    char role[32];  /* write_n, write_p, read_n, read_p, logic_n, logic_p */
+    char model[48]; /* a .model name of the cards */
+} spice_device;
+
+#define SPICE_MAX_CARDS 8
+#define SPICE_MAX_DEVICES 16
+#define SPICE_MAX_PARAMS 96
+
+typedef struct {
+    char name[64];
+    char path[4096];              /* the .tech file */
+    char netlist_dir[4096];       /* where the templates live */
+    char cards[SPICE_MAX_CARDS][4096];
+    int n_cards;
+    char cell[256];               /* cell template file name */
+    spice_device devices[SPICE_MAX_DEVICES];
+    int n_devices;
+    spice_param params[SPICE_MAX_PARAMS];
+    int n_params;
+} spice_tech;
+
+/* Loads a technology: "si", "igzo" (found in root/spice/tech) or a path to a .tech file.
+ * root is the gcsim source folder holding spice/. */
+int spice_tech_load(const char *name_or_path, const char *root, spice_tech *t, gc_err *e);
+
+/* Applies "NAME=VALUE" (VALUE a number, SPICE suffixes allowed: 8f, 15n, 0.9). */
+int spice_tech_set(spice_tech *t, const char *assignment, gc_err *e);
+
+/* The value of a parameter; the program's own names must exist, so a missing one is a bug in
+ * a technology file and reported by spice_tech_check. */
+double spice_tech_get(const spice_tech *t, const char *name);
+
+/* Checks that every parameter the sweeps and templates use is defined. */
+int spice_tech_check(const spice_tech *t, gc_err *e);
+
+/* Parses a number with an optional SPICE scale suffix (f p n u m k meg g t). */
+int spice_parse_number(const char *s, double *out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Netlists */
+
+/* Builds a self-contained netlist (model cards and templates inlined, so it runs anywhere
+ * with the ngspice command line): title, .param lines for every technology parameter,
+ * temperature, the cards, the named templates with ${role} replaced by device models, then
+ * body (elements, analysis, .end added). Returns malloc'd text or NULL. */
+char *spice_netlist_build(const spice_tech *t, const char *title, const char *const *templates,
+                          int n_templates, const char *options, const char *body, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Running simulations in worker processes */
+
+typedef struct {
+    char name[96];           /* shown in messages, e.g. "read_tran[level 7]" */
+    const char *netlist;     /* full netlist text */
+    const char *const *vectors; /* vectors to fetch after the run (ngspice names) */
+    int n_vectors;
+} spice_job;
+
+typedef struct {
+    int ok;
+    char error[GC_ERR_LEN];  /* one line when !ok */
+    double **vec;            /* n_vectors arrays */
+    size_t *len;
+    double seconds;
+    char ngspice_version[32];
+} spice_result;
+
+typedef struct {
+    int jobs;                /* worker processes at once (>= 1) */
+    double timeout_s;        /* per simulation */
+    int progress;            /* show a progress line (on a terminal only) */
+} spice_run_opts;
+
+/* Runs n jobs, at most opts->jobs at a time, each in a fresh process. Fills res[i] for
+ * every job. Returns 0 when all succeeded; else -1 with the first failure in e
+ * ("job: reason"); the jobs still running are stopped. */
+int spice_run(const spice_job *jobs, int n, const spice_run_opts *opts, spice_result *res,
+              gc_err *e);
+
+void spice_result_free(spice_result *r, int n_vectors);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Characterization: all sweeps of one technology into curves.h5 */
+
+typedef struct {
+    int read_dc_nv, read_dc_nvin;  /* DC current grid */
+    int read_nv, read_levels;      /* transient read charge: stored voltages x pulse levels */
+    int leak_dc_n, leak_n0;        /* I_leak(V) points, initial voltages of the transients */
+    double leak_tau_mult;          /* transient length in estimated time constants */
+    int leak_points;               /* samples per leak transient */
+    int write_levels;              /* DAC levels */
+    int c2p_n, readout_n;          /* charge points of the converters */
+    int jobs_per_sweep;            /* split wide sweeps into this many simulations */
+} spice_plan;
+
+/* Reads a sweep plan ("key value" lines); keys not given keep their defaults. */
+void spice_plan_default(spice_plan *p);
+int spice_plan_load(const char *path, spice_plan *p, gc_err *e);
+
+typedef struct {
+    const spice_plan *plan;
+    spice_run_opts run;
+    const char *command_line;      /* recorded as provenance */
+    const char *dump_dir;          /* if set, every netlist is also written there */
+    int verbose;
+} spice_char_opts;
+
+/* Runs every sweep and writes curves.h5 atomically: out_path is replaced only when all
+ * simulations succeeded. */
+int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char *out_path,
+                       gc_err *e);
+
+#endif

@@ -1,0 +1,122 @@
+/* The write sweep: each DAC level written into a cell that starts at the opposite rail
+ * (the slowest case), then the word line turns off (charge injection and clock
+ * feed-through shift the node) and the write bit line returns to mid-rail. Records the
+ * stored voltage, the shift at turn-off, the settling time and the energy per write. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sweep.h"
+
+static const char *const cell_only[] = {"cell"};
+
+#define T_DAC 0.1e-9  /* the DAC drives the write bit line */
+#define T_ON 0.3e-9   /* word line rises */
+#define T_TAIL 2e-9   /* hold after turn-off before the stored voltage is read */
+
+static double t_off(const sweep_ctx *c)
+{
+    return T_ON + sweep_p(c, "t_edge") + sweep_p(c, "t_write");
+}
+
+static int plan(sweep_ctx *c, int phase, gc_err *e)
+{
+    (void)phase;
+    int n = c->plan->write_levels;
+    double vdd = sweep_p(c, "vdd"), te = sweep_p(c, "t_edge"), toff = t_off(c);
+    double tret = toff + te + 0.2e-9, tstop = toff + te + T_TAIL;
+    sweep_text b = {0};
+    sweep_printf(&b, "Vdd vdd 0 {vdd}\nVrwl rwl 0 {vdd/2}\nVrwlb rwlb 0 {vdd/2}\n"
+                     "Vbl bl 0 {vdd/2}\n");
+    for (int k = 0; k < 2; k++)
+        sweep_printf(&b, "Vwwl%s wwl%s 0 pwl(0 {%s} %.6e {%s} %.6e {%s} %.6e {%s} %.6e {%s})\n",
+                     k ? "b" : "", k ? "b" : "", k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON,
+                     k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON + te, k ? "vdd-v_wwl_on" : "v_wwl_on",
+                     toff, k ? "vdd-v_wwl_on" : "v_wwl_on", toff + te,
+                     k ? "vdd-v_wwl_off" : "v_wwl_off");
+    for (int i = 0; i < n; i++) {
+        double v = vdd * i / (n - 1);
+        sweep_printf(&b, "Vwbl%d wbl%d 0 pwl(0 {vdd/2} %.6e {vdd/2} %.6e %.10g %.6e %.10g "
+                         "%.6e {vdd/2})\n"
+                         "X%d sn%d wbl%d wwl wwlb rwl rwlb bl vdd gcell\n.ic v(sn%d)=%.10g\n",
+                     i, i, T_DAC, T_DAC + te, v, tret, v, tret + te, i, i, i, i, vdd - v);
+    }
+    sweep_printf(&b, ".tran %.4e %.6e\n", fmin(te / 5, 10e-12), tstop);
+    int nvec = 5 + 3 * n;
+    const char **vec = malloc((size_t)nvec * sizeof *vec);
+    char (*names)[24] = malloc((size_t)nvec * sizeof *names);
+    const char *fixed[] = {"time", "wwl", "wwlb", "vwwl#branch", "vwwlb#branch"};
+    for (int k = 0; k < 5; k++)
+        vec[k] = fixed[k];
+    for (int i = 0; i < n; i++) {
+        snprintf(names[3 * i], 24, "sn%d", i);
+        snprintf(names[3 * i + 1], 24, "wbl%d", i);
+        snprintf(names[3 * i + 2], 24, "vwbl%d#branch", i);
+        for (int k = 0; k < 3; k++)
+            vec[5 + 3 * i + k] = names[3 * i + k];
+    }
+    int rc = sweep_add(c, "write", cell_only, 1, SWEEP_OPTIONS, b.s, vec, nvec, e);
+    free(vec);
+    free(names);
+    free(b.s);
+    return rc;
+}
+
+static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_err *e)
+{
+    (void)phase, (void)count;
+    int n = c->plan->write_levels;
+    double vdd = sweep_p(c, "vdd"), toff = t_off(c);
+    const spice_result *r = &c->res[first];
+    const double *t = r->vec[0];
+    size_t nt = r->len[0];
+    double *level = sweep_linspace(0, n - 1, n), *v_dac = sweep_linspace(0, vdd, n);
+    double *stored = malloc((size_t)n * sizeof *stored), *before = malloc((size_t)n * sizeof *before);
+    double *settle = malloc((size_t)n * sizeof *settle), *energy = malloc((size_t)n * sizeof *energy);
+    double *pw = malloc(nt * sizeof *pw);
+    /* drivers deliver -v * i; power they absorb is dissipated, not recovered */
+    for (size_t k = 0; k < nt; k++) /* word-line drivers, shared by the n cells */
+        pw[k] = fmax(0, -r->vec[1][k] * r->vec[3][k]) + fmax(0, -r->vec[2][k] * r->vec[4][k]);
+    double e_wl = sweep_trapz(t, pw, nt) / n;
+    for (int i = 0; i < n; i++) {
+        const double *sn = r->vec[5 + 3 * i], *wbl = r->vec[6 + 3 * i], *iw = r->vec[7 + 3 * i];
+        stored[i] = sn[nt - 1];
+        before[i] = sweep_interp(t, sn, nt, toff);
+        /* settled: the last time before turn-off that the node was more than 1 % of vdd away */
+        double last_out = T_ON;
+        for (size_t k = 0; k < nt && t[k] <= toff; k++)
+            if (t[k] >= T_ON && fabs(sn[k] - before[i]) > 0.01 * vdd)
+                last_out = t[k];
+        settle[i] = last_out - T_ON;
+        for (size_t k = 0; k < nt; k++)
+            pw[k] = fmax(0, -wbl[k] * iw[k]);
+        energy[i] = sweep_trapz(t, pw, nt) + e_wl;
+        c->write_energy_j += energy[i] / n;
+    }
+    free(pw);
+    hid_t g = gc_h5_group(file, "write", e);
+    size_t d = (size_t)n;
+    const char *ax[] = {"level"};
+    int rc = g < 0 || gc_h5_write_axis(g, "level", d, level, "1", "DAC level", e) ||
+             gc_h5_write(g, "v_dac", 1, &d, v_dac, "V", "write bit-line voltage of the level", e) ||
+             gc_h5_write(g, "v_stored", 1, &d, stored, "V",
+                         "storage voltage after the write, turn-off and bit-line return", e) ||
+             gc_h5_write(g, "v_before_off", 1, &d, before, "V",
+                         "storage voltage just before the word line turns off", e) ||
+             gc_h5_write(g, "t_settle", 1, &d, settle, "s",
+                         "time from word-line rise until the node stays within 1 % of vdd of "
+                         "its final on-state value (start at the opposite rail)", e) ||
+             gc_h5_write(g, "energy", 1, &d, energy, "J",
+                         "energy per write: bit-line driver plus a 1/levels share of the "
+                         "word-line drivers", e) ||
+             gc_h5_attach(g, "v_dac", 1, ax, e) || gc_h5_attach(g, "v_stored", 1, ax, e) ||
+             gc_h5_attach(g, "v_before_off", 1, ax, e) || gc_h5_attach(g, "t_settle", 1, ax, e) ||
+             gc_h5_attach(g, "energy", 1, ax, e) ||
+             gc_h5_attr_double(g, ".", "t_write_s", sweep_p(c, "t_write"), e);
+    if (g >= 0)
+        H5Gclose(g);
+    free(level), free(v_dac), free(stored), free(before), free(settle), free(energy);
+    return rc ? -1 : 0;
+}
+
+const sweep_def sweep_write = {"write", 1, plan, store};

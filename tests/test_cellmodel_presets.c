@@ -1,0 +1,86 @@
+/* The cell model presets reproduce PAPER.md §3 in SI units (checked against the formulas
+ * written out here), and the monotone interpolator never overshoots. */
+#include <math.h>
+#include <stdio.h>
+
+#include "cellmodel.h"
+
+static int failures;
+
+static void expect(const char *what, double got, double want, double rel)
+{
+    int ok = fabs(got - want) <= rel * fmax(fabs(want), 1e-300);
+    printf("%-52s got %.9g want %.9g %s\n", what, got, want, ok ? "ok" : "FAIL");
+    failures += !ok;
+}
+
+static double g_cubic(double y)
+{
+    return 0.52136361 + 13.61226063 * y - 2.62044562 * y * y + 46.05483778 * y * y * y;
+}
+
+static void presets(void)
+{
+    cell_model *m, *lin;
+    gc_err e;
+    if (cell_model_preset("paper-cubic", &m, &e) || cell_model_preset("paper-linear", &lin, &e)) {
+        printf("FAIL: %s\n", e.msg);
+        failures++;
+        return;
+    }
+    expect("levels: K/V 8", cell_k_levels(m), 8, 0);
+    expect("levels: Q 16", cell_q_levels(m), 16, 0);
+    expect("T_max 15 ns", cell_t_max_s(m), 15e-9, 1e-12);
+    expect("write_v(5) = 0.9 * 5 / 7", cell_write_v(m, 5), 0.9 * 5 / 7, 1e-15);
+    expect("charge(1, 0.9 V) = T_max g(0.45) uA", cell_read_charge_c(m, 1, 0.9),
+           15e-9 * g_cubic(0.45) * 1e-6, 1e-12);
+    expect("charge(0.4, 0.2 V)", cell_read_charge_c(m, 0.4, 0.2),
+           0.4 * 15e-9 * g_cubic(-0.25) * 1e-6, 1e-12);
+    expect("linear: charge(1, 0.7 V) = T_max 19.3 * 0.25 uA", cell_read_charge_c(lin, 1, 0.7),
+           15e-9 * 19.3 * 0.25 * 1e-6, 1e-12);
+    expect("decay(0.9 V, 5 ms) = 0.45 + 0.45/e", cell_decay_v(m, 0.9, 5e-3),
+           0.45 + 0.45 * exp(-1), 1e-12);
+    /* lambda = 1.6e-4 per token is a token period of lambda · 5 ms = 0.8 us */
+    expect("decay over 100 tokens of 0.8 us = exp(-0.016)",
+           (cell_decay_v(m, 0.1, 100 * 0.8e-6) - 0.45) / (0.1 - 0.45), exp(-0.016), 1e-12);
+    double s_sat = 80e-6 * 15e-9;
+    expect("S_sat = 80 uA x T_max", cell_s_sat_c(m), s_sat, 1e-12);
+    expect("c2p(S_sat / 4) = T_max / 4", cell_c2p_s(m, s_sat / 4), 15e-9 / 4, 1e-12);
+    expect("c2p(2 S_sat) = T_max", cell_c2p_s(m, 2 * s_sat), 15e-9, 1e-12);
+    expect("c2p(-S_sat) = 0", cell_c2p_s(m, -s_sat), 0, 0);
+    expect("readout(-20 uA T_max) = -0.5", cell_readout(m, -20e-6 * 15e-9), -0.5, 1e-12);
+    expect("readout(100 uA T_max) = 1", cell_readout(m, 100e-6 * 15e-9), 1, 0);
+    cell_model *bad;
+    failures += cell_model_preset("paper-quartic", &bad, &e) == 0;
+    printf("unknown preset: %s\n", e.msg);
+    cell_model_free(m);
+    cell_model_free(lin);
+}
+
+/* A step-like monotone table: Steffen stays within [y_i, y_{i+1}] on every interval (a
+ * natural cubic spline overshoots here). */
+static void monotone(void)
+{
+    double x[6] = {0, 1, 2, 3, 4, 5}, y[6] = {0, 0, 0.1, 1, 1, 1}, s[6];
+    cell_monotone_init(x, y, 6, s);
+    double worst = 0, prev = -1;
+    int ascending = 1;
+    for (int i = 0; i <= 500; i++) {
+        double xv = i / 100.0, v = cell_monotone_eval(x, y, s, 6, xv);
+        int k = xv >= 5 ? 4 : (int)xv;
+        worst = fmax(worst, fmax(y[k] - v, v - y[k + 1]));
+        ascending &= v >= prev;
+        prev = v;
+    }
+    expect("monotone: no overshoot", worst <= 0 ? 0 : worst, 0, 0);
+    expect("monotone: non-decreasing", ascending, 1, 0);
+    expect("monotone: passes through the points", cell_monotone_eval(x, y, s, 6, 2), 0.1, 1e-15);
+    expect("monotone: clamped beyond the table", cell_monotone_eval(x, y, s, 6, 9), 1, 0);
+}
+
+int main(void)
+{
+    presets();
+    monotone();
+    return failures != 0;
+}
