@@ -107,7 +107,9 @@ double attn_plan_decomp_error(const attn_plan *p, int array);
  * converter and the array-2 readout with, as a fraction of their full scale (0 otherwise). */
 double attn_plan_converter_error(const attn_plan *p);
 
-/* Parallel (prefill / teacher-forced) evaluation.
+/* Parallel (prefill / teacher-forced) evaluation. Heads are spread over the plan's OpenMP
+ * threads; while they run, OpenBLAS is held to one thread (then restored), so do not run
+ * other BLAS work concurrently from another thread during the call.
  * q, k, v are (B,T,D) float32, out is (B,T,D); S_opt and phi_opt, if not NULL, are (B,T,T)
  * and get S and phi (0 outside the causal window). T <= max_T, D = the plan's D. */
 int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const float *v,

@@ -2,6 +2,8 @@
 #ifndef GCSIM_ATTN_INTERNAL_H
 #define GCSIM_ATTN_INTERNAL_H
 
+#include <math.h>
+
 #include "attention.h"
 
 /* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
@@ -41,6 +43,7 @@ typedef struct {
     float *rowf;     /* (R2, tile) row factors exp(-mu_r u) of the separable path */
     int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
     float *loc_wt;   /* (tile) and the weight within it */
+    double *coord;   /* (2, D) coordinates of one k and v row */
 } attn_work;
 
 struct attn_plan {
@@ -68,11 +71,22 @@ struct attn_plan {
     attn_work *work;
 };
 
-/* Round half to even of x / step, times step (PAPER.md §3 quantiser anchored at 0). */
-double attn_quantise(double x, double step);
+/* Round half to even of x / step, times step (PAPER.md §3 quantiser anchored at 0), by the
+ * 1.5·2^52 shift: exact for |x/step| < 2^51 in the default rounding mode (which the
+ * library never changes), the same result as nearbyint and inlined into the loops. */
+static inline double attn_quantise(double x, double step)
+{
+    const double big = 6755399441055744.0;
+    double u = x / step;
+    return fabs(u) < 1e15 ? step * ((u + big) - big) : step * nearbyint(u);
+}
 
-/* Clamp to [0, range] then (if levels > 0) quantise with step range / (levels - 1). */
-double attn_clamp_quant(double x, double range, int levels);
+/* Clamp to [0, range] then (if levels > 1) quantise with step range / (levels - 1). */
+static inline double attn_clamp_quant(double x, double range, int levels)
+{
+    x = x < 0 ? 0 : x > range ? range : x;
+    return levels > 1 ? attn_quantise(x, range / (levels - 1)) : x;
+}
 
 /* Builds the terms of both arrays for the plan's variant (compile.c). */
 int attn_compile(attn_plan *p, gc_err *e);
@@ -128,7 +142,7 @@ void attn_factors(const attn_plan *p, const float *q, const float *k, const floa
 /* The same for a single token (rows of D), used by streaming. */
 void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size_t stride);
 void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y1,
-                    size_t stride1, float *Yv, size_t stride2);
+                    size_t stride1, float *Yv, size_t stride2, double *coord /* (2D) */);
 /* x_r(pulse) for one term of one array at pulse in [0,1]. */
 float attn_term_x(const attn_plan *p, const attn_term *t, float pulse);
 

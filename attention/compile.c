@@ -6,7 +6,8 @@
  * axis, level grid = DAC levels or a fine grid, ages 0..n_age-1) and decomposed by two
  * nested SVDs: first over the pulse (Gram n_pulse²), then, per pulse component, over
  * level × age (Gram n_level²). Singular values below decomp_rel_tol × the largest are
- * dropped, and the largest reconstruction error over the whole table is recorded. */
+ * dropped, and the largest reconstruction error over the whole table is recorded (for
+ * analog k, v also halfway between the grid levels, where the interpolation of y errs). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,9 @@ static int compile_paper(attn_plan *p, attn_array *a)
 /* ---------------------------------------------------------------------------------------- */
 /* Calibrated */
 
-/* The charge table F (n_pulse, n_level, n_age) of one array, in coulombs. */
-static double *charge_table(const attn_plan *p, int n_level, double level_step)
+/* The charge table F (n_pulse, n_level, n_age) of one array, in coulombs, at DAC levels
+ * offset + l · level_step. */
+static double *charge_table(const attn_plan *p, int n_level, double level_step, double offset)
 {
     const cell_model *m = p->cfg.cell;
     int nk = cell_k_levels(m), np = p->n_pulse, na = p->n_age;
@@ -92,7 +94,7 @@ static double *charge_table(const attn_plan *p, int n_level, double level_step)
     if (!F)
         return NULL;
     for (int l = 0; l < n_level; l++) {
-        double level = l * level_step;
+        double level = offset + l * level_step;
         int l0 = (int)floor(level);
         if (l0 > nk - 2)
             l0 = nk - 2;
@@ -120,21 +122,46 @@ static void gram(const double *A, int n, size_t len, double *G)
         }
 }
 
+/* acc (n_age) = Σ_r x_r[i] · yl_r · z_r: the reconstruction at pulse i for all ages, with
+ * yl_r the term's y at the level in question. */
+static void reconstruct_ages(const attn_array *a, int i, const double *yl, int na, double *acc)
+{
+    for (int g = 0; g < na; g++)
+        acc[g] = 0;
+    for (int r = 0; r < a->n_terms; r++) {
+        double c = a->t[r].x[i] * yl[r];
+        const float *z = a->t[r].z;
+        for (int g = 0; g < na; g++)
+            acc[g] += c * z[g];
+    }
+}
+
 /* Largest |F - Σ x y z| over the table, relative to max |F|. */
 static double decomp_error(const attn_plan *p, const attn_array *a, const double *F,
                            int n_level)
 {
     int np = p->n_pulse, na = p->n_age;
     double err = 0, fabs_max = 0;
-    for (int i = 0; i < np; i++)
-        for (int l = 0; l < n_level; l++)
+    double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
+    if (!acc || !yl) {
+        free(acc);
+        free(yl);
+        return INFINITY;
+    }
+    for (int l = 0; l < n_level; l++) {
+        for (int r = 0; r < a->n_terms; r++)
+            yl[r] = a->t[r].y[l];
+        for (int i = 0; i < np; i++) {
+            reconstruct_ages(a, i, yl, na, acc);
+            const double *f = F + ((size_t)i * n_level + l) * na;
             for (int g = 0; g < na; g++) {
-                double f = F[((size_t)i * n_level + l) * na + g], s = 0;
-                for (int r = 0; r < a->n_terms; r++)
-                    s += a->t[r].x[i] * a->t[r].y[l] * (double)a->t[r].z[g];
-                err = fmax(err, fabs(f - s));
-                fabs_max = fmax(fabs_max, fabs(f));
+                err = fmax(err, fabs(f[g] - acc[g]));
+                fabs_max = fmax(fabs_max, fabs(f[g]));
             }
+        }
+    }
+    free(acc);
+    free(yl);
     return fabs_max > 0 ? err / fabs_max : err;
 }
 
@@ -221,13 +248,46 @@ done:
     return rc;
 }
 
+/* Analog k or v: y_r is interpolated linearly between grid levels, so the error the fast
+ * path makes is largest halfway between them; measured there over all pulses and ages and
+ * folded into decomp_err (relative to the largest |F| on the grid, fmax_grid). */
+static int midpoint_error(attn_plan *p, attn_array *a, int n_level, double level_step,
+                          double fmax_grid)
+{
+    int np = p->n_pulse, na = p->n_age, nm = n_level - 1;
+    double *Fm = charge_table(p, nm, level_step, level_step / 2), err = 0;
+    double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
+    int rc = Fm && acc && yl ? 0 : -1;
+    for (int l = 0; !rc && l < nm; l++) {
+        for (int r = 0; r < a->n_terms; r++)
+            yl[r] = 0.5 * (a->t[r].y[l] + a->t[r].y[l + 1]);
+        for (int i = 0; i < np; i++) {
+            reconstruct_ages(a, i, yl, na, acc);
+            const double *f = Fm + ((size_t)i * nm + l) * na;
+            for (int g = 0; g < na; g++)
+                err = fmax(err, fabs(f[g] - acc[g]));
+        }
+    }
+    free(Fm);
+    free(acc);
+    free(yl);
+    if (!rc)
+        a->decomp_err = fmax(a->decomp_err, fmax_grid > 0 ? err / fmax_grid : err);
+    return rc;
+}
+
 static int compile_calibrated(attn_plan *p, attn_array *a, int n_level, double level_step)
 {
-    double *F = charge_table(p, n_level, level_step);
+    double *F = charge_table(p, n_level, level_step, 0);
     if (!F)
         return -1;
     int rc = decompose(p, a, F, n_level);
+    double fmax_grid = 0;
+    for (size_t x = 0; x < (size_t)p->n_pulse * n_level * p->n_age; x++)
+        fmax_grid = fmax(fmax_grid, fabs(F[x]));
     free(F);
+    if (!rc && level_step < 1)
+        rc = midpoint_error(p, a, n_level, level_step, fmax_grid);
     return rc;
 }
 

@@ -51,21 +51,6 @@ double attn_config_token_period_s(const attn_config *c)
     return c->token_period_s > 0 ? c->token_period_s : c->lambda_per_token * CELL_PAPER_TAU_S;
 }
 
-double attn_quantise(double x, double step)
-{
-    /* Round half to even (the default rounding mode) by the 1.5·2^52 shift: exact for
-     * |x/step| < 2^51, the same result as nearbyint and several times faster. */
-    const double big = 6755399441055744.0;
-    double u = x / step;
-    return fabs(u) < 1e15 ? step * ((u + big) - big) : step * nearbyint(u);
-}
-
-double attn_clamp_quant(double x, double range, int levels)
-{
-    x = x < 0 ? 0 : x > range ? range : x;
-    return levels > 1 ? attn_quantise(x, range / (levels - 1)) : x;
-}
-
 double attn_out_quant(const attn_config *c, double r)
 {
     return c->quant_out ? attn_quantise(r, 2.0 / (c->out_levels - 1)) : r;

@@ -25,44 +25,62 @@ static double coord_of(const attn_plan *p, float x, int quant, int levels, doubl
     return p->cfg.variant == ATTN_CALIBRATED ? c / (range / (levels - 1)) : c;
 }
 
-/* y_r at a coordinate: the polynomial in V - 0.45, or linear on the level grid. */
-static float term_y(const attn_term *t, double coord, int n_level, double level_step)
+/* Y (D) = y of one term at the D coordinates c: the polynomial in V - 0.45 (paper), or
+ * linear on the level grid (calibrated). Two plain loops the compiler can vectorise. */
+static void term_y_row(const attn_term *t, const double *c, int D, int n_level,
+                       double level_step, float *Y)
 {
     if (t->is_poly) {
-        double y = coord - 0.45;
-        return (float)(t->poly[0] + y * (t->poly[1] + y * (t->poly[2] + y * t->poly[3])));
+        const double *a = t->poly;
+        for (int d = 0; d < D; d++) {
+            double y = c[d] - 0.45;
+            Y[d] = (float)(a[0] + y * (a[1] + y * (a[2] + y * a[3])));
+        }
+        return;
     }
-    double u = coord / level_step;
-    int i = (int)floor(u);
-    if (i < 0)
-        return (float)t->y[0];
-    if (i >= n_level - 1)
-        return (float)t->y[n_level - 1];
-    double w = u - i;
-    return (float)(t->y[i] + w * (t->y[i + 1] - t->y[i]));
+    for (int d = 0; d < D; d++) {
+        double u = c[d] / level_step;
+        int i = (int)u; /* u >= 0: coordinates are clamped */
+        if (i > n_level - 2)
+            i = n_level - 2;
+        double w = u - i;
+        Y[d] = (float)(t->y[i] + w * (t->y[i + 1] - t->y[i]));
+    }
 }
 
 void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size_t stride)
 {
-    for (int d = 0; d < p->D; d++)
+    int D = p->D;
+    for (int d = 0; d < D; d++)
         P[d] = (float)pulse_of(p, q[d]);
-    for (int r = 0; r < p->a1.n_terms; r++)
-        for (int d = 0; d < p->D; d++)
-            X1[r * stride + d] = attn_term_x(p, &p->a1.t[r], P[d]);
+    for (int r = 0; r < p->a1.n_terms; r++) {
+        const attn_term *t = &p->a1.t[r];
+        float *x = X1 + r * stride;
+        if (p->n_pulse == 2) { /* linear in the pulse: no grid search */
+            float x0 = (float)t->x[0], dx = (float)(t->x[1] - t->x[0]);
+            for (int d = 0; d < D; d++)
+                x[d] = x0 + P[d] * dx;
+        } else {
+            for (int d = 0; d < D; d++)
+                x[d] = attn_term_x(p, t, P[d]);
+        }
+    }
 }
 
 void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y1,
-                    size_t stride1, float *Yv, size_t stride2)
+                    size_t stride1, float *Yv, size_t stride2, double *coord)
 {
     const attn_config *c = &p->cfg;
-    for (int d = 0; d < p->D; d++) {
-        double ck = coord_of(p, k[d], c->quant_k, c->k_levels, p->k_range);
-        double cv = coord_of(p, v[d], c->quant_v, c->v_levels, p->v_range);
-        for (int r = 0; r < p->a1.n_terms; r++)
-            Y1[r * stride1 + d] = term_y(&p->a1.t[r], ck, p->n_level_k, p->level_step_k);
-        for (int r = 0; r < p->a2.n_terms; r++)
-            Yv[r * stride2 + d] = term_y(&p->a2.t[r], cv, p->n_level_v, p->level_step_v);
+    int D = p->D;
+    double *ck = coord, *cv = coord + D;
+    for (int d = 0; d < D; d++) {
+        ck[d] = coord_of(p, k[d], c->quant_k, c->k_levels, p->k_range);
+        cv[d] = coord_of(p, v[d], c->quant_v, c->v_levels, p->v_range);
     }
+    for (int r = 0; r < p->a1.n_terms; r++)
+        term_y_row(&p->a1.t[r], ck, D, p->n_level_k, p->level_step_k, Y1 + r * stride1);
+    for (int r = 0; r < p->a2.n_terms; r++)
+        term_y_row(&p->a2.t[r], cv, D, p->n_level_v, p->level_step_v, Yv + r * stride2);
 }
 
 /* q, k, v are (T,D) of one head. X1, Y1 are (R1,T,D); Yv is (n_tiles,R2,tile,D). */
@@ -75,7 +93,7 @@ void attn_factors(const attn_plan *p, const float *q, const float *k, const floa
     for (int i = 0; i < T; i++) {
         attn_factor_q(p, q + (size_t)i * D, w->P + (size_t)i * D, w->X1 + (size_t)i * D, TD);
         attn_factor_kv(p, k + (size_t)i * D, v + (size_t)i * D, w->Y1 + (size_t)i * D, TD, yv,
-                       (size_t)D);
+                       (size_t)D, w->coord);
         int t = i / tile, u = i % tile;
         for (int r = 0; r < R2; r++)
             memcpy(w->Yv + (((size_t)t * R2 + r) * tile + u) * D, yv + (size_t)r * D,

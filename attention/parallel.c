@@ -387,7 +387,13 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
         memset(phi_opt, 0, (size_t)B * TT * sizeof *phi_opt);
     int softmax = p->cfg.variant == ATTN_SOFTMAX || p->cfg.variant == ATTN_SOFTMAX_SWA;
     long work = (long)B * T * (T < p->M ? T : p->M) * D;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p->n_threads) if (work > 1L << 20)
+    int threaded = work > 1L << 20 && p->n_threads > 1 && B > 1;
+    /* Heads already share the cores: BLAS threads inside them would only oversubscribe.
+     * OpenBLAS has no per-call setting, so its count is held at 1 for the call. */
+    int blas_threads = openblas_get_num_threads();
+    if (threaded)
+        openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->n_threads) if (threaded)
     for (int b = 0; b < B; b++) {
         attn_work *w = &p->work[omp_get_thread_num()];
         float *S_h = S_opt ? S_opt + (size_t)b * TT : NULL;
@@ -399,5 +405,7 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
             head_analog(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                         phi_h);
     }
+    if (threaded)
+        openblas_set_num_threads(blas_threads);
     return 0;
 }

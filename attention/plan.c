@@ -124,7 +124,8 @@ static int work_alloc(attn_plan *p)
         w->rowf = malloc((size_t)R2 * bs * sizeof(float));
         w->loc_idx = malloc((size_t)bs * sizeof(int));
         w->loc_wt = malloc((size_t)bs * sizeof(float));
-        if (!w->rowf || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
+        w->coord = malloc(2 * (size_t)D * sizeof(double));
+        if (!w->coord || !w->rowf || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
             !w->Yc || !w->Ac || !w->Vc || !w->O || !w->rowc)
             return -1;
     }
@@ -199,6 +200,7 @@ void attn_plan_free(attn_plan *p)
         free(w->rowf);
         free(w->loc_idx);
         free(w->loc_wt);
+        free(w->coord);
     }
     free(p->work);
     attn_array_free(&p->a1);

@@ -22,6 +22,7 @@ struct attn_stream {
     int n_threads;
     float *scratch;     /* per thread: P, X1 (R1·D), S, phi (W), O (D) */
     size_t scratch_len;
+    double *coord;      /* per thread: (2, D) coordinates of one k and v row */
 };
 
 static int stream_softmax(const attn_plan *p)
@@ -55,7 +56,8 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
     s->Y1 = calloc((size_t)B * s->cap * s->R1 * D, sizeof *s->Y1);
     s->Yv = calloc((size_t)B * s->cap * s->R2 * D, sizeof *s->Yv);
     s->scratch = malloc((size_t)s->n_threads * s->scratch_len * sizeof *s->scratch);
-    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch) {
+    s->coord = malloc((size_t)s->n_threads * 2 * D * sizeof *s->coord);
+    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord) {
         attn_stream_free(s);
         return gc_fail(e, "attention stream: out of memory for %d heads", B);
     }
@@ -72,6 +74,7 @@ void attn_stream_free(attn_stream *s)
     free(s->Y1);
     free(s->Yv);
     free(s->scratch);
+    free(s->coord);
     free(s);
 }
 
@@ -87,8 +90,8 @@ long attn_stream_pos(const attn_stream *s) { return s->pos; }
 
 /* ---------------------------------------------------------------------------------------- */
 
-/* Writes k, v of head b into the current column. */
-static void stream_write(attn_stream *s, int b, const float *k, const float *v)
+/* Writes k, v of head b into the current column; coord is scratch of 2·D. */
+static void stream_write(attn_stream *s, int b, const float *k, const float *v, double *coord)
 {
     const attn_plan *p = s->p;
     int D = p->D, col = (int)(s->pos % s->cap);
@@ -98,7 +101,7 @@ static void stream_write(attn_stream *s, int b, const float *k, const float *v)
         memcpy(y1, k, (size_t)D * sizeof *k);
         memcpy(yv, v, (size_t)D * sizeof *v);
     } else {
-        attn_factor_kv(p, k, v, y1, (size_t)D, yv, (size_t)D);
+        attn_factor_kv(p, k, v, y1, (size_t)D, yv, (size_t)D, coord);
     }
 }
 
@@ -220,7 +223,8 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
         float *P = s->scratch + (size_t)omp_get_thread_num() * s->scratch_len;
         float *X1 = P + D, *S = X1 + (size_t)s->R1 * D, *phi = S + s->W, *O = phi + s->W;
         const float *qb = q + (size_t)b * D;
-        stream_write(s, b, k + (size_t)b * D, v + (size_t)b * D);
+        stream_write(s, b, k + (size_t)b * D, v + (size_t)b * D,
+                     s->coord + (size_t)omp_get_thread_num() * 2 * D);
         if (stream_softmax(p)) {
             stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
         } else {

@@ -87,9 +87,9 @@ def main():
         print(r.stdout, end="")
         if r.returncode:
             sys.exit("attention_bench failed: " + r.stderr)
-        m = re.search(r"RESULT softmax_ms (\S+) paper_cubic_ms (\S+) calibrated_ms (\S+)",
-                      r.stdout)
-        soft, cubic, calib = (float(x) for x in m.groups())
+        m = re.search(r"RESULT softmax_ms (\S+) paper_cubic_ms (\S+) calibrated_ms (\S+) "
+                      r"cpu_ms (\S+) (\S+) (\S+)", r.stdout)
+        soft, cubic, calib, csoft, ccubic, ccalib = (float(x) for x in m.groups())
         q, k, v, out_c = (torch.from_numpy(np.load(os.path.join(d, n + ".npy")))
                           for n in ("q", "k", "v", "out"))
     with torch.no_grad():
@@ -103,9 +103,11 @@ def main():
           "max|diff| %.2e, %d counter ties of %d outputs, %d other mismatches"
           % (threads, t_torch, float(diff.max()), int(((diff > 1e-4) & ~off).sum()),
              diff.numel(), int(off.sum())))
-    print("ratio paper-cubic/softmax      %.2f  (target <= 2)" % (cubic / soft))
-    print("ratio calibrated/softmax       %.2f  (target <= 3)" % (calib / soft))
-    print("ratio torch/C paper-cubic      %.2f  (target >= 5)" % (t_torch / cubic))
+    print("ratio paper-cubic/softmax      %.2f wall, %.2f cpu  (target <= 2)"
+          % (cubic / soft, ccubic / csoft))
+    print("ratio calibrated/softmax       %.2f wall, %.2f cpu  (target <= 3)"
+          % (calib / soft, ccalib / csoft))
+    print("ratio torch/C paper-cubic      %.2f wall  (target >= 5)" % (t_torch / cubic))
     if int(off.sum()) > 0 or int((diff > 1e-4).sum()) > diff.numel() // 1000:
         sys.exit("torch and C paper-cubic disagree")
 

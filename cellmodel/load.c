@@ -100,7 +100,12 @@ static int load_write(loader *L, cell_model *m)
     int n, n2;
     if (need_group(L, "write") || read_1d(L, "write/level", 0, &level, &n))
         return -1;
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        ok &= level[i] == i; /* the DAC codes, in order: v_stored[i] belongs to code i */
     free(level);
+    if (!ok)
+        return gc_fail(L->e, "%s: dataset /write/level must be 0, 1, ..., %d", L->path, n - 1);
     if (read_1d(L, "write/v_stored", n, &m->write_v, &n2))
         return -1;
     m->k_levels = n;
@@ -127,6 +132,11 @@ static int load_read(loader *L, cell_model *m)
                 L->path, m->n_p, n_v);
         goto done;
     }
+    for (size_t i = 0; i < (size_t)m->n_p * n_v; i++)
+        if (!isfinite(charge[i])) {
+            gc_fail(L->e, "%s: dataset /read/charge holds a non-finite value", L->path);
+            goto done;
+        }
     m->n_v = n_v;
     m->q_levels = m->n_p;
     m->read_rows = calloc((size_t)m->n_p, sizeof *m->read_rows);

@@ -180,6 +180,7 @@ int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out
         char *v = NULL;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes UTF-8 */
         if (H5Aread(a, mt, &v) < 0 || !v)
             rc = gc_fail(e, "%s: cannot read attribute %s", file, name);
         else {

@@ -16,5 +16,7 @@ int cmd_ppl(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_adapt(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

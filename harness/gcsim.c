@@ -13,6 +13,8 @@ static const gcsim_command commands[] = {
     {"generate", "sample text from a GPT-2 with streaming decode (seeded)", cmd_generate},
     {"adapt", "set the per-head hardware scalers by moment matching (PAPER.md 4)", cmd_adapt},
     {"attention", "run one attention variant on q, k, v .npy files (S, phi, out)", cmd_attention},
+    {"fit", "fit curves.h5 to a behavioural cell model cell.h5 (with residuals)", cmd_fit},
+    {"import", "turn external I-V / leakage CSV curves into a curves.h5", cmd_import},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 

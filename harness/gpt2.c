@@ -1,9 +1,15 @@
 /* gpt2: model allocation, the float32 forward kernels, prefill and streaming decode.
  * Follows llm.c's train_gpt2.c: one allocation for parameters, one for activations, kernels
  * <thing>_forward(out, in, dims) over flat arrays. Inference only: no gradients, and the
- * activations of a layer are overwritten by the next. Attention lives in gpt2_attn.c. */
+ * activations of a layer are overwritten by the next. Attention lives in gpt2_attn.c.
+ * Threads: OpenMP only. Matrix products are split by output columns over the OpenMP threads,
+ * each calling a one-threaded cblas_sgemm; attention runs one head per thread. Two thread
+ * pools (OpenMP's and OpenBLAS's) spinning against each other, or BLAS threads nested inside
+ * OpenMP threads, cost up to 8x on the benchmark (bench/gpt2_vs_torch.py), so gpt2_alloc sets
+ * OpenBLAS to one thread for the whole process. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +22,7 @@
 static void encoder_forward(float *out, const uint32_t *inp, const float *wte, const float *wpe,
                             int B, int T, int C, int pos0)
 {
-    #pragma omp parallel for collapse(2)
+    #pragma omp parallel for collapse(2) if (B * T > 16)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             float *o = out + ((size_t)b * T + t) * C;
@@ -31,7 +37,7 @@ static void encoder_forward(float *out, const uint32_t *inp, const float *wte, c
 static void layernorm_forward(float *out, const float *inp, const float *w, const float *b,
                               long N, int C, float eps)
 {
-    #pragma omp parallel for
+    #pragma omp parallel for if (N > 16)
     for (long n = 0; n < N; n++) {
         const float *x = inp + n * C;
         float *o = out + n * C;
@@ -48,15 +54,27 @@ static void layernorm_forward(float *out, const float *inp, const float *w, cons
     }
 }
 
-/* out is (N,OC) = inp (N,C) · weightᵀ + bias; weight is (OC,C), bias (OC). */
-static void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                           long N, int C, int OC)
+void gpt2_matmul_nt(float *out, const float *inp, const float *weight, const float *bias,
+                    long N, int C, int OC)
 {
-    #pragma omp parallel for
-    for (long n = 0; n < N; n++)
-        memcpy(out + n * OC, bias, (size_t)OC * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, OC, C, 1.0f, inp, C, weight, C,
-                1.0f, out, OC);
+    #pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int per = (OC + nt - 1) / nt;
+        per = (per + 15) / 16 * 16; /* whole cache lines of out */
+        int o0 = t * per < OC ? t * per : OC, o1 = o0 + per < OC ? o0 + per : OC;
+        if (o1 > o0) {
+            for (long n = 0; n < N; n++) {
+                float *row = out + n * OC + o0;
+                if (bias)
+                    memcpy(row, bias + o0, (size_t)(o1 - o0) * sizeof *out);
+                else
+                    memset(row, 0, (size_t)(o1 - o0) * sizeof *out);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, o1 - o0, C, 1.0f, inp, C,
+                        weight + (size_t)o0 * C, C, 1.0f, out + o0, OC);
+        }
+    }
 }
 
 /* x is (N) and is replaced by GELU(x). */
@@ -64,13 +82,13 @@ static void gelu_forward(float *x, long N, gpt2_gelu kind)
 {
     const float s = 0.7978845608028654f; /* sqrt(2/pi) */
     if (kind == GPT2_GELU_TANH) {
-        #pragma omp parallel for
+        #pragma omp parallel for if (N > 4096)
         for (long i = 0; i < N; i++) {
             float v = x[i];
             x[i] = 0.5f * v * (1.0f + tanhf(s * (v + 0.044715f * v * v * v)));
         }
     } else {
-        #pragma omp parallel for
+        #pragma omp parallel for if (N > 4096)
         for (long i = 0; i < N; i++)
             x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.7071067811865476f));
     }
@@ -79,7 +97,7 @@ static void gelu_forward(float *x, long N, gpt2_gelu kind)
 /* acc += x, both (N). */
 static void residual_forward(float *acc, const float *x, long N)
 {
-    #pragma omp parallel for
+    #pragma omp parallel for if (N > 4096)
     for (long i = 0; i < N; i++)
         acc[i] += x[i];
 }
@@ -152,6 +170,7 @@ int gpt2_alloc(gpt2_model **out, const gpt2_config *cfg, gc_err *e)
     param_sizes(cfg, m->param_sizes);
     for (int i = 0; i < GPT2_NUM_PARAMS; i++)
         m->num_parameters += m->param_sizes[i];
+    openblas_set_num_threads(1); /* all parallelism is OpenMP's (see the top of this file) */
     m->params_memory = calloc(m->num_parameters, sizeof(float));
     if (!m->params_memory) {
         size_t n = m->num_parameters;
@@ -206,6 +225,9 @@ int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path
     }
     gpt2_attn_free(old);
     m->attn_kind = kind;
+    /* streaming state belongs to the old variant: a new gpt2_stream_reset is needed */
+    free(m->step_memory);
+    m->step_memory = NULL;
     /* workspaces depend on the variant: size them again at the next forward */
     free(m->acts_memory);
     m->acts_memory = NULL;
@@ -216,7 +238,8 @@ int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path
 /* Sizes the activations for (B,T); reallocates only when they grow. */
 static int acts_reserve(gpt2_model *m, int B, int T, gc_err *e)
 {
-    if (m->acts_memory && B <= m->act_B && T <= m->act_T)
+    if (m->acts_memory && B <= m->act_B && T <= m->act_T &&
+        omp_get_max_threads() <= m->act_threads)
         return 0;
     if (B < m->act_B)
         B = m->act_B;
@@ -232,6 +255,7 @@ static int acts_reserve(gpt2_model *m, int B, int T, gc_err *e)
     m->acts_floats = n;
     m->act_B = B;
     m->act_T = T;
+    m->act_threads = omp_get_max_threads();
     m->residual = mem;
     m->ln = m->residual + BT * C;
     m->atty = m->ln + BT * C;
@@ -255,17 +279,17 @@ static int block_forward(gpt2_model *m, int l, float *residual, float *ln, float
     long N = (long)B * T;
     size_t lc = (size_t)l * C;
     layernorm_forward(ln, residual, p->ln1w + lc, p->ln1b + lc, N, C, c->ln_eps);
-    matmul_forward(qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
+    gpt2_matmul_nt(qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
     int rc = step ? gpt2_attn_step(m, l, atty, qkv, pos, e)
                   : gpt2_attn_forward(m, l, atty, qkv, B, T, e);
     if (rc)
         return gc_wrap(e, "layer %d attention", l);
-    matmul_forward(ln, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C);
+    gpt2_matmul_nt(ln, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C);
     residual_forward(residual, ln, N * C);
     layernorm_forward(ln, residual, p->ln2w + lc, p->ln2b + lc, N, C, c->ln_eps);
-    matmul_forward(fch, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C);
+    gpt2_matmul_nt(fch, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C);
     gelu_forward(fch, N * 4 * C, c->gelu);
-    matmul_forward(ln, fch, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C);
+    gpt2_matmul_nt(ln, fch, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C);
     residual_forward(residual, ln, N * C);
     return 0;
 }
@@ -306,8 +330,7 @@ int gpt2_forward(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e)
 void gpt2_logits(const gpt2_model *m, long row, long n, float *out)
 {
     int C = m->config.n_embd, V = m->config.vocab_size;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, V, C, 1.0f,
-                m->ln + row * C, C, m->params.wte, C, 0.0f, out, V);
+    gpt2_matmul_nt(out, m->ln + row * C, m->params.wte, NULL, n, C, V);
 }
 
 /* -------------------------------------------------------------------------------------- */
@@ -342,8 +365,7 @@ int gpt2_stream_step(gpt2_model *m, uint32_t token, float *logits, gc_err *e)
         if (block_forward(m, l, residual, ln, qkv, atty, fch, 1, 1, 1, m->pos, e))
             return -1;
     layernorm_forward(ln, residual, m->params.lnfw, m->params.lnfb, 1, (int)C, c->ln_eps);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, c->vocab_size, (int)C, 1.0f, m->params.wte,
-                (int)C, ln, 1, 0.0f, logits, 1);
+    gpt2_matmul_nt(logits, ln, m->params.wte, NULL, 1, (int)C, c->vocab_size);
     m->pos++;
     return 0;
 }

@@ -94,6 +94,7 @@ typedef struct {
     float *acts_memory;
     size_t acts_floats;
     int act_B, act_T;      /* capacity */
+    int act_threads;       /* OpenMP threads the attention workspace was sized for */
     int B, T;              /* of the last forward */
     float *residual;       /* (B, T, C) */
     float *ln;             /* (B, T, C) LayerNorm output, ends as ln_f output */
@@ -135,8 +136,9 @@ int gpt2_save(const gpt2_model *m, const char *path, gc_err *e);
 /* ---------------------------------------------------------------------------------------- */
 /* Attention */
 
-/* Selects the attention variant. cell_path (a cell.h5) is needed by "calibrated" only and
- * may be NULL otherwise. Analog variants need head size 64. */
+/* Selects the attention variant. cell_path (a cell.h5) is used by "calibrated" only (NULL:
+ * the paper-cubic preset cell). Analog variants need head size 64. Discards the activations
+ * of the last forward and the streaming state (call gpt2_stream_reset again). */
 int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
 
 /* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,

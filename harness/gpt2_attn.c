@@ -4,6 +4,7 @@
  * scaler output for adaptation. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,13 +64,12 @@ static void stats_add(gpt2_model *m, int l, int s, int h, const float *x, long r
 /* Row block height of the causal score computation: blocks above the diagonal are skipped. */
 enum { SOFTMAX_BLOCK = 128 };
 
-/* s is (n, T) scores of rows r0..r0+n-1 against keys 0..r0+n-1; replaced by the causal
- * softmax (keys after the row get 0). */
-static void softmax_rows_forward(float *s, int r0, int n, int T)
+/* s is (n, keys) scores of rows r0..r0+n-1 against keys 0..keys-1 (keys = r0 + n); replaced
+ * by the causal softmax (keys after the row get 0). */
+static void softmax_rows_forward(float *s, int r0, int n, int keys)
 {
-    #pragma omp parallel for
     for (int r = 0; r < n; r++) {
-        float *row = s + (size_t)r * T;
+        float *row = s + (size_t)r * keys;
         int last = r0 + r;
         float mx = -INFINITY;
         for (int j = 0; j <= last; j++)
@@ -82,41 +82,48 @@ static void softmax_rows_forward(float *s, int r0, int n, int T)
         float inv = 1.0f / sum;
         for (int j = 0; j <= last; j++)
             row[j] *= inv;
-        for (int j = last + 1; j < r0 + n; j++)
+        for (int j = last + 1; j < keys; j++)
             row[j] = 0;
     }
 }
 
 /* out (T, hs) with row stride C = causal softmax(q kᵀ / sqrt(hs)) v for one head; q, k, v
- * are (T, hs) with row stride 3C; s is (T, T) workspace. */
+ * are (T, hs) with row stride 3C; s is (SOFTMAX_BLOCK, T) workspace. Row blocks above the
+ * diagonal are skipped. */
 static void softmax_head_forward(float *out, const float *q, const float *k, const float *v,
                                  float *s, int T, int hs, int C)
 {
     float scale = 1.0f / sqrtf((float)hs);
     for (int r0 = 0; r0 < T; r0 += SOFTMAX_BLOCK) {
         int n = T - r0 < SOFTMAX_BLOCK ? T - r0 : SOFTMAX_BLOCK, keys = r0 + n;
-        float *sb = s + (size_t)r0 * T;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, keys, hs, scale,
-                    q + (size_t)r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, sb, T);
-        softmax_rows_forward(sb, r0, n, T);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, keys, 1.0f, sb, T, v,
+                    q + (size_t)r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, s, keys);
+        softmax_rows_forward(s, r0, n, keys);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, keys, 1.0f, s, keys, v,
                     3 * C, 0.0f, out + (size_t)r0 * C, C);
     }
 }
 
+/* One head per OpenMP thread (as the attention library does), each with its own block of
+ * m->scratch. */
 static void softmax_layer_forward(gpt2_model *m, int l, float *out, const float *qkv, int B,
                                   int T)
 {
     int C = m->config.n_embd, NH = m->config.n_head, hs = C / NH;
-    for (int b = 0; b < B; b++)
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(m->act_threads)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
+        float *s = m->scratch + (size_t)omp_get_thread_num() * SOFTMAX_BLOCK * T;
+        softmax_head_forward(out + (size_t)b * T * C + h * hs, q, q + C, q + 2 * C, s, T, hs, C);
+    }
+    for (int b = 0; m->stats_on && b < B; b++)
         for (int h = 0; h < NH; h++) {
             const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
-            float *o = out + (size_t)b * T * C + h * hs;
-            softmax_head_forward(o, q, q + C, q + 2 * C, m->scratch, T, hs, C);
             stats_add(m, l, GPT2_HW_Q, h, q, T, 3 * C, hs);
             stats_add(m, l, GPT2_HW_K, h, q + C, T, 3 * C, hs);
             stats_add(m, l, GPT2_HW_V, h, q + 2 * C, T, 3 * C, hs);
-            stats_add(m, l, GPT2_HW_O, h, o, T, C, hs);
+            stats_add(m, l, GPT2_HW_O, h, out + (size_t)b * T * C + h * hs, T, C, hs);
         }
 }
 
@@ -129,7 +136,7 @@ static void softmax_layer_step(gpt2_model *m, int l, float *out, const float *qk
     float *cache = m->kv_cache + (size_t)l * m->config.max_seq_len * 2 * C;
     memcpy(cache + (size_t)pos * 2 * C, qkv + C, 2 * (size_t)C * sizeof(float));
     float scale = 1.0f / sqrtf((float)hs);
-    #pragma omp parallel for
+    #pragma omp parallel for if (pos > 64)
     for (int h = 0; h < NH; h++) {
         const float *q = qkv + h * hs;
         float *o = out + h * hs;
@@ -174,7 +181,7 @@ static void scale_in_forward(const gpt2_model *m, int l, float *qs, float *ks, f
     const float *bb = m->params.hw_bias + (size_t)l * GPT2_HW_N * NH;
     int on = uses_scalers(m->attn_kind);
     float *dst[3] = {qs, ks, vs};
-    #pragma omp parallel for collapse(2)
+    #pragma omp parallel for collapse(2) if (B * T > 16)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int s = 0; s < 3; s++) {
@@ -196,7 +203,7 @@ static void scale_out_forward(const gpt2_model *m, int l, float *out, const floa
     const float *a = m->params.hw_scale + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
     const float *bb = m->params.hw_bias + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
     int on = uses_scalers(m->attn_kind);
-    #pragma omp parallel for collapse(2)
+    #pragma omp parallel for collapse(2) if (B * T > 16)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             float sa = on ? a[h] : 1.0f, sb = on ? bb[h] : 0.0f;
@@ -303,7 +310,7 @@ void gpt2_attn_free(gpt2_attn_state *s)
 size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T)
 {
     if (m->attn_kind == GPT2_ATTN_SOFTMAX)
-        return (size_t)T * T;
+        return (size_t)omp_get_max_threads() * SOFTMAX_BLOCK * T; /* see acts_reserve */
     return 4 * (size_t)B * T * m->config.n_embd;
 }
 

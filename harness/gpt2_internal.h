@@ -55,6 +55,14 @@ int gpt2_load_safetensors(gpt2_model **out, const char *path, const char *config
 int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Kernels shared across files (gpt2.c) */
+
+/* out (N, OC) = inp (N, C) · weightᵀ + bias; weight is (OC, C), bias (OC) or NULL. Split by
+ * output columns over the OpenMP threads, one-threaded cblas_sgemm each. */
+void gpt2_matmul_nt(float *out, const float *inp, const float *weight, const float *bias,
+                    long N, int C, int OC);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Attention runtime (gpt2_attn.c) */
 
 /* Allocates the per-variant state for model m (workspaces sized for max_seq_len). */

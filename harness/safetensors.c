@@ -342,6 +342,12 @@ static int read_config(const char *path, gpt2_config *c, gc_err *e)
         json_int(root, "vocab_size", NULL, &c->vocab_size, path, e))
         goto done;
     c->padded_vocab_size = c->vocab_size;
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(root, "n_inner");
+    if (cJSON_IsNumber(inner) && inner->valuedouble != 4.0 * c->n_embd) {
+        gc_fail(e, "%s: n_inner %.0f is not supported (the MLP is 4 n_embd = %d wide)", path,
+                inner->valuedouble, 4 * c->n_embd);
+        goto done;
+    }
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
     c->ln_eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-5f;
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "activation_function");

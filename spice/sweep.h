@@ -52,6 +52,6 @@ double *sweep_linspace(double a, double b, int n); /* malloc'd, n points from a 
 
 /* Standard options of every netlist, and of the low-current leakage runs. */
 #define SWEEP_OPTIONS "reltol=1e-4 abstol=1e-15 vntol=1e-7 gmin=1e-18 method=gear"
-#define SWEEP_LEAK_OPTIONS "reltol=1e-5 abstol=1e-24 vntol=1e-9 chgtol=1e-24 gmin=1e-24 method=gear"
+#define SWEEP_LEAK_OPTIONS "reltol=1e-5 abstol=1e-21 vntol=1e-9 chgtol=1e-22 gmin=1e-24 method=gear"
 
 #endif

@@ -48,17 +48,31 @@ static int on_char(char *line, int id, void *user)
     const char *text = line;
     if (!strncmp(text, "stdout ", 7) || !strncmp(text, "stderr ", 7))
         text += 7;
-    snprintf(log->last_line, sizeof log->last_line, "%s", text);
+    size_t n = strlen(text);
+    n = n < sizeof log->last_line - 1 ? n : sizeof log->last_line - 1;
+    memcpy(log->last_line, text, n);
+    log->last_line[n] = '\0';
     const char *v = strstr(text, "ngspice-");
     if (v && !log->version[0])
         sscanf(v, "ngspice-%31[0-9.+a-z]", log->version);
+    /* "Error on line 113 or its substitute:" — the offending line follows */
+    size_t fe = strlen(log->first_error);
+    if (fe && log->first_error[fe - 1] == ':' && fe + 2 < sizeof log->first_error) {
+        snprintf(log->first_error + fe, sizeof log->first_error - fe, " %.*s",
+                 (int)(sizeof log->first_error - fe - 2), text);
+        return 0;
+    }
     int is_error = (contains(text, "error") && !contains(text, "reltol")) ||
                    contains(text, "unknown subckt") || contains(text, "unknown model") ||
                    contains(text, "could not find");
     int is_abort = contains(text, "timestep too small") || contains(text, "aborted") ||
                    contains(text, "no convergence") || contains(text, "singular matrix") ||
                    contains(text, "iteration limit reached") || contains(text, "failed");
-    if (is_abort && !contains(text, "gmin step") && !contains(text, "source step"))
+    /* gmin and source stepping report failed steps on the way to a solution they may
+     * still find: only their final verdict counts */
+    if (contains(text, "gmin step") || contains(text, "source step") || contains(text, "trying"))
+        is_abort = 0;
+    if (is_abort)
         log->aborted = 1;
     if ((is_error || is_abort) && !log->first_error[0])
         snprintf(log->first_error, sizeof log->first_error, "%s", text);

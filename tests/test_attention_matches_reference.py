@@ -111,6 +111,15 @@ def main():
     check("paper-cubic defaults (D=64, tile 64, period 0.8 us) S", r["S"], S,
           2e-6 * np.abs(S).max())
     check_out("paper-cubic defaults", r["out"], o, margin, True)
+    # Fast decay (lambda = 0.5 per token): exp(mu (tile-1)) would leave float range, so the
+    # fast path multiplies by tabulated age factors instead of splitting them; same answer.
+    q, k, v = inputs(4, 1, 140, 16)
+    for mode in ("parallel", "streaming"):
+        r = Run(q, k, v).call(["--preset", "paper-cubic", "--decay-lambda", 0.5, "--mode", mode])
+        o, S, phi, margin = ref.paper(q, k, v, "paper-cubic", 1024, 64, lam=0.5)
+        check("paper-cubic lambda=0.5 (tabulated ages) %s S" % mode, r["S"], S,
+              2e-6 * np.abs(S).max())
+        check_out("paper-cubic lambda=0.5 (tabulated ages) %s" % mode, r["out"], o, margin, True)
     if failures:
         sys.exit("FAILED: %d checks: %s" % (len(failures), failures))
 

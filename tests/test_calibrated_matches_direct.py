@@ -9,8 +9,11 @@ Tolerances, and why:
   scale, checked here) and the converter tables to < 1e-6; with float32 sums this gives
   S within 2e-6 of max|S| and phi within 2e-6, as for the paper variants.
 - analog k, v (--no-quant): the y factors are tabulated on a grid of 1/32 DAC level and
-  interpolated linearly; the error is h²/8 · max|F''| ≈ 4e-5 of full scale for these cells,
-  so S is checked at 1e-4 of max|S|, phi and out at 1e-4.
+  interpolated linearly. The plan reports the worst single-cell error halfway between grid
+  levels (2e-4 of full scale for the synthetic cell, whose Steffen read curve bends hard
+  between its knots; 3e-5 for the preset): checked below 1e-3. Summed over D cells of
+  mixed sign the errors average out: S is checked at 1e-4 of max|S|, phi at 1e-4 and out
+  at 1e-3.
 - out with the counter on: as in test_attention_matches_reference, a float32 readout may
   round to the other side of a counter threshold; allowed only for a few elements (< 0.2 %)
   and only by whole counter steps."""
@@ -54,8 +57,9 @@ def compare(run, cell_args, name):
             label = "%s %s %s" % (name, " ".join(map(str, extra)) or "quantised", mode)
             if mode == "parallel":
                 st = got["settings"]
-                check(label + " decomposition error a1", st["decomp_error_array1"], 1e-5)
-                check(label + " decomposition error a2", st["decomp_error_array2"], 1e-5)
+                dtol = 1e-5 if quant else 1e-3  # analog: includes the level-grid error
+                check(label + " decomposition error a1", st["decomp_error_array1"], dtol)
+                check(label + " decomposition error a2", st["decomp_error_array2"], dtol)
                 check(label + " converter table error", st["converter_table_error"], 1e-6)
             check(label + " S", max_rel(got["S"], want["S"]), tol)
             check(label + " phi", float(np.abs(got["phi"] - want["phi"]).max()), tol)
@@ -63,7 +67,7 @@ def compare(run, cell_args, name):
 
 
 def main():
-    q, k, v = inputs(3, 2, 120, 16)
+    q, k, v = inputs(3, 2, 80, 16)
     run = Run(q, k, v)
     cell = os.path.join(run.dir, "cell.h5")
     synthetic_cell.write_cell(cell)

@@ -1,7 +1,8 @@
 """Loading a damaged or foreign cell.h5 gives one line on stderr naming the file and the
 object at fault (and a non-zero exit), never a crash: a missing file, a non-HDF5 file, a
 truncated file, a foreign HDF5 file, a wrong format version, a missing group, dataset or
-attribute, a wrong shape, a non-monotone axis. A good synthetic file loads."""
+attribute, a wrong shape, a non-monotone axis, a non-finite table entry, DAC codes out of
+order. A good synthetic file loads."""
 import os
 import shutil
 import sys
@@ -87,6 +88,17 @@ def main():
         f["read/v_store"][...] = a
     expect(run, "non-monotone axis", variant(run, "mono", shuffle_axis),
            ["/read/v_store", "ascending"])
+
+    def nan_charge(f):
+        c = f["read/charge"][()]
+        c[2, 3] = np.nan
+        f["read/charge"][...] = c
+    expect(run, "NaN in a table", variant(run, "nan", nan_charge), ["/read/charge", "finite"])
+
+    def levels_out_of_order(f):
+        f["write/level"][...] = f["write/level"][()][::-1]
+    expect(run, "DAC codes out of order", variant(run, "codes", levels_out_of_order),
+           ["/write/level"])
 
     def short_time(f):
         t = f["leak/upper_t"][()]

@@ -4,7 +4,6 @@ cell.h5 with non-ideal write, read, leakage and converters (tests/synthetic_cell
 Window and tile smaller than T, a token period that makes leakage visible.
 Pass: max |C − torch| / max |torch| ≤ 1e-4 against the reference (1e-3 against the fast path,
 whose tables are compiled in float32)."""
-import json
 import os
 import subprocess
 import sys

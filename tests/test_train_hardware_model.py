@@ -99,15 +99,42 @@ def test_variants_forward_backward():
               "%s: forward finite, gradients reach every parameter (%s)" % (att, ",".join(zero[:3])))
 
 
+def test_checkpointed_attention_same_gradients():
+    x = torch.randint(1, 256, (2, 80), generator=torch.Generator().manual_seed(7))
+    a, b = tiny("paper-cubic"), tiny("paper-cubic", checkpoint_attn=True)
+    b.load_state_dict(a.state_dict())
+    a(x, x)[1].backward()
+    b(x, x)[1].backward()
+    gb = dict(b.named_parameters())
+    d = max((p.grad - gb[n].grad).abs().max().item() for n, p in a.named_parameters())
+    check(d < 1e-12, "--checkpoint-attn (recompute in backward) gives the same gradients (%.1e)" % d)
+
+
+def test_calibrated_variant():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import calibrated
+    import synthetic_cell
+    x = torch.randint(1, 256, (2, 70), generator=torch.Generator().manual_seed(6))
+    with tempfile.TemporaryDirectory() as d:
+        synthetic_cell.write_cell(os.path.join(d, "cell.h5"))
+        m = tiny("calibrated", cell_h5=os.path.join(d, "cell.h5"))
+        calibrated.attach(m, m.cfg["cell_h5"], 2e-5)
+        lin = tiny("paper-linear")
+        lin.load_state_dict(m.state_dict())
+        _, loss = m(x, x)
+        loss.backward()
+        zero = [n for n, p in m.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+        with torch.no_grad():
+            diff = (m(x) - lin(x)).abs().max().item()
+        check(math.isfinite(loss.item()) and not zero and diff > 1e-3,
+              "calibrated: forward through a cell.h5, surrogate gradients reach every parameter")
+
+
 def test_surrogate_is_linear_gradient():
-    x = torch.randint(1, 256, (2, 90), generator=torch.Generator().manual_seed(2))
-    lin, cub = tiny("paper-linear"), tiny("paper-cubic")
-    cub.load_state_dict(lin.state_dict())
-    for hw in lin.hw_modules():
-        hw.record_targets = False
-    # the surrogate replaces the attention output's value, so compare the gradient with
-    # respect to every parameter *below* the first attention output and the scalers of
-    # layer 0 with the linear model evaluated on the same activations: use a one-layer model
+    # one attention layer of each kind with the same weights and scalers, on the same input:
+    # every gradient below the head output (q/k/v projections, scalers a_q..b_v) must equal
+    # the linear model's; c_proj and a_o, b_o see the (different) forward values
+    lin = tiny("paper-linear")
     cfg = dict(lin.cfg, n_layer=1)
     l1, c1 = M.GPT(cfg).double(), M.GPT(dict(cfg, attention="paper-cubic")).double()
     l1.load_state_dict({k: v for k, v in lin.state_dict().items() if not k.startswith("h.1.")}, strict=False)
@@ -191,6 +218,18 @@ def test_data_and_training_step():
         check(meta["val_tokens"] > 0 and tr[0] == 0 and (tr == 0).sum() == 119 and len(meta["train_files"]) > 1
               and all(os.path.getsize(os.path.join(d, "shards", n)) <= 4096 for n in meta["train_files"]),
               "data: boundary token 0 per document, validation split, shard size cap")
+        gcsim = os.environ.get("GCSIM")
+        if gcsim and os.path.exists(gcsim):
+            src2 = os.path.join(d, "bpe")
+            os.makedirs(src2)
+            with open(os.path.join(src2, "c.txt"), "wb") as f:
+                f.write(b"Hello world\n<|endoftext|>\nSecond one.\n")
+            data.build(src2, os.path.join(src2, "out"), tokenizer="gpt2", files=["c.txt"], gcsim=gcsim)
+            ids = np.fromfile(os.path.join(src2, "out", "train_000.bin"), np.uint16)
+            check(list(ids[:3]) == [50256, 15496, 995] and (ids == 50256).sum() == 2,
+                  "data: GPT-2 BPE ids through `gcsim tokenize`, <|endoftext|> = 50256")
+        else:
+            print("skip GPT-2 BPE data path (no $GCSIM)")
         run = os.path.join(d, "run")
         args = ["--data", os.path.join(d, "shards"), "--out", run, "--attention", "paper-linear",
                 "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--ctx", "64", "--batch", "2",
@@ -208,7 +247,9 @@ def test_data_and_training_step():
 
 
 if __name__ == "__main__":
-    for fn in [test_core_matches_direct, test_variants_forward_backward, test_surrogate_is_linear_gradient,
+    for fn in [test_core_matches_direct, test_variants_forward_backward, test_checkpointed_attention_same_gradients,
+               test_calibrated_variant,
+               test_surrogate_is_linear_gradient,
                test_checkpoint_round_trip, test_adaptation_reaches_targets, test_data_and_training_step]:
         fn()
     print("%d failure(s)" % len(FAIL))

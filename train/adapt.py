@@ -8,7 +8,7 @@ the recorded per-head mean and standard deviation on one fixed calibration batch
 Iteration n = 0, 1, ... (at most 100):
   run the nonlinear model on the batch; measure μ, σ of every scaler output (all layers, heads,
   one forward pass, population std over batch × time × head dimension);
-  stop if max |μ − μ*| and max |σ − σ*| are both ≤ 1e-4;
+  stop if max |μ − μ*| and max |σ − σ*| are both < 1e-4;
   r = 1 − 0.9 · min(n, 50) / 50                    (relaxation, 1 → 0.1 over 50 iterations)
   a ← (1 − r) a + r · a σ*/σ,   b ← (1 − r) b + r · (b + μ* − μ)   (all scalers at once).
 The C `gcsim adapt` implements the same steps; tests compare the two.
@@ -64,7 +64,7 @@ def adapt(model, x, max_iters=MAX_ITERS, tol=TOL, log=None):
         hist.append(err)
         if log:
             log("adapt: iteration %d max moment error %.3e" % (n, err))
-        if err <= tol:
+        if err < tol:
             break
         r = relaxation(n)
         for hw, (m, s) in zip(model.hw_modules(), moms):
@@ -125,8 +125,10 @@ def main(argv=None):
         result["val_loss_after"] = evaluate(model, val, x.shape[1], a.eval_tokens, a.batch, a.device)
         result["val_bits_after"] = result["val_loss_after"] / math.log(2)
     save_checkpoint(a.out, model, torch.float32, {"adapted_from": a.init})
-    with open(os.path.join(a.out, "adapt.json"), "w") as f:
+    tmp = os.path.join(a.out, "adapt.json.tmp-%d" % os.getpid())
+    with open(tmp, "w") as f:
         json.dump(result, f, indent=1)
+    os.replace(tmp, os.path.join(a.out, "adapt.json"))
     print(json.dumps({k: v for k, v in result.items() if k != "max_error"}))
 
 

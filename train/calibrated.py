@@ -18,13 +18,9 @@ Exact decomposition used here: with L pulse rows and K write levels,
   O_t,id = Σ_{r,l} Σ_{j∈t} h_r(φ_ij) R[r, l, i−j] [v_jd = l]
 (h_r: the hat functions of linear interpolation between the pulse rows; Fq, R: charge tables).
 """
-import math
-
 import h5py
 import numpy as np
 import torch
-
-from model import G_LINEAR  # noqa: F401  (same package; keeps the import path explicit)
 
 PAPER_TAU_S = 5e-3
 DEFAULT_S_PER_TOKEN = 1.6e-4 * PAPER_TAU_S

@@ -103,7 +103,10 @@ def gpt2_tokens(doc, gcsim):
         src, out = os.path.join(d, "doc.txt"), os.path.join(d, "ids.npy")
         with open(src, "wb") as f:
             f.write(doc)
-        subprocess.run([gcsim, "tokenize", src, "--tokenizer", "gpt2", "--out", out], check=True)
+        r = subprocess.run([gcsim, "tokenize", src, "--tokenizer", "gpt2", "--out", out],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("gcsim tokenize failed: " + r.stderr.strip())
         ids = np.load(out).astype(np.int64).ravel()
     return np.concatenate([[GPT2_EOT], ids]).astype(np.uint16)
 

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checkpoint import load_checkpoint, load_safetensors, read_config, save_checkpoint  # noqa: E402
+from checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from data import Shards  # noqa: E402
-from model import GPT, default_config, load_hf_state  # noqa: E402
+from model import GPT, default_config  # noqa: E402
 
 
 def progress(step, elapsed, a):

@@ -6,7 +6,7 @@ TRAIN="$(dirname "$HERE")"
 PY="${PY:-python3}"
 DATA="${DATA:-$TRAIN/shards}"          # built by train/data.py build
 RUNS="${RUNS:-$TRAIN/runs}"
-# byte-level demo family: vocab 256, context 1024, head dim 64, 5 x 256 (4.29M parameters,
+# byte-level demo family: vocab 256, context 1024, head dim 64, 5 x 256 (4,276,992 parameters,
 # 8.6 MB in bf16)
 MODEL_ARGS="${MODEL_ARGS:---n-layer 5 --n-head 4 --n-embd 256 --ctx 1024 --vocab 256 --gelu tanh}"
 # periodic evaluations use the first EVAL_TOKENS tokens of the validation split, the final one

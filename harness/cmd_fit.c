@@ -1,0 +1,169 @@
+/* gcsim fit: curves.h5 -> cell.h5 (calibrate), checked by loading it back with cellmodel
+ * before it replaces anything, plus an optional JSON summary. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "calibrate.h"
+#include "cellmodel.h"
+#include "cli.h"
+#include "commands.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gcsim fit --curves curves.h5 --out cell.h5 [--json summary.json]\n"
+            "                 [--read-poly-degree N]\n\n"
+            "Fits the behavioural cell model to the curves of `gcsim characterize` or\n"
+            "`gcsim import` and writes cell.h5 atomically: read charge table and polynomial,\n"
+            "leakage time-to-voltage tables (node capacitance fitted to the hold transients),\n"
+            "write transfer, charge-to-pulse and readout curves, energies, and held-out\n"
+            "residuals of every fit.\n\n"
+            "  --curves FILE         input curves.h5\n"
+            "  --out FILE            output cell.h5 (replaced only on success)\n"
+            "  --json FILE           also write the fit summary as JSON\n"
+            "  --read-poly-degree N  degree of the full-pulse current polynomial (default 3)\n");
+}
+
+/* What cellmodel makes of the written file: the decay model against the transients and the
+ * read table at its own points (which must reproduce them). */
+static int check_with_cellmodel(const char *tmp, const calib_curves *c, cJSON *summary,
+                                gc_err *e)
+{
+    cell_model *m;
+    if (cell_model_load(tmp, &m, e))
+        return gc_wrap(e, "the written cell model does not load");
+    double leak_max = 0, read_max = 0;
+    for (int j = 0; j < c->n_v0; j++)
+        for (int k = 0; k < c->n_t; k++)
+            leak_max = fmax(leak_max, fabs(cell_decay_v(m, c->v0[j], c->t[k]) -
+                                           c->vt[(size_t)j * c->n_t + k]));
+    for (int p = 0; p < c->n_p; p++)
+        for (int i = 0; i < c->n_v; i++)
+            read_max = fmax(read_max, fabs(cell_read_charge_c(m, c->pulse_s[p] / c->t_max_s,
+                                                              c->v_store[i]) -
+                                           c->charge[(size_t)p * c->n_v + i]));
+    cell_model_free(m);
+    cJSON *o = cJSON_AddObjectToObject(summary, "cellmodel_check");
+    cJSON_AddNumberToObject(o, "leak_max_err_V", leak_max);
+    cJSON_AddNumberToObject(o, "read_table_max_err_C", read_max);
+    return 0;
+}
+
+static int write_json(const char *path, cJSON *summary, gc_err *e)
+{
+    char *text = cJSON_Print(summary);
+    if (!text)
+        return gc_fail(e, "%s: cannot format JSON", path);
+    size_t n = strlen(text);
+    char *buf = malloc(n + 2);
+    int rc = buf ? 0 : gc_fail(e, "out of memory");
+    if (buf) {
+        memcpy(buf, text, n);
+        buf[n] = '\n';
+        rc = gc_write_file_atomic(path, buf, n + 1, e);
+    }
+    free(buf);
+    free(text);
+    return rc;
+}
+
+static void print_summary(const calib_model *m)
+{
+    const calib_read_fit *r = &m->read;
+    printf("read: table held-out RMS %.3g %% FS (max %.3g %%), poly degree %d RMS %.3g uA\n",
+           calib_pct(r->table_heldout.rms, r->table_heldout.full_scale),
+           calib_pct(r->table_heldout.max, r->table_heldout.full_scale), r->poly_degree,
+           r->poly_fit.rms);
+    printf("leak: C = %.4g F (upper %.4g, lower %.4g), v_eq = %.6g V, single-exp tau = %.4g s, "
+           "model max error %.3g mV over %.3g tau (single exp %.3g mV)\n",
+           m->leak.c_node_f, m->leak.c_upper_f, m->leak.c_lower_f, m->leak.v_eq_v,
+           m->leak.tau_single_s, 1e3 * m->leak.model.max,
+           m->leak.tau_single_s > 0 ? m->leak.span_s / m->leak.tau_single_s : 0,
+           1e3 * m->leak.single.max);
+    printf("c2p: S_sat = %.4g C, offset %.4g C; readout gain %.4g s/C\n", m->s_sat_c,
+           m->c2p.offset_c, m->readout.gain_s_per_c);
+}
+
+/* Writes the cell file through a temporary beside out, checks it, then renames it. */
+static int fit_and_write(const char *curves, const char *out, const char *json, int degree,
+                         const char *cmdline, gc_err *e)
+{
+    calib_curves *c = NULL;
+    calib_model *m = NULL;
+    cJSON *summary = NULL;
+    char tmp[4096];
+    int rc = -1, have_tmp = 0;
+    calib_opts o = {.read_poly_degree = degree};
+    if (calib_curves_load(curves, &c, e) || calib_fit(c, &o, &m, e))
+        goto done;
+    if (!(summary = calib_summary(m))) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    if (gc_tmp_path_beside(out, tmp, sizeof tmp, e))
+        goto done;
+    have_tmp = 1;
+    if (calib_write_cell(m, tmp, cmdline, e) || check_with_cellmodel(tmp, c, summary, e))
+        goto done;
+    have_tmp = 0;
+    if (gc_commit_file(tmp, out, e) || (json && write_json(json, summary, e)))
+        goto done;
+    print_summary(m);
+    rc = 0;
+done:
+    if (have_tmp)
+        unlink(tmp);
+    cJSON_Delete(summary);
+    calib_model_free(m);
+    calib_curves_free(c);
+    return rc;
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"curves", required_argument, 0, 'c'}, {"out", required_argument, 0, 'o'},
+        {"json", required_argument, 0, 'j'},   {"read-poly-degree", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *curves = NULL, *out = NULL, *json = NULL;
+    int degree = 3, ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'c': curves = optarg; break;
+        case 'o': out = optarg; break;
+        case 'j': json = optarg; break;
+        case 'd':
+            degree = (int)strtol(optarg, &end, 10);
+            if (*end || degree < 0 || degree > CALIB_MAX_POLY_DEGREE) {
+                fprintf(stderr, "gcsim fit: --read-poly-degree %s: expected 0..%d\n", optarg,
+                        CALIB_MAX_POLY_DEGREE);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!curves || !out || optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    /* GSL reports through return codes here, never by aborting the process. */
+    gsl_set_error_handler_off();
+    char cmdline[8192];
+    cli_command_line(argc, argv, cmdline, sizeof cmdline);
+    gc_err e = {{0}};
+    if (fit_and_write(curves, out, json, degree, cmdline, &e)) {
+        fprintf(stderr, "gcsim fit: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* gcsim import: external I-V and leakage curves (CSV) -> curves.h5 for `gcsim fit`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "calibrate.h"
+#include "cli.h"
+#include "commands.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gcsim import --read-iv FILE.csv [--leak FILE.csv] --out curves.h5\n"
+            "                    [--t-max S] [--levels N] [--c-node F] [--vdd V]\n"
+            "                    [--technology NAME]\n\n"
+            "Turns measured or foreign-simulator curves into a curves.h5 that `gcsim fit`\n"
+            "reads (written atomically). CSV files have one header line, then rows in any\n"
+            "order forming a full grid:\n"
+            "  --read-iv  vstore_V,vin_V,current_A   DC current into the bit line\n"
+            "  --leak     v0_V,time_s,vstore_V       hold transients on one time axis\n"
+            "Missing write, converter and (without --leak) leakage sweeps get PAPER.md\n"
+            "defaults when fitted.\n\n"
+            "  --t-max S      full read pulse width (default 15e-9)\n"
+            "  --levels N     read pulse levels of the charge table (default 16)\n"
+            "  --c-node F     node capacitance assumed to derive I_leak = -C dV/dt from the\n"
+            "                 transients (default 10e-15)\n"
+            "  --vdd V        supply (default: the largest vstore_V)\n"
+            "  --technology NAME  name stored in the file (default imported)\n");
+}
+
+static int parse_pos(const char *opt, const char *arg, double *v)
+{
+    char *end;
+    *v = strtod(arg, &end);
+    if (*end || !(*v > 0)) {
+        fprintf(stderr, "gcsim import: %s %s: expected a positive number\n", opt, arg);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"read-iv", required_argument, 0, 'r'}, {"leak", required_argument, 0, 'l'},
+        {"out", required_argument, 0, 'o'},     {"t-max", required_argument, 0, 't'},
+        {"levels", required_argument, 0, 'n'},  {"c-node", required_argument, 0, 'c'},
+        {"vdd", required_argument, 0, 'v'},     {"technology", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    calib_import_opts o = {.t_max_s = 15e-9, .levels = 16, .c_node_f = 10e-15};
+    const char *out = NULL;
+    double levels;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': o.read_iv_csv = optarg; break;
+        case 'l': o.leak_csv = optarg; break;
+        case 'o': out = optarg; break;
+        case 'T': o.technology = optarg; break;
+        case 't': if (parse_pos("--t-max", optarg, &o.t_max_s)) return 2; break;
+        case 'c': if (parse_pos("--c-node", optarg, &o.c_node_f)) return 2; break;
+        case 'v': if (parse_pos("--vdd", optarg, &o.vdd_v)) return 2; break;
+        case 'n':
+            if (parse_pos("--levels", optarg, &levels)) return 2;
+            if (levels != (int)levels || levels < 2 || levels > 256) {
+                fprintf(stderr, "gcsim import: --levels %s: expected an integer 2..256\n", optarg);
+                return 2;
+            }
+            o.levels = (int)levels;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!o.read_iv_csv || !out || optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    char cmdline[8192], tmp[4096];
+    cli_command_line(argc, argv, cmdline, sizeof cmdline);
+    o.command_line = cmdline;
+    gc_err e = {{0}};
+    int rc = gc_tmp_path_beside(out, tmp, sizeof tmp, &e);
+    if (rc == 0) {
+        rc = calib_import(&o, tmp, &e);
+        if (rc)
+            unlink(tmp);
+        else
+            rc = gc_commit_file(tmp, out, &e);
+    }
+    if (rc) {
+        fprintf(stderr, "gcsim import: %s\n", e.msg);
+        return 1;
+    }
+    printf("wrote %s\n", out);
+    return 0;
+}

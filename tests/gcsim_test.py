@@ -1,0 +1,27 @@
+"""Helpers shared by gcsim's Python tests: where the binary and the data are, running the
+command line, and small HDF5 checks."""
+import hashlib
+import os
+import subprocess
+import sys
+
+GCSIM = os.environ.get("GCSIM", "gcsim")
+ROOT = os.environ.get("GCSIM_ROOT", os.path.join(os.path.dirname(__file__), ".."))
+
+
+def run(*args, check=True, timeout=900):
+    """Runs gcsim with args; returns the CompletedProcess (stdout, stderr as text)."""
+    p = subprocess.run([GCSIM, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        sys.exit(f"gcsim {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
