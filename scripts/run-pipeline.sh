@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The main job, offline on shipped defaults: netlists -> curves.h5 -> cell.h5 -> perplexity.
+#  1. characterize the silicon and IGZO gain cells in ngspice, plot every sweep;
+#  2. fit each to a behavioural cell model (with held-out residuals);
+#  3. adapt the shipped hardware-trained byte-level GPT-2 to each calibrated cell;
+#  4. measure bits per byte on WikiText-2 test (first GCSIM_PPL_TOKENS bytes) for the
+#     software model, the paper's linear and cubic models and both calibrated cells.
+# Results land in results/ (GCSIM_RESULTS); evaluation text comes from GCSIM_DATA
+# (default ../shared/data beside the checkout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+build=${GCSIM_BUILD:-build}
+[ -f "$build/build.ninja" ] || meson setup "$build" -Dbuildtype=release >/dev/null
+ninja -C "$build" >/dev/null
+g=$build/harness/gcsim
+out=${GCSIM_RESULTS:-results}
+data=${GCSIM_DATA:-../shared/data}
+tokens=${GCSIM_PPL_TOKENS:-32768}
+text=$data/text/wikitext2_wiki.test.raw
+calib=$data/corpus/brown.txt.xz
+for f in "$text" "$calib"; do
+  [ -f "$f" ] || { echo "run-pipeline: $f is missing: set GCSIM_DATA (see README, Data)" >&2; exit 1; }
+done
+mkdir -p "$out"
+
+for tech in si igzo; do
+  echo "== $tech: characterize, plot, fit"
+  "$g" characterize --tech "$tech" --jobs 2 --out "$out/curves_$tech.h5"
+  "$g" plot "$out/curves_$tech.h5" --out "$out/plots_$tech"
+  "$g" fit --curves "$out/curves_$tech.h5" --out "$out/cell_$tech.h5" --json "$out/fit_$tech.json"
+done
+
+echo "== adaptation batch: the first 64 kB of the Brown corpus (training data, not evaluation)"
+xz -dc "$calib" | head -c 65536 > "$out/calibration.txt"
+models=data/models
+for tech in si igzo; do
+  "$g" adapt --model "$models/bytes-5x256-paper-linear" --text "$out/calibration.txt" \
+    --tokenizer bytes --attention calibrated --cell "$out/cell_$tech.h5" \
+    --out "$out/model-linear-adapted-$tech" > "$out/adapt_$tech.log"
+  tail -n 1 "$out/adapt_$tech.log"
+done
+
+echo "== perplexity on WikiText-2 test, first $tokens bytes, ctx 1024, stride 512"
+ppl() { # name model attention [cell]
+  "$g" ppl --model "$2" --text "$text" --tokenizer bytes --ctx 1024 --stride 512 \
+    --max-tokens "$tokens" --attention "$3" ${4:+--cell "$4"} --json "$out/ppl_$1.json" \
+    | grep 'bits per byte' | sed "s/^/$1: /"
+}
+ppl software "$models/bytes-5x256-softmax" softmax
+ppl paper-linear "$models/bytes-5x256-paper-linear" paper-linear
+ppl paper-cubic "$models/bytes-5x256-paper-cubic" paper-cubic
+ppl calibrated-si "$out/model-linear-adapted-si" calibrated "$out/cell_si.h5"
+ppl calibrated-igzo "$out/model-linear-adapted-igzo" calibrated "$out/cell_igzo.h5"
+echo "results in $out/"
