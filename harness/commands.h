@@ -18,5 +18,6 @@ int cmd_adapt(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 #endif

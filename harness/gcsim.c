@@ -15,6 +15,7 @@ static const gcsim_command commands[] = {
     {"attention", "run one attention variant on q, k, v .npy files (S, phi, out)", cmd_attention},
     {"fit", "fit curves.h5 to a behavioural cell model cell.h5 (with residuals)", cmd_fit},
     {"import", "turn external I-V / leakage CSV curves into a curves.h5", cmd_import},
+    {"validate", "a 64-cell column in SPICE against the cell model's per-cell sum", cmd_validate},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 

@@ -13,7 +13,7 @@ void spice_plan_default(spice_plan *p)
     *p = (spice_plan){
         .read_dc_nv = 64, .read_dc_nvin = 32, .read_nv = 64, .read_levels = 16,
         .leak_dc_n = 181, .leak_n0 = 10, .leak_tau_mult = 7, .leak_points = 400,
-        .write_levels = 8, .c2p_n = 48, .readout_n = 48, .jobs_per_sweep = 4,
+        .write_levels = 8, .c2p_n = 24, .readout_n = 24, .jobs_per_sweep = 4,
     };
 }
 
