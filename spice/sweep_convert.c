@@ -42,41 +42,33 @@ static double q_sat(const sweep_ctx *c, const converter *k)
     return sweep_p(c, k->i_ramp) * sweep_p(c, "t_max");
 }
 
+/* One converter per simulation: copies in one netlist would switch at different times and
+ * force each other onto small time steps, so the cost would grow with their square. */
 static int plan_conv(sweep_ctx *c, const converter *k, gc_err *e)
 {
-    /* One converter per simulation: copies would switch at different times and force every
-     * other copy onto their small time steps, so the cost would grow with their square. */
-    int n = count_of(c, k), per_job = 1;
+    int n = count_of(c, k);
     double tmax = sweep_p(c, "t_max"), te = sweep_p(c, "t_edge"), tw = window_start(c);
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     const char *templates[] = {"integrator.sub", k->subckt};
     int rc = 0;
-    for (int first = 0; first < n && rc == 0; first += per_job) {
-        int last = first + per_job < n ? first + per_job : n;
+    for (int i = 0; i < n && rc == 0; i++) {
+        double amp = q[i] / tmax; /* a trapezoid of area amp * t_max */
         sweep_text b = {0};
         sweep_printf(&b, "Vdd vdd 0 {vdd}\n"
-                         "Vconv conv 0 pwl(0 0 %.6e 0 %.6e {vdd} %.6e {vdd} %.6e 0)\n",
-                     tw - te / 2, tw + te / 2, tw + tmax - te / 2, tw + tmax + te / 2);
-        const char *vec[2 + 2 * 64] = {"time", "vdd#branch"};
-        char names[2 * 64][24];
-        int nv = 2;
-        for (int i = first; i < last; i++) {
-            double amp = q[i] / tmax; /* trapezoid of area amp * t_max */
-            sweep_printf(&b, "Iq%d 0 bl%d pwl(0 0 %.6e 0 %.6e %.10g %.6e %.10g %.6e 0)\n"
-                             "Xi%d bl%d vo%d vdd integ\n",
-                         i, i, T_IN, T_IN + te, amp, T_IN + tmax, amp, T_IN + tmax + te, i, i, i);
-            sweep_printf(&b, k->inst, i, i, i, i, i);
-            for (int o = 0; o < k->outputs; o++) {
-                snprintf(names[nv - 2], 24, k->outputs == 1 ? "out%d" : o ? "outn%d" : "outp%d", i);
-                vec[nv] = names[nv - 2];
-                nv++;
-            }
-        }
-        sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12), tw + tmax + te + 0.5e-9,
-                     50e-12);
-        char name[64];
-        snprintf(name, sizeof name, "%s[q %d..%d]", k->name, first, last - 1);
-        rc = sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, nv, e);
+                         "Vconv conv 0 pwl(0 0 %.6e 0 %.6e {vdd} %.6e {vdd} %.6e 0)\n"
+                         "Iq%d 0 bl%d pwl(0 0 %.6e 0 %.6e %.10g %.6e %.10g %.6e 0)\n"
+                         "Xi%d bl%d vo%d vdd integ\n",
+                     tw - te / 2, tw + te / 2, tw + tmax - te / 2, tw + tmax + te / 2, i, i, T_IN,
+                     T_IN + te, amp, T_IN + tmax, amp, T_IN + tmax + te, i, i, i);
+        sweep_printf(&b, k->inst, i, i, i, i, i);
+        sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12),
+                     tw + tmax + te + 0.5e-9, 50e-12);
+        char outs[2][24], name[64];
+        snprintf(outs[0], sizeof outs[0], k->outputs == 1 ? "out%d" : "outp%d", i);
+        snprintf(outs[1], sizeof outs[1], "outn%d", i);
+        const char *vec[] = {"time", "vdd#branch", outs[0], outs[1]};
+        snprintf(name, sizeof name, "%s[q %d]", k->name, i);
+        rc = sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, 2 + k->outputs, e);
         free(b.s);
     }
     free(q);
@@ -90,24 +82,18 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
     double vdd = sweep_p(c, "vdd"), tmax = sweep_p(c, "t_max"), tw = window_start(c);
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     double *width = malloc((size_t)n * sizeof *width), e_conv = 0;
-    int cell = 0;
-    for (int j = 0; j < count; j++) {
-        const spice_result *r = &c->res[first + j];
-        const spice_job *job = &c->jobs[first + j];
+    for (int i = 0; i < count; i++) { /* simulation i holds converter i */
+        const spice_result *r = &c->res[first + i];
         const double *t = r->vec[0];
         size_t nt = r->len[0];
         double *pw = malloc(nt * sizeof *pw);
-        for (size_t s = 0; s < nt; s++)
+        for (size_t s = 0; s < nt; s++) /* supply power; absorbed power is not recovered */
             pw[s] = fmax(0, -vdd * r->vec[1][s]);
-        int copies = (job->n_vectors - 2) / k->outputs;
         e_conv += sweep_trapz_window(t, pw, nt, tw, tw + tmax);
         free(pw);
-        for (int i = 0; i < copies; i++, cell++) {
-            double w = sweep_trapz(t, r->vec[2 + k->outputs * i], nt) / vdd;
-            if (k->outputs == 2)
-                w -= sweep_trapz(t, r->vec[3 + k->outputs * i], nt) / vdd;
-            width[cell] = w;
-        }
+        width[i] = sweep_trapz(t, r->vec[2], nt) / vdd;
+        if (k->outputs == 2)
+            width[i] -= sweep_trapz(t, r->vec[3], nt) / vdd;
     }
     e_conv /= n;
     if (k == &c2p)

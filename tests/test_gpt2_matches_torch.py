@@ -6,6 +6,12 @@ TOOL is the test_gpt2_logits executable. Checks, for one attention variant:
   - parallel-mode logits within 1e-4 relative (max |C - ref| / max |ref|) of the reference,
   - streaming decode logits within 1e-4 relative of the same reference,
   - a batch of two sequences gives each sequence's own logits.
+--tol changes the tolerance. The analog quantisers are discontinuous: at GPT-2-124M size some
+inputs fall within float32 rounding (~1e-6 of a step) of a quantiser boundary, so a float32
+implementation and the float64 reference round a few of them differently (a 1-layer, 12-head
+probe at T = 256 first differs at exactly the row whose readout is 4.9e-6 steps from a
+boundary). The full-size analog check therefore uses a tolerance that bounds the effect of
+those flips (measured 0.05 after 12 layers), not 1e-4.
 """
 import argparse
 import os
@@ -17,8 +23,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_gpt2_ref as ref  # noqa: E402
 
-TOL = 1e-4
-
 ap = argparse.ArgumentParser()
 ap.add_argument("tool")
 ap.add_argument("variant")
@@ -27,7 +31,9 @@ ap.add_argument("--dtype", default="F32")
 ap.add_argument("--prefix", action="store_true")
 ap.add_argument("--gelu", default="gelu_new")
 ap.add_argument("--seed", type=int, default=7)
+ap.add_argument("--tol", type=float, default=1e-4)
 args = ap.parse_args()
+TOL = args.tol
 
 analog = args.variant.startswith("paper")
 if args.shape == "tiny":

@@ -2,7 +2,7 @@
 sum predicts, and the charge-to-pulse output follows the model.
 
 Characterizes silicon on the coarse test plan, fits a cell, then runs `gcsim validate` on a
-handful of seeded patterns of a 16-cell column and checks:
+handful of seeded patterns of an 8-cell column and checks:
 - validate.json carries the documented keys, and the two PNGs exist (no temporaries left);
 - column charge RMS error <= 2 % of full scale and max <= 5 % (the test plan tabulates
   only 4 pulse levels, so the model interpolates the 16 levels: looser than the 64-level
@@ -27,7 +27,7 @@ KEYS = ["column_charge_rms_pct_fs", "column_charge_max_pct_fs", "pulse_rms_pct_t
 
 
 def validate(tmp, cell, out, *extra):
-    run("validate", "--cell", cell, "--tech", "si", "--samples", "5", "--cells", "16",
+    run("validate", "--cell", cell, "--tech", "si", "--samples", "4", "--cells", "8",
         "--seed", "7", "--jobs", "2", "--out", out, *extra)
     with open(os.path.join(out, "validate.json")) as f:
         return json.load(f)
