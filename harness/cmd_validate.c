@@ -239,7 +239,7 @@ static void add_array(cJSON *o, const char *name, const double *x, int n, double
 }
 
 typedef struct {
-    double fs_c, tmax, sim_s, wall_s, model_s;
+    double fs_c, s_sat_c, tmax, sim_s, wall_s, model_s;
     int repeats, clipped;
     double bl_dev_max_v;
 } val_summary;
@@ -279,6 +279,10 @@ static void add_errors(cJSON *root, const val_data *d, const val_summary *s)
     cJSON_AddNumberToObject(root, "column_charge_max_pct_fs", 100 * q.max / s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_rms_pct_fs_unclipped", 100 * qu.rms / s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_max_pct_fs_unclipped", 100 * qu.max / s->fs_c);
+    /* full scale is 64 cells all at full charge; the converter saturates far below it */
+    cJSON_AddNumberToObject(root, "s_sat_C", s->s_sat_c);
+    cJSON_AddNumberToObject(root, "column_charge_rms_pct_s_sat", 100 * q.rms / s->s_sat_c);
+    cJSON_AddNumberToObject(root, "column_charge_max_pct_s_sat", 100 * q.max / s->s_sat_c);
     cJSON_AddNumberToObject(root, "pulse_rms_pct_tmax", 100 * p.rms / s->tmax);
     cJSON_AddNumberToObject(root, "pulse_max_pct_tmax", 100 * p.max / s->tmax);
     cJSON_AddNumberToObject(root, "t_max_s", s->tmax);
@@ -394,6 +398,7 @@ static int validate(const val_opts *o, const char *cmdline, gc_err *e)
     if (!rc) {
         s.model_s = model_run(m, &d, o->token_s, &s.repeats);
         s.fs_c = o->cells * cell_full_scale_c(m), s.tmax = cell_t_max_s(m);
+        s.s_sat_c = cell_s_sat_c(m);
         summarize(&d, &s);
         root = report(o, m, t, &d, &s, cmdline);
         rc = plots(o->out, &d, s.fs_c, e) || write_json(o->out, root, e);

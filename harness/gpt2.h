@@ -205,14 +205,17 @@ typedef struct {
 
 typedef struct {
     double nll;            /* total negative log-likelihood of the scored tokens, nats */
-    long scored;           /* tokens scored: n - 1 (the first token has no context) */
+    long scored;           /* tokens scored: n - 1 when stride < ctx; n - windows when
+                              stride = ctx (a window's first token has no context in it) */
     long windows;          /* forward passes */
     double seconds;        /* wall time */
 } gpt2_ppl_result;
 
 /* Hugging Face's sliding-window protocol over ids (n tokens): windows of ctx tokens start
- * every stride tokens; each window scores only the tokens no earlier window scored, so every
- * token but the first is scored once, with the longest context its window gives it. */
+ * every stride tokens; each window scores only the tokens no earlier window scored, each with
+ * the longest context its window gives it. A token is scored only with at least one token of
+ * context in its window: with stride < ctx every token but the first is scored once; with
+ * stride = ctx (no overlap) the first token of every window is skipped, as in Hugging Face. */
 int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
              gpt2_ppl_result *r, gc_err *e);
 
