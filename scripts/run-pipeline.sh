@@ -32,7 +32,7 @@ for tech in si igzo; do
 done
 
 echo "== adaptation batch: the first 64 kB of the Brown corpus (training data, not evaluation)"
-xz -dc "$calib" | head -c 65536 > "$out/calibration.txt"
+head -c 65536 < <(xz -dc "$calib") > "$out/calibration.txt"
 models=data/models
 for tech in si igzo; do
   "$g" adapt --model "$models/bytes-5x256-paper-linear" --text "$out/calibration.txt" \
