@@ -146,6 +146,10 @@ static void child_main(const spice_job *job, int fd)
 {
     child_log log = {0};
     ngSpice_Init(on_char, on_stat, on_exit_request, NULL, NULL, NULL, &log);
+    /* libngspice evaluates BSIM4 devices with OpenMP threads that busy-wait; with one
+     * worker per core they fight over the cores and run 30x slower. Parallelism comes
+     * from the worker processes instead. */
+    ngSpice_Command("set num_threads=1");
     ngSpice_Command("version");
     char **lines = netlist_lines(job->netlist);
     if (!lines)
