@@ -19,3 +19,20 @@ void cli_command_line(int argc, char **argv, char *buf, size_t n)
         snprintf(buf + len, n - len, " %s", argv[i]);
     }
 }
+
+int cli_write_json(const char *path, const cJSON *root, gc_err *e)
+{
+    char *text = cJSON_Print(root);
+    if (!text)
+        return gc_fail(e, "%s: cannot format JSON (out of memory)", path);
+    size_t n = strlen(text);
+    char *buf = realloc(text, n + 2);
+    if (!buf) {
+        free(text);
+        return gc_fail(e, "%s: out of memory", path);
+    }
+    buf[n] = '\n';
+    int rc = gc_write_file_atomic(path, buf, n + 1, e);
+    free(buf);
+    return rc;
+}

@@ -5,10 +5,17 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
+#include "common.h"
+
 /* The gcsim source folder (spice/, data/): $GCSIM_ROOT, else the one it was built from. */
 const char *cli_root(void);
 
 /* "gcsim characterize --tech si ..." into buf. */
 void cli_command_line(int argc, char **argv, char *buf, size_t n);
+
+/* Writes root as indented JSON plus a final newline to path, atomically. */
+int cli_write_json(const char *path, const cJSON *root, gc_err *e);
 
 #endif

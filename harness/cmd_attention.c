@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "attention.h"
+#include "cli.h"
 #include "commands.h"
 
 typedef struct {
@@ -298,11 +299,8 @@ static int write_outputs(const attention_args *a, const attention_inputs *in, co
     snprintf(path, sizeof path, "%s/out.npy", a->out);
     if (gc_npy_write(path, GC_NPY_F32, 3, sO, out, e))
         return -1;
-    char *text = cJSON_Print(settings);
     snprintf(path, sizeof path, "%s/settings.json", a->out);
-    int rc = text ? gc_write_file_atomic(path, text, strlen(text), e) : gc_fail(e, "JSON");
-    free(text);
-    return rc;
+    return cli_write_json(path, settings, e);
 }
 
 static int attention_run(const attention_args *a, gc_err *e)

@@ -55,24 +55,6 @@ static int check_with_cellmodel(const char *tmp, const calib_curves *c, cJSON *s
     return 0;
 }
 
-static int write_json(const char *path, cJSON *summary, gc_err *e)
-{
-    char *text = cJSON_Print(summary);
-    if (!text)
-        return gc_fail(e, "%s: cannot format JSON", path);
-    size_t n = strlen(text);
-    char *buf = malloc(n + 2);
-    int rc = buf ? 0 : gc_fail(e, "out of memory");
-    if (buf) {
-        memcpy(buf, text, n);
-        buf[n] = '\n';
-        rc = gc_write_file_atomic(path, buf, n + 1, e);
-    }
-    free(buf);
-    free(text);
-    return rc;
-}
-
 static void print_summary(const calib_model *m)
 {
     const calib_read_fit *r = &m->read;
@@ -112,7 +94,7 @@ static int fit_and_write(const char *curves, const char *out, const char *json, 
     if (calib_write_cell(m, tmp, cmdline, e) || check_with_cellmodel(tmp, c, summary, e))
         goto done;
     have_tmp = 0;
-    if (gc_commit_file(tmp, out, e) || (json && write_json(json, summary, e)))
+    if (gc_commit_file(tmp, out, e) || (json && cli_write_json(json, summary, e)))
         goto done;
     print_summary(m);
     rc = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
 #include "gpt2_cli.h"
@@ -90,12 +91,8 @@ static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result
     cJSON_AddNumberToObject(o, "word_perplexity", exp(r->nll / (double)words));
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
-    char *s = cJSON_Print(o);
+    int rc = cli_write_json(path, o, e);
     cJSON_Delete(o);
-    if (!s)
-        return gc_fail(e, "%s: out of memory", path);
-    int rc = gc_write_file_atomic(path, s, strlen(s), e);
-    free(s);
     return rc;
 }
 

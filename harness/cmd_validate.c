@@ -341,20 +341,7 @@ static int write_json(const char *dir, cJSON *root, gc_err *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/validate.json", dir);
-    char *text = cJSON_Print(root);
-    if (!text)
-        return gc_fail(e, "%s: cannot format JSON", path);
-    size_t n = strlen(text);
-    char *buf = malloc(n + 2);
-    int rc = buf ? 0 : gc_fail(e, "out of memory");
-    if (buf) {
-        memcpy(buf, text, n);
-        buf[n] = '\n';
-        rc = gc_write_file_atomic(path, buf, n + 1, e);
-    }
-    free(buf);
-    free(text);
-    return rc;
+    return cli_write_json(path, root, e);
 }
 
 /* ---------------------------------------------------------------------------------------- */
