@@ -1,8 +1,8 @@
 /* Running simulations: one fresh process per netlist, a bounded number at a time.
  *
  * libngspice keeps global state, grows its memory across runs and reports errors only as
- * text, so the parent never loads a circuit itself. Each child initialises ngspice, loads
- * one netlist, runs it, sends the requested vectors back through a pipe and exits; the parent
+ * text, so the parent never loads a circuit itself. Each child inherits an initialised
+ * ngspice, loads one netlist, runs it, sends the requested vectors back through a pipe and exits; the parent
  * polls the pipes, enforces the per-simulation timeout and turns a crash, a kill, a parse
  * error or a non-converging run into one line naming the simulation. */
 #include <errno.h>
@@ -119,7 +119,7 @@ static void send_failure(int fd, const char *version, const char *fmt, const cha
     snprintf(msg, sizeof msg, fmt, detail);
     uint32_t head[2] = {RESULT_MAGIC, 1};
     char ver[32] = {0};
-    snprintf(ver, sizeof ver, "%s", version);
+    snprintf(ver, sizeof ver, "%.31s", version);
     write_all(fd, head, sizeof head);
     write_all(fd, msg, sizeof msg);
     write_all(fd, ver, sizeof ver);
@@ -142,39 +142,54 @@ static char **netlist_lines(const char *text)
     return lines;
 }
 
-static void child_main(const spice_job *job, int fd)
+/* What ngspice said in this process; its callbacks write here. */
+static child_log the_log;
+
+/* The parent initialises ngspice once (loading its code models and reading its init
+ * scripts) and every worker inherits that state through fork instead of redoing it. No
+ * circuit is ever loaded in the parent. */
+static void init_ngspice_once(void)
 {
-    child_log log = {0};
-    ngSpice_Init(on_char, on_stat, on_exit_request, NULL, NULL, NULL, &log);
+    static int ready;
+    if (ready)
+        return;
+    ngSpice_Init(on_char, on_stat, on_exit_request, NULL, NULL, NULL, &the_log);
     /* libngspice evaluates BSIM4 devices with OpenMP threads that busy-wait; with one
      * worker per core they fight over the cores and run 30x slower. Parallelism comes
      * from the worker processes instead. */
     ngSpice_Command("set num_threads=1");
+    ready = 1;
+}
+
+static void child_main(const spice_job *job, int fd)
+{
+    child_log *log = &the_log;
+    memset(log, 0, sizeof *log);
     ngSpice_Command("version");
     char **lines = netlist_lines(job->netlist);
     if (!lines)
         _exit(3);
     ngSpice_Circ(lines);
-    if (log.n_errors || !ngSpice_CurPlot()) {
-        send_failure(fd, log.version, "netlist does not parse: %s",
-                     log.first_error[0] ? log.first_error : "no circuit loaded");
+    if (log->n_errors || !ngSpice_CurPlot()) {
+        send_failure(fd, log->version, "netlist does not parse: %s",
+                     log->first_error[0] ? log->first_error : "no circuit loaded");
         _exit(0);
     }
     ngSpice_Command("run");
-    if (log.aborted || log.n_errors) {
-        send_failure(fd, log.version, "simulation did not converge: %s", log.first_error);
+    if (log->aborted || log->n_errors) {
+        send_failure(fd, log->version, "simulation did not converge: %s", log->first_error);
         _exit(0);
     }
     for (int i = 0; i < job->n_vectors; i++) {
         pvector_info v = ngGet_Vec_Info((char *)job->vectors[i]);
         if (!v || !v->v_realdata || v->v_length <= 0) {
-            send_failure(fd, log.version, "missing vector %s in the results", job->vectors[i]);
+            send_failure(fd, log->version, "missing vector %s in the results", job->vectors[i]);
             _exit(0);
         }
     }
     uint32_t head[2] = {RESULT_MAGIC, 0};
     char msg[GC_ERR_LEN] = {0}, ver[32] = {0};
-    snprintf(ver, sizeof ver, "%s", log.version);
+    snprintf(ver, sizeof ver, "%.31s", log->version);
     int bad = write_all(fd, head, sizeof head) || write_all(fd, msg, sizeof msg) ||
               write_all(fd, ver, sizeof ver);
     for (int i = 0; i < job->n_vectors && !bad; i++) {
@@ -331,6 +346,7 @@ int spice_run(const spice_job *jobs, int n, const spice_run_opts *o, spice_resul
         return gc_fail(e, "out of memory");
     }
     memset(res, 0, (size_t)n * sizeof *res);
+    init_ngspice_once();
     gc_progress prog;
     gc_progress_start(&prog, "simulations", n);
     if (!o->progress)
