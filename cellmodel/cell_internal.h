@@ -4,10 +4,13 @@
 
 #include "cellmodel.h"
 
-/* One monotone curve y(x): x ascending, slopes from cell_monotone_init. */
+/* One monotone curve y(x): x ascending, slopes from cell_monotone_init; bucket and inv_w
+ * index the intervals (cell_curve_finish). */
 typedef struct {
     int n;
     double *x, *y, *slopes;
+    int *bucket;
+    double inv_w;
 } cell_curve;
 
 struct cell_model {

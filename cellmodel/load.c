@@ -97,7 +97,7 @@ static int load_header(loader *L, cell_model *m)
 static int load_write(loader *L, cell_model *m)
 {
     double *level = NULL;
-    int n, n2;
+    int n = 0, n2;
     if (need_group(L, "write") || read_1d(L, "write/level", 0, &level, &n))
         return -1;
     int ok = 1;
@@ -115,7 +115,7 @@ static int load_write(loader *L, cell_model *m)
 static int load_read(loader *L, cell_model *m)
 {
     double *v = NULL, *charge = NULL;
-    int n_v, rank, rc = -1;
+    int n_v = 0, rank, rc = -1;
     size_t dims[8];
     if (need_group(L, "read") || read_1d(L, "read/pulse_frac", 0, &m->pulse_frac, &m->n_p))
         return -1;
@@ -165,7 +165,7 @@ static int load_leak_side(loader *L, const char *v_name, const char *t_name, int
                           cell_curve *t_of_v, cell_curve *v_of_t)
 {
     double *v = NULL, *t = NULL;
-    int n, n2, rc = -1;
+    int n = 0, n2, rc = -1;
     if (read_1d(L, v_name, 0, &v, &n) || read_1d(L, t_name, n, &t, &n2) ||
         check_monotone(L, v_name, v, n, dir_v) || check_monotone(L, t_name, t, n, 1))
         goto done;
@@ -214,7 +214,7 @@ static int load_leak(loader *L, cell_model *m)
 static int load_curve(loader *L, const char *charge_name, const char *y_name, cell_curve *c)
 {
     double *x = NULL, *y = NULL;
-    int n, n2, rc = -1;
+    int n = 0, n2, rc = -1;
     if (read_1d(L, charge_name, 0, &x, &n) || read_1d(L, y_name, n, &y, &n2) ||
         check_monotone(L, charge_name, x, n, 1))
         goto done;
@@ -227,8 +227,9 @@ static int load_curve(loader *L, const char *charge_name, const char *y_name, ce
     c->x = x;
     c->y = y;
     c->slopes = calloc((size_t)n, sizeof *c->slopes);
+    c->bucket = calloc((size_t)n + 1, sizeof *c->bucket);
     x = y = NULL;
-    if (!c->slopes) {
+    if (!c->slopes || !c->bucket) {
         gc_fail(L->e, "%s: out of memory", L->path);
         goto done;
     }

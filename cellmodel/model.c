@@ -86,6 +86,9 @@ double cell_read_charge_c(const cell_model *m, double pulse_frac, double v_store
     while (i < m->n_p - 2 && p > pf[i + 1])
         i++;
     double w = (p - pf[i]) / (pf[i + 1] - pf[i]);
+    /* a quantised pulse falls on a tabulated level (up to rounding): one row */
+    if (w < 1e-9 || w > 1 - 1e-9)
+        return cell_curve_eval(&m->read_rows[i + (w > 0.5)], v_store);
     double c0 = cell_curve_eval(&m->read_rows[i], v_store);
     double c1 = cell_curve_eval(&m->read_rows[i + 1], v_store);
     return c0 + w * (c1 - c0);

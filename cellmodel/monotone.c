@@ -30,10 +30,9 @@ void cell_monotone_init(const double *x, const double *y, int n, double *slopes)
     slopes[n - 1] = (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]);
 }
 
-/* Index i with x[i] <= xv < x[i+1], for x[0] <= xv < x[n-1]. */
-static int find_interval(const double *x, int n, double xv)
+/* Index i with x[i] <= xv < x[i+1], searching lo..hi, for x[lo] <= xv < x[hi]. */
+static int find_interval(const double *x, int lo, int hi, double xv)
 {
-    int lo = 0, hi = n - 1;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
         if (x[mid] <= xv)
@@ -44,6 +43,15 @@ static int find_interval(const double *x, int n, double xv)
     return lo;
 }
 
+/* The cubic Hermite on [x_i, x_{i+1}]. */
+static double hermite(const double *x, const double *y, const double *slopes, int i, double xv)
+{
+    double h = x[i + 1] - x[i], t = (xv - x[i]) / h;
+    double t2 = t * t, t3 = t2 * t;
+    return (2 * t3 - 3 * t2 + 1) * y[i] + (t3 - 2 * t2 + t) * h * slopes[i] +
+           (-2 * t3 + 3 * t2) * y[i + 1] + (t3 - t2) * h * slopes[i + 1];
+}
+
 double cell_monotone_eval(const double *x, const double *y, const double *slopes, int n,
                           double xv)
 {
@@ -51,12 +59,7 @@ double cell_monotone_eval(const double *x, const double *y, const double *slopes
         return y[0];
     if (xv >= x[n - 1])
         return y[n - 1];
-    int i = find_interval(x, n, xv);
-    double h = x[i + 1] - x[i], t = (xv - x[i]) / h;
-    double t2 = t * t, t3 = t2 * t;
-    /* Cubic Hermite basis on [x_i, x_{i+1}]. */
-    return (2 * t3 - 3 * t2 + 1) * y[i] + (t3 - 2 * t2 + t) * h * slopes[i] +
-           (-2 * t3 + 3 * t2) * y[i + 1] + (t3 - t2) * h * slopes[i + 1];
+    return hermite(x, y, slopes, find_interval(x, 0, n - 1, xv), xv);
 }
 
 int cell_curve_alloc(cell_curve *c, int n)
@@ -65,12 +68,25 @@ int cell_curve_alloc(cell_curve *c, int n)
     c->x = calloc((size_t)n, sizeof *c->x);
     c->y = calloc((size_t)n, sizeof *c->y);
     c->slopes = calloc((size_t)n, sizeof *c->slopes);
-    return c->x && c->y && c->slopes ? 0 : -1;
+    c->bucket = calloc((size_t)n + 1, sizeof *c->bucket);
+    return c->x && c->y && c->slopes && c->bucket ? 0 : -1;
 }
 
+/* A lookup finds its interval by binary search between two precomputed indices instead of
+ * over the whole table: the model is evaluated billions of times per perplexity run. Bucket
+ * b covers [x0 + b·w, x0 + (b+1)·w) with n buckets of width w; bucket[b] is the interval
+ * holding its left edge. */
 void cell_curve_finish(cell_curve *c)
 {
-    cell_monotone_init(c->x, c->y, c->n, c->slopes);
+    int n = c->n;
+    cell_monotone_init(c->x, c->y, n, c->slopes);
+    c->inv_w = n > 1 ? n / (c->x[n - 1] - c->x[0]) : 0;
+    for (int b = 0, i = 0; b <= n; b++) {
+        double edge = c->x[0] + b / c->inv_w;
+        while (i < n - 2 && c->x[i + 1] <= edge)
+            i++;
+        c->bucket[b] = i;
+    }
 }
 
 void cell_curve_free(cell_curve *c)
@@ -78,11 +94,27 @@ void cell_curve_free(cell_curve *c)
     free(c->x);
     free(c->y);
     free(c->slopes);
+    free(c->bucket);
     c->x = c->y = c->slopes = NULL;
+    c->bucket = NULL;
     c->n = 0;
 }
 
-double cell_curve_eval(const cell_curve *c, double x)
+double cell_curve_eval(const cell_curve *c, double xv)
 {
-    return cell_monotone_eval(c->x, c->y, c->slopes, c->n, x);
+    const double *x = c->x;
+    int n = c->n;
+    if (n == 1 || xv <= x[0])
+        return c->y[0];
+    if (xv >= x[n - 1])
+        return c->y[n - 1];
+    int b = (int)((xv - x[0]) * c->inv_w);
+    b = b < n ? b : n - 1;
+    int lo = c->bucket[b], hi = c->bucket[b + 1] + 1;
+    /* the bucket arithmetic may be off by a rounding step at an edge */
+    while (lo > 0 && x[lo] > xv)
+        lo--;
+    while (hi < n - 1 && x[hi] <= xv)
+        hi++;
+    return hermite(x, c->y, c->slopes, find_interval(x, lo, hi, xv), xv);
 }

@@ -1,11 +1,12 @@
-/* gcsim validate: the behavioural cell model against a whole column in SPICE.
+/* gcsim validate: the behavioural cell model against a whole column or array in SPICE.
  *
- * Each seeded random pattern stores n levels (written with the model's write transfer, aged
- * with its decay, and set in SPICE as initial conditions), reads them with n pulse levels on
- * n word lines into ONE bit line, the integrator and the charge-to-pulse converter, and
- * compares the bit-line charge and the output pulse with the model's per-cell sum. It is not
- * a check of the leakage model: ages enter both sides through cell_decay_v; `gcsim fit`
- * validates the decay against SPICE hold transients. */
+ * Each seeded random pattern stores rows × columns levels (written with the model's write
+ * transfer, aged with its decay, and set in SPICE as initial conditions), reads them with one
+ * pulse level per row on the rows' word lines into each column's bit line, integrator and
+ * charge-to-pulse converter, and compares every column's bit-line charge and output pulse
+ * with the model's per-cell sum. It is not a check of the leakage model: ages enter both
+ * sides through cell_decay_v; `gcsim fit` validates the decay against SPICE hold
+ * transients. */
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -26,18 +27,19 @@
 
 typedef struct {
     const char *cell, *tech, *out;
-    int samples, cells, jobs, max_age;
+    int samples, rows, cols, jobs, max_age;
     uint64_t seed;
     double token_s, timeout_s;
 } val_opts;
 
-/* One pattern per row of n cells: levels, ages (tokens), pulse levels, stored voltages. */
+/* n_pat patterns of rows × cols cells: levels, ages (tokens) and stored voltages per cell
+ * (pattern, row, column), pulse levels per (pattern, row); the results per (pattern, column). */
 typedef struct {
-    int n_pat, n;
+    int n_pat, rows, cols;
     int *level, *age, *pulse;
     double *v_store, *frac;
     double *q_spice, *q_model, *p_spice, *p_model, *q_integ;
-    spice_column_meas *meas;
+    spice_array_meas *meas;
 } val_data;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -54,13 +56,13 @@ static uint64_t rng_next(uint64_t *s)
 
 static int rng_int(uint64_t *s, int n) { return (int)(rng_next(s) % (uint64_t)n); }
 
-static int data_alloc(val_data *d, int n_pat, int n)
+static int data_alloc(val_data *d, int n_pat, int rows, int cols)
 {
-    size_t c = (size_t)n_pat * n, p = (size_t)n_pat;
-    d->n_pat = n_pat, d->n = n;
+    size_t c = (size_t)n_pat * rows * cols, r = (size_t)n_pat * rows, p = (size_t)n_pat * cols;
+    d->n_pat = n_pat, d->rows = rows, d->cols = cols;
     d->level = malloc(c * sizeof *d->level), d->age = malloc(c * sizeof *d->age);
-    d->pulse = malloc(c * sizeof *d->pulse);
-    d->v_store = malloc(c * sizeof *d->v_store), d->frac = malloc(c * sizeof *d->frac);
+    d->pulse = malloc(r * sizeof *d->pulse);
+    d->v_store = malloc(c * sizeof *d->v_store), d->frac = malloc(r * sizeof *d->frac);
     d->q_spice = calloc(p, sizeof(double)), d->q_model = calloc(p, sizeof(double));
     d->p_spice = calloc(p, sizeof(double)), d->p_model = calloc(p, sizeof(double));
     d->q_integ = calloc(p, sizeof(double)), d->meas = calloc(p, sizeof *d->meas);
@@ -87,30 +89,38 @@ static void make_patterns(const cell_model *m, const val_opts *o, val_data *d)
 {
     uint64_t s = o->seed;
     int kl = cell_k_levels(m), ql = cell_q_levels(m);
-    for (size_t i = 0; i < (size_t)d->n_pat * d->n; i++) {
-        d->level[i] = rng_int(&s, kl);
-        d->age[i] = rng_int(&s, o->max_age + 1);
-        d->pulse[i] = rng_int(&s, ql);
-        d->v_store[i] = aged_v(m, d->level[i], d->age[i], o->token_s);
-        d->frac[i] = (double)d->pulse[i] / (ql - 1);
+    for (size_t r = 0; r < (size_t)d->n_pat * d->rows; r++) {
+        d->pulse[r] = rng_int(&s, ql);
+        d->frac[r] = (double)d->pulse[r] / (ql - 1);
+        for (size_t i = r * d->cols; i < (r + 1) * d->cols; i++) {
+            d->level[i] = rng_int(&s, kl);
+            d->age[i] = rng_int(&s, o->max_age + 1);
+            d->v_store[i] = aged_v(m, d->level[i], d->age[i], o->token_s);
+        }
     }
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* The model side */
 
-/* Column charge (C) of pattern k: the per-cell sum from levels and ages. */
-static double model_charge(const cell_model *m, const val_data *d, int k, double token_s)
+/* Column charges (C) of pattern k: the per-cell sums from levels and ages, row by row. */
+static void model_charges(const cell_model *m, const val_data *d, int k, double token_s,
+                          double *q)
 {
-    const int *lv = d->level + (size_t)k * d->n, *ag = d->age + (size_t)k * d->n;
-    const int *pl = d->pulse + (size_t)k * d->n;
-    double q = 0, inv = 1.0 / (cell_q_levels(m) - 1);
-    for (int i = 0; i < d->n; i++)
-        q += cell_read_charge_c(m, pl[i] * inv, aged_v(m, lv[i], ag[i], token_s));
-    return q;
+    size_t row0 = (size_t)k * d->rows;
+    double inv = 1.0 / (cell_q_levels(m) - 1);
+    for (int c = 0; c < d->cols; c++)
+        q[c] = 0;
+    for (int r = 0; r < d->rows; r++) {
+        double p = d->pulse[row0 + r] * inv;
+        size_t i0 = (row0 + r) * d->cols;
+        for (int c = 0; c < d->cols; c++)
+            q[c] += cell_read_charge_c(m, p, aged_v(m, d->level[i0 + c], d->age[i0 + c],
+                                                    token_s));
+    }
 }
 
-/* Evaluates every pattern (charge and pulse); repeats until the time is measurable.
+/* Evaluates every pattern (charges and pulses); repeats until the time is measurable.
  * Returns seconds per pattern. */
 static double model_run(const cell_model *m, val_data *d, double token_s, int *repeats)
 {
@@ -118,8 +128,10 @@ static double model_run(const cell_model *m, val_data *d, double token_s, int *r
     int r = 0;
     do {
         for (int k = 0; k < d->n_pat; k++) {
-            d->q_model[k] = model_charge(m, d, k, token_s);
-            d->p_model[k] = cell_c2p_s(m, d->q_model[k]);
+            double *q = d->q_model + (size_t)k * d->cols;
+            model_charges(m, d, k, token_s, q);
+            for (int c = 0; c < d->cols; c++)
+                d->p_model[(size_t)k * d->cols + c] = cell_c2p_s(m, q[c]);
         }
         r++;
         t = gc_now() - t0;
@@ -145,15 +157,18 @@ static int spice_side(const spice_tech *t, const val_opts *o, val_data *d, doubl
 {
     spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
     spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
-    int rc = jobs && res ? 0 : gc_fail(e, "out of memory");
+    const char **vectors = spice_array_vectors(d->rows, d->cols);
+    int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
+    int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
     for (int k = 0; k < d->n_pat && !rc; k++) {
-        snprintf(jobs[k].name, sizeof jobs[k].name, "column[pattern %d]", k);
-        size_t off = (size_t)k * d->n;
-        char *net = spice_column_netlist(t, jobs[k].name, d->n, d->v_store + off,
-                                         d->frac + off, e);
+        snprintf(jobs[k].name, sizeof jobs[k].name, "%s[pattern %d]",
+                 d->cols > 1 ? "array" : "column", k);
+        size_t off = (size_t)k * d->rows;
+        char *net = spice_array_netlist(t, jobs[k].name, d->rows, d->cols,
+                                        d->v_store + off * d->cols, d->frac + off, e);
         jobs[k].netlist = net;
-        jobs[k].vectors = spice_column_vectors;
-        jobs[k].n_vectors = SPICE_COLUMN_NVEC;
+        jobs[k].vectors = vectors;
+        jobs[k].n_vectors = n_vec;
         rc = net ? 0 : -1;
     }
     spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = 1};
@@ -162,16 +177,20 @@ static int spice_side(const spice_tech *t, const val_opts *o, val_data *d, doubl
     *wall_s = gc_now() - t0;
     *sim_s = 0;
     for (int k = 0; k < d->n_pat && !rc; k++) {
-        rc = spice_column_measure(t, &res[k], &d->meas[k], e);
-        d->q_spice[k] = d->meas[k].charge_c, d->p_spice[k] = d->meas[k].pulse_s;
-        d->q_integ[k] = d->meas[k].integrator_charge_c;
+        for (int c = 0; c < d->cols && !rc; c++) {
+            size_t i = (size_t)k * d->cols + c;
+            rc = spice_array_measure(t, &res[k], c, &d->meas[i], e);
+            d->q_spice[i] = d->meas[i].charge_c, d->p_spice[i] = d->meas[i].pulse_s;
+            d->q_integ[i] = d->meas[i].integrator_charge_c;
+        }
         *sim_s += res[k].seconds;
     }
     for (int k = 0; jobs && res && k < d->n_pat; k++) {
         free((char *)jobs[k].netlist);
         if (res[k].vec)
-            spice_result_free(&res[k], SPICE_COLUMN_NVEC);
+            spice_result_free(&res[k], n_vec);
     }
+    spice_array_vectors_free(vectors, d->cols);
     free(jobs), free(res);
     return rc;
 }
@@ -199,7 +218,7 @@ static val_err err_of(const double *a, const double *b, int n, const int *skip)
 
 static int plots(const char *dir, const val_data *d, double fs_c, gc_err *e)
 {
-    int n = d->n_pat, nb = 24;
+    int n = d->n_pat * d->cols, nb = 24;
     double *xm = malloc(n * sizeof *xm), *ys = malloc(n * sizeof *ys), *err = malloc(n * sizeof *err);
     double lo = INFINITY, hi = -INFINITY, line[2][64], bx[24], by[24] = {0};
     for (int i = 0; i < n; i++) {
@@ -209,8 +228,8 @@ static int plots(const char *dir, const val_data *d, double fs_c, gc_err *e)
     }
     for (int i = 0; i < 64; i++)
         line[0][i] = line[1][i] = lo + (hi - lo) * i / 63;
-    gc_series sc[2] = {{xm, ys, (size_t)n, "patterns"}, {line[0], line[1], 64, "SPICE = model"}};
-    gc_plot_style s1 = {"column charge: SPICE vs model", "model charge (pC)", "SPICE charge (pC)",
+    gc_series sc[2] = {{xm, ys, (size_t)n, "columns"}, {line[0], line[1], 64, "SPICE = model"}};
+    gc_plot_style s1 = {"bit-line charge: SPICE vs model", "model charge (pC)", "SPICE charge (pC)",
                         0, 0, 1, 0};
     double elo = INFINITY, ehi = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -220,9 +239,9 @@ static int plots(const char *dir, const val_data *d, double fs_c, gc_err *e)
         bx[b] = elo + (b + 0.5) * w;
     for (int i = 0; i < n; i++)
         by[(int)fmin(nb - 1, floor((err[i] - elo) / w))] += 1;
-    gc_series hs = {bx, by, (size_t)nb, "patterns"};
-    gc_plot_style s2 = {"column charge error (SPICE - model)", "error (% of full scale)",
-                        "patterns", 0, 0, 0, 1};
+    gc_series hs = {bx, by, (size_t)nb, "columns"};
+    gc_plot_style s2 = {"bit-line charge error (SPICE - model)", "error (% of full scale)",
+                        "columns (all patterns)", 0, 0, 0, 1};
     char p1[4096], p2[4096];
     snprintf(p1, sizeof p1, "%s/charge_scatter.png", dir);
     snprintf(p2, sizeof p2, "%s/charge_error_hist.png", dir);
@@ -248,38 +267,41 @@ typedef struct {
  * keeps every bit of charge; say plainly where it did not. */
 static void add_integrity(cJSON *root, const val_data *d, const val_summary *s)
 {
-    val_err ig = err_of(d->q_integ, d->q_spice, d->n_pat, NULL);
+    val_err ig = err_of(d->q_integ, d->q_spice, d->n_pat * d->cols, NULL);
     cJSON *o = cJSON_AddObjectToObject(root, "bit_line_and_integrator");
-    cJSON_AddNumberToObject(o, "clipped_patterns", s->clipped);
-    cJSON_AddNumberToObject(o, "bit_line_max_excursion_V", s->bl_dev_max_v);
+    cJSON_AddNumberToObject(o, "clipped_columns", s->clipped);
+    cJSON_AddNumberToObject(o, "bit_line_far_end_max_excursion_V", s->bl_dev_max_v);
     cJSON_AddNumberToObject(o, "integrator_vs_sense_rms_pct_fs", 100 * ig.rms / s->fs_c);
     cJSON_AddNumberToObject(o, "integrator_vs_sense_max_pct_fs", 100 * ig.max / s->fs_c);
     char note[512];
     snprintf(note, sizeof note,
-             s->clipped ? "%d of %d patterns drove the integrator output to a rail: there the "
+             s->clipped ? "%d of %d columns drove the integrator output to a rail: there the "
                           "bit line leaves its virtual ground and the per-cell sum breaks "
                           "(excluded from the *_unclipped errors)"
-                        : "no pattern clipped the integrator (%d of %d); the finite op-amp "
-                          "gain moves the bit line by at most bit_line_max_excursion_V",
-             s->clipped, d->n_pat);
+                        : "no column clipped its integrator (%d of %d); the finite op-amp gain "
+                          "and the wire's IR drop move the bit line's far end by at most "
+                          "bit_line_far_end_max_excursion_V",
+             s->clipped, d->n_pat * d->cols);
     cJSON_AddStringToObject(o, "note", note);
 }
 
 static void add_errors(cJSON *root, const val_data *d, const val_summary *s)
 {
-    int *clip = malloc((size_t)d->n_pat * sizeof *clip);
-    for (int k = 0; clip && k < d->n_pat; k++)
+    int n = d->n_pat * d->cols;
+    int *clip = malloc((size_t)n * sizeof *clip);
+    for (int k = 0; clip && k < n; k++)
         clip[k] = d->meas[k].clipped;
-    val_err q = err_of(d->q_spice, d->q_model, d->n_pat, NULL);
-    val_err qu = err_of(d->q_spice, d->q_model, d->n_pat, clip);
-    val_err p = err_of(d->p_spice, d->p_model, d->n_pat, NULL);
+    val_err q = err_of(d->q_spice, d->q_model, n, NULL);
+    val_err qu = err_of(d->q_spice, d->q_model, n, clip);
+    val_err p = err_of(d->p_spice, d->p_model, n, NULL);
     free(clip);
     cJSON_AddNumberToObject(root, "charge_full_scale_C", s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_rms_pct_fs", 100 * q.rms / s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_max_pct_fs", 100 * q.max / s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_rms_pct_fs_unclipped", 100 * qu.rms / s->fs_c);
     cJSON_AddNumberToObject(root, "column_charge_max_pct_fs_unclipped", 100 * qu.max / s->fs_c);
-    /* full scale is 64 cells all at full charge; the converter saturates far below it */
+    /* full scale is every cell of a bit line at full charge; the converter saturates far
+     * below it */
     cJSON_AddNumberToObject(root, "s_sat_C", s->s_sat_c);
     cJSON_AddNumberToObject(root, "column_charge_rms_pct_s_sat", 100 * q.rms / s->s_sat_c);
     cJSON_AddNumberToObject(root, "column_charge_max_pct_s_sat", 100 * q.max / s->s_sat_c);
@@ -296,12 +318,13 @@ static void add_timing(cJSON *root, const val_data *d, const val_summary *s)
     cJSON_AddNumberToObject(root, "spice_seconds_per_pattern", per);
     cJSON_AddNumberToObject(root, "model_seconds", s->model_s);
     cJSON_AddNumberToObject(root, "model_seconds_total_once", s->model_s * d->n_pat);
+    cJSON_AddNumberToObject(root, "model_seconds_per_cell", s->model_s / d->rows / d->cols);
     cJSON_AddNumberToObject(root, "model_repeats", s->repeats);
     cJSON_AddNumberToObject(root, "speedup_model_vs_spice", per / s->model_s);
     cJSON_AddStringToObject(root, "timing_note",
                             "spice_seconds: simulation time summed over patterns (one worker "
-                            "process each); model_seconds: per pattern (write, decay, n reads, "
-                            "c2p), averaged over model_repeats passes");
+                            "process each); model_seconds: per pattern (per cell write, decay "
+                            "and read, per column c2p), averaged over model_repeats passes");
 }
 
 static cJSON *report(const val_opts *o, const cell_model *m, const spice_tech *t,
@@ -313,7 +336,8 @@ static cJSON *report(const val_opts *o, const cell_model *m, const spice_tech *t
     cJSON_AddStringToObject(root, "cell", cell_model_source(m));
     cJSON_AddStringToObject(root, "technology", t->name);
     cJSON_AddNumberToObject(root, "samples", d->n_pat);
-    cJSON_AddNumberToObject(root, "cells", d->n);
+    cJSON_AddNumberToObject(root, "rows", d->rows);
+    cJSON_AddNumberToObject(root, "columns", d->cols);
     cJSON_AddNumberToObject(root, "seed", (double)o->seed);
     cJSON_AddNumberToObject(root, "token_period_s", o->token_s);
     cJSON_AddNumberToObject(root, "max_age_tokens", o->max_age);
@@ -329,11 +353,11 @@ static cJSON *report(const val_opts *o, const cell_model *m, const spice_tech *t
     cJSON_AddNumberToObject(tg, "pulse_rms_pct_tmax", 3);
     cJSON_AddNumberToObject(tg, "speedup_model_vs_spice", 1e5);
     cJSON *pp = cJSON_AddObjectToObject(root, "patterns");
-    add_array(pp, "spice_charge_C", d->q_spice, d->n_pat, 1);
-    add_array(pp, "model_charge_C", d->q_model, d->n_pat, 1);
-    add_array(pp, "integrator_charge_C", d->q_integ, d->n_pat, 1);
-    add_array(pp, "spice_pulse_s", d->p_spice, d->n_pat, 1);
-    add_array(pp, "model_pulse_s", d->p_model, d->n_pat, 1);
+    add_array(pp, "spice_charge_C", d->q_spice, d->n_pat * d->cols, 1);
+    add_array(pp, "model_charge_C", d->q_model, d->n_pat * d->cols, 1);
+    add_array(pp, "integrator_charge_C", d->q_integ, d->n_pat * d->cols, 1);
+    add_array(pp, "spice_pulse_s", d->p_spice, d->n_pat * d->cols, 1);
+    add_array(pp, "model_pulse_s", d->p_model, d->n_pat * d->cols, 1);
     return root;
 }
 
@@ -350,7 +374,7 @@ static int write_json(const char *dir, cJSON *root, gc_err *e)
 static void summarize(const val_data *d, val_summary *s)
 {
     s->clipped = 0, s->bl_dev_max_v = 0;
-    for (int k = 0; k < d->n_pat; k++) {
+    for (int k = 0; k < d->n_pat * d->cols; k++) {
         s->clipped += d->meas[k].clipped;
         s->bl_dev_max_v = fmax(s->bl_dev_max_v, d->meas[k].bl_dev_max_v);
     }
@@ -376,7 +400,7 @@ static int validate(const val_opts *o, const char *cmdline, gc_err *e)
     int rc = t ? 0 : gc_fail(e, "out of memory");
     rc = rc || spice_tech_load(o->tech, cli_root(), t, e) || spice_tech_check(t, e) ||
          cell_model_load(o->cell, &m, e) || check_match(t, m, o, e) || gc_mkdir_p(o->out, e);
-    if (!rc && data_alloc(&d, o->samples, o->cells))
+    if (!rc && data_alloc(&d, o->samples, o->rows, o->cols))
         rc = gc_fail(e, "out of memory");
     if (!rc) {
         make_patterns(m, o, &d);
@@ -384,17 +408,17 @@ static int validate(const val_opts *o, const char *cmdline, gc_err *e)
     }
     if (!rc) {
         s.model_s = model_run(m, &d, o->token_s, &s.repeats);
-        s.fs_c = o->cells * cell_full_scale_c(m), s.tmax = cell_t_max_s(m);
+        s.fs_c = o->rows * cell_full_scale_c(m), s.tmax = cell_t_max_s(m);
         s.s_sat_c = cell_s_sat_c(m);
         summarize(&d, &s);
         root = report(o, m, t, &d, &s, cmdline);
         rc = plots(o->out, &d, s.fs_c, e) || write_json(o->out, root, e);
     }
     if (!rc)
-        printf("column of %d cells, %d patterns: charge RMS %.3g %% FS (max %.3g %%), pulse RMS "
-               "%.3g %% of t_max, %d clipped; SPICE %.3g s/pattern, model %.3g s/pattern "
-               "(x%.3g)\n",
-               o->cells, o->samples,
+        printf("%d x %d cells, %d patterns: charge RMS %.3g %% FS (max %.3g %%), pulse RMS "
+               "%.3g %% of t_max, %d columns clipped; SPICE %.3g s/pattern, model %.3g "
+               "s/pattern (x%.3g)\n",
+               o->rows, o->cols, o->samples,
                cJSON_GetObjectItem(root, "column_charge_rms_pct_fs")->valuedouble,
                cJSON_GetObjectItem(root, "column_charge_max_pct_fs")->valuedouble,
                cJSON_GetObjectItem(root, "pulse_rms_pct_tmax")->valuedouble, s.clipped,
@@ -410,17 +434,19 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
-            "                      [--cells N] [--jobs N] [--token-s T] [--max-age N]\n"
-            "                      [--timeout S] --out DIR\n\n"
-            "Simulates N random patterns of a column (N cells on one bit line, the integrator and\n"
-            "the charge-to-pulse converter) in ngspice and compares bit-line charge and output\n"
-            "pulse with the cell model's per-cell sum. Writes DIR/validate.json,\n"
+            "                      [--cells N] [--columns N] [--jobs N] [--token-s T]\n"
+            "                      [--max-age N] [--timeout S] --out DIR\n\n"
+            "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
+            "line, the integrator and the charge-to-pulse converter; each row: one word-line\n"
+            "driver and wire across the columns) and compares every column's bit-line charge\n"
+            "and output pulse with the cell model's per-cell sum. Writes DIR/validate.json,\n"
             "DIR/charge_scatter.png and DIR/charge_error_hist.png.\n\n"
             "  --cell FILE     cell model (gcsim fit) of the same technology\n"
             "  --tech T        si (default), igzo, or a .tech file\n"
             "  --samples N     patterns (default 200), one simulation each\n"
             "  --seed S        pattern seed (default 1)\n"
-            "  --cells N       cells on the bit line (default 64)\n"
+            "  --cells N       cells on each bit line, i.e. rows (default 64)\n"
+            "  --columns N     bit lines (default 1: one column; 64 for a 64 x 64 array)\n"
             "  --jobs N        simulations at once (default 2)\n"
             "  --token-s T     time per token for the ages, s (default 780e-9: 12 x 65 ns)\n"
             "  --max-age N     ages are uniform in 0..N tokens (default 1024)\n"
@@ -456,6 +482,7 @@ static int parse(int argc, char **argv, val_opts *o)
         {"cell", required_argument, 0, 'c'},   {"tech", required_argument, 0, 't'},
         {"samples", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
         {"cells", required_argument, 0, 'C'},  {"jobs", required_argument, 0, 'j'},
+        {"columns", required_argument, 0, 'L'},
         {"token-s", required_argument, 0, 'k'}, {"max-age", required_argument, 0, 'a'},
         {"timeout", required_argument, 0, 'T'}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
@@ -468,7 +495,8 @@ static int parse(int argc, char **argv, val_opts *o)
         case 't': o->tech = optarg; break;
         case 'o': o->out = optarg; break;
         case 'n': bad = parse_int("--samples", optarg, 1, 100000, &o->samples); break;
-        case 'C': bad = parse_int("--cells", optarg, 1, 1024, &o->cells); break;
+        case 'C': bad = parse_int("--cells", optarg, 1, 1024, &o->rows); break;
+        case 'L': bad = parse_int("--columns", optarg, 1, 1024, &o->cols); break;
         case 'j': bad = parse_int("--jobs", optarg, 1, 256, &o->jobs); break;
         case 'a': bad = parse_int("--max-age", optarg, 0, 1 << 24, &o->max_age); break;
         case 's':
@@ -494,7 +522,7 @@ static int parse(int argc, char **argv, val_opts *o)
 
 int cmd_validate(int argc, char **argv)
 {
-    val_opts o = {.tech = "si", .samples = 200, .cells = 64, .jobs = 2, .max_age = 1024,
+    val_opts o = {.tech = "si", .samples = 200, .rows = 64, .cols = 1, .jobs = 2, .max_age = 1024,
                   .seed = 1, .token_s = DEFAULT_TOKEN_S, .timeout_s = 300};
     int prc = parse(argc, argv, &o);
     if (prc)

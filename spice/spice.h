@@ -136,33 +136,38 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
                        gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
-/* One column for validation (column.c): n cells on one bit line into the integrator, then
- * the charge-to-pulse window; checks the per-cell model sum against the circuit. */
+/* An array for validation (array.c): rows x columns cells; a row's word-line pair runs
+ * through the driver resistance r_wl_drv and an RC wire (r_wl_seg, c_wl_seg per cell) across
+ * the columns, a column's bit line (r_bl_seg per cell) into its own integrator and
+ * charge-to-pulse converter. One column is the column of the validation. */
 
-/* Netlist of the column: cell d starts at v_store_v[d] (V, set with .ic) and is read with a
- * pulse of pulse_frac[d]·t_max (0..1) on its own rwl/rwlb pair; the bit line reaches the
- * integrator through a 0-V source "Vsense". Returns malloc'd text or NULL. */
-char *spice_column_netlist(const spice_tech *t, const char *title, int n,
-                           const double *v_store_v, const double *pulse_frac, gc_err *e);
+/* Netlist of the array: cell (d, c) starts at v_store_v[d·n_cols + c] (V, set with .ic);
+ * row d is read with a pulse of pulse_frac[d]·t_max (0..1); column c's bit line reaches its
+ * integrator through a 0-V source "Vsense<c>". Returns malloc'd text or NULL. */
+char *spice_array_netlist(const spice_tech *t, const char *title, int n_rows, int n_cols,
+                          const double *v_store_v, const double *pulse_frac, gc_err *e);
 
-/* The vectors a column job must fetch, in this order (for spice_job.vectors). */
-#define SPICE_COLUMN_NVEC 5
-extern const char *const spice_column_vectors[SPICE_COLUMN_NVEC];
+/* The vectors an array job must fetch (for spice_job.vectors): "time", then per column its
+ * sense current, output pulse, integrator output, integrator input and the bit line's far
+ * end. Malloc'd; free with spice_array_vectors_free. NULL if out of memory. */
+#define SPICE_ARRAY_NVEC_COL 5
+const char **spice_array_vectors(int n_rows, int n_cols);
+void spice_array_vectors_free(const char **vectors, int n_cols);
 
 /* Start of the conversion window, s; the cells' charge is integrated before it. */
-double spice_column_window_s(const spice_tech *t);
+double spice_array_window_s(const spice_tech *t);
 
 typedef struct {
     double charge_c;            /* cells' charge into the integrator before the window, C */
     double pulse_s;             /* output pulse width, integral of v(out)/vdd, s */
     double integrator_charge_c; /* c_int x the change of its voltage at the window, C */
     double vo_window_v;         /* integrator output at the window, V */
-    double bl_dev_max_v;        /* largest bit-line excursion from its start while reading, V */
+    double bl_dev_max_v;        /* largest excursion of the bit line's far end while reading, V */
     int clipped;                /* the integrator output reached a rail while reading */
-} spice_column_meas;
+} spice_array_meas;
 
-/* Measures a finished column job (vectors as in spice_column_vectors). */
-int spice_column_measure(const spice_tech *t, const spice_result *r, spice_column_meas *out,
-                         gc_err *e);
+/* Measures column col of a finished array job (vectors as in spice_array_vectors). */
+int spice_array_measure(const spice_tech *t, const spice_result *r, int col,
+                        spice_array_meas *out, gc_err *e);
 
 #endif
