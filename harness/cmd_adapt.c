@@ -17,8 +17,10 @@ static void usage(FILE *f)
             "                   [--cell cell.h5] [--targets checkpoint|VARIANT] --out PATH\n"
             "                   [--batch B] [--ctx T] [--max-iter N] [--tokenizer gpt2|bytes]\n"
             "                   [--bpe-dir DIR]\n\n"
-            "The calibration batch is the first B x T tokens of FILE (B = 4, T = min(256, the\n"
-            "model's context) by default), cut into B sequences. Targets are the mean and\n"
+            "The calibration batch is the first B x T tokens of FILE (B = 4, T = the model's\n"
+            "context by default: a head's output moments grow with the keys it sees, so they\n"
+            "must be measured at the length the targets were recorded at), cut into B\n"
+            "sequences. Targets are the mean and\n"
             "standard deviation of every scaler output (q', k', v', head output; per layer and\n"
             "head): from the checkpoint (default when it has them), or recorded by running\n"
             "VARIANT (e.g. paper-linear) on the same batch. Each iteration measures the moments\n"
@@ -125,7 +127,7 @@ int cmd_adapt(int argc, char **argv)
         gpt2_load(&m, a.model, &e) ||
         gpt2_cli_read_tokens(a.text, tok, &text, &len, &ids, &n, &e))
         goto done;
-    int T = (int)(a.ctx ? a.ctx : (m->config.max_seq_len < 256 ? m->config.max_seq_len : 256));
+    int T = (int)(a.ctx ? a.ctx : m->config.max_seq_len);
     int B = (int)a.batch;
     if (T > m->config.max_seq_len || (size_t)B * T > n) {
         gc_fail(&e, "the batch of %d x %d tokens needs T <= %d and %s to hold %d tokens (it has "
