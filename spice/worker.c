@@ -70,7 +70,8 @@ static int on_char(char *line, int id, void *user)
                    contains(text, "iteration limit reached") || contains(text, "failed");
     /* gmin and source stepping report failed steps on the way to a solution they may
      * still find: only their final verdict counts */
-    if (contains(text, "gmin step") || contains(text, "source step") || contains(text, "trying"))
+    if (contains(text, "gmin step") || contains(text, "source step") || contains(text, "trying") ||
+        contains(text, "supplies reduced"))
         is_abort = 0;
     if (is_abort)
         log->aborted = 1;
