@@ -46,27 +46,38 @@ def expect_failure(what, p, needle, out, digest):
         fail(f"{what}: temporary files left behind: {leftovers}")
 
 
-def kill_a_worker(args, out, previous):
+def alive(pid):
+    """True if pid is a running process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_a_worker(args, path, previous):
     """Starts gcsim, waits for one of its worker processes and kills it with SIGKILL.
-    Simulations last tens of milliseconds, so a worker may end before the kill lands: then
-    the run succeeds, and the previous result is put back before trying again."""
-    for _ in range(5):
-        shutil.copyfile(previous, out)
+    Simulations last tens of milliseconds, so a worker may finish (its result already sent)
+    before the kill lands: then the run succeeds, and the previous result is put back
+    before trying again."""
+    for _ in range(20):
+        shutil.copyfile(previous, path)
         p = subprocess.Popen([GCSIM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         killed = False
         while p.poll() is None and not killed:
             children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
             for pid in children.stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                    killed = True
-                except ProcessLookupError:
-                    pass
+                if alive(pid):
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                        killed = True
+                    except ProcessLookupError:
+                        pass
         out, err = p.communicate(timeout=600)
-        if killed:
+        if killed and p.returncode != 0:
             return subprocess.CompletedProcess(args, p.returncode, out, err)
-    fail("never caught a worker process to kill")
+    fail("never caught a worker process to kill while it simulated")
 
 
 def main():
