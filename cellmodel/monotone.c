@@ -73,7 +73,7 @@ int cell_curve_alloc(cell_curve *c, int n)
 }
 
 /* A lookup finds its interval by binary search between two precomputed indices instead of
- * over the whole table: the model is evaluated billions of times per perplexity run. Bucket
+ * over the whole table (validation evaluates every cell of an array this way). Bucket
  * b covers [x0 + b·w, x0 + (b+1)·w) with n buckets of width w; bucket[b] is the interval
  * holding its left edge. */
 void cell_curve_finish(cell_curve *c)
