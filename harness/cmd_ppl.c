@@ -18,7 +18,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim ppl --model PATH --text FILE [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
             "                 [--attention VARIANT] [--cell cell.h5] [--ctx N] [--stride N]\n"
-            "                 [--max-tokens N] [--json out.json]\n\n"
+            "                 [--max-tokens N] [--shard K/N] [--json out.json]\n\n"
             "FILE is read as raw bytes (UTF-8 for gpt2) and tokenized whole. Windows of ctx\n"
             "tokens (default: the model's context, at most 1024) start every stride tokens\n"
             "(default: ctx); each token is scored once, with the longest context its window\n"
@@ -27,12 +27,17 @@ static void usage(FILE *f)
             "NLL / (bytes ln 2) and word perplexity exp(NLL / words), words split at ASCII\n"
             "whitespace. --max-tokens keeps the first N tokens (bytes and words are then those\n"
             "of the kept tokens). VARIANT: softmax (default), softmax-swa, paper-linear,\n"
-            "paper-cubic, calibrated (--cell, default the paper-cubic preset).\n");
+            "paper-cubic, calibrated (--cell, default the paper-cubic preset).\n"
+            "--shard K/N scores only the K-th of N contiguous runs of windows (K = 1..N), so a\n"
+            "long text can be split over processes or machines: the shards' nll_nats and\n"
+            "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
+            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n");
 }
 
 typedef struct {
     const char *model, *text, *tokenizer, *bpe, *attention, *cell, *json;
     long ctx, stride, max_tokens;
+    int shard, n_shards; /* 1-based; 0 and 0: no sharding */
 } ppl_args;
 
 static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
@@ -41,11 +46,11 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *names[] = {"model", "text", "tokenizer", "bpe-dir", "attention",
-                               "cell", "json", "ctx", "stride", "max-tokens"};
+                               "cell", "json", "ctx", "stride", "max-tokens", "shard"};
         const char **dst[] = {&a->model, &a->text, &a->tokenizer, &a->bpe, &a->attention,
                               &a->cell, &a->json};
         int k, r = 0;
-        for (k = 0; k < 10; k++)
+        for (k = 0; k < 11; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)
@@ -54,7 +59,12 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
             return gc_fail(e, "unexpected argument '%s'", argv[i]);
         if (k < 7)
             *dst[k] = v;
-        else if (gpt2_cli_long(v, names[k], 1, 1L << 40,
+        else if (k == 10) {
+            char extra;
+            if (sscanf(v, "%d/%d%c", &a->shard, &a->n_shards, &extra) != 2 || a->n_shards < 1 ||
+                a->shard < 1 || a->shard > a->n_shards)
+                return gc_fail(e, "--shard must be K/N with 1 <= K <= N, not '%s'", v);
+        } else if (gpt2_cli_long(v, names[k], 1, 1L << 40,
                                k == 7 ? &a->ctx : k == 8 ? &a->stride : &a->max_tokens, e))
             return -1;
     }
@@ -86,9 +96,14 @@ static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result
     cJSON_AddNumberToObject(o, "words", (double)words);
     cJSON_AddNumberToObject(o, "windows", (double)r->windows);
     cJSON_AddNumberToObject(o, "nll_nats", r->nll);
-    cJSON_AddNumberToObject(o, "token_perplexity", exp(r->nll / (double)r->scored));
-    cJSON_AddNumberToObject(o, "bits_per_byte", r->nll / ((double)bytes * log(2.0)));
-    cJSON_AddNumberToObject(o, "word_perplexity", exp(r->nll / (double)words));
+    if (a->n_shards) { /* a part: the metrics need every shard's nll */
+        cJSON_AddNumberToObject(o, "shard", a->shard);
+        cJSON_AddNumberToObject(o, "shards", a->n_shards);
+    } else {
+        cJSON_AddNumberToObject(o, "token_perplexity", exp(r->nll / (double)r->scored));
+        cJSON_AddNumberToObject(o, "bits_per_byte", r->nll / ((double)bytes * log(2.0)));
+        cJSON_AddNumberToObject(o, "word_perplexity", exp(r->nll / (double)words));
+    }
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
     int rc = cli_write_json(path, o, e);
@@ -153,7 +168,8 @@ int cmd_ppl(int argc, char **argv)
         gc_fail(&e, "%s: no words in the text", a.text);
         goto done;
     }
-    gpt2_ppl_opts o = {.ctx = (int)a.ctx, .stride = (int)a.stride, .progress = 1};
+    gpt2_ppl_opts o = {.ctx = (int)a.ctx, .stride = (int)a.stride, .progress = 1,
+                       .shard = a.n_shards ? a.shard - 1 : 0, .n_shards = a.n_shards};
     gpt2_ppl_result r;
     if (gpt2_ppl(m, ids, (long)n, &o, &r, &e))
         goto done;
@@ -161,9 +177,14 @@ int cmd_ppl(int argc, char **argv)
            a.tokenizer, a.ctx, a.stride);
     printf("tokens %zu (scored %ld), bytes %zu, words %ld, windows %ld\n", n, r.scored, bytes,
            words, r.windows);
-    printf("token perplexity %.6f\n", exp(r.nll / (double)r.scored));
-    printf("bits per byte %.6f\n", r.nll / ((double)bytes * log(2.0)));
-    printf("word perplexity %.6f\n", exp(r.nll / (double)words));
+    if (a.n_shards) {
+        printf("shard %d/%d: nll %.9g nats over %ld tokens (add every shard's)\n", a.shard,
+               a.n_shards, r.nll, r.scored);
+    } else {
+        printf("token perplexity %.6f\n", exp(r.nll / (double)r.scored));
+        printf("bits per byte %.6f\n", r.nll / ((double)bytes * log(2.0)));
+        printf("word perplexity %.6f\n", exp(r.nll / (double)words));
+    }
     printf("time %.2f s (%.1f tokens/s)\n", r.seconds, (double)r.scored / r.seconds);
     if (a.json && write_json(a.json, &a, &r, (long)n, bytes, words, argc, argv, &e))
         goto done;

@@ -201,6 +201,8 @@ typedef struct {
     int ctx;               /* window length in tokens (<= max_seq_len) */
     int stride;            /* windows start every stride tokens (1..ctx) */
     int progress;          /* show a progress line on stderr (when it is a terminal) */
+    int shard, n_shards;   /* score only the shard-th of n_shards contiguous runs of windows
+                              (0 and 0: all); the shards' nll and scored add up to the whole */
 } gpt2_ppl_opts;
 
 typedef struct {

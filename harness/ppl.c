@@ -36,6 +36,9 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
         return gc_fail(e, "ppl: stride %d outside 1..%d (the context)", o->stride, o->ctx);
     if (n < 2)
         return gc_fail(e, "ppl: %ld tokens; at least 2 are needed", n);
+    int n_shards = o->n_shards > 0 ? o->n_shards : 1;
+    if (o->shard < 0 || o->shard >= n_shards)
+        return gc_fail(e, "ppl: shard %d outside 0..%d", o->shard, n_shards - 1);
     float *logits = malloc((size_t)PPL_CHUNK * V * sizeof *logits);
     if (!logits)
         return gc_fail(e, "ppl: out of memory");
@@ -43,12 +46,16 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
     *r = (gpt2_ppl_result){0};
     gc_progress p;
     long n_windows = n <= o->ctx ? 1 : 1 + (n - o->ctx + o->stride - 1) / o->stride;
+    long w0 = n_windows * o->shard / n_shards, w1 = n_windows * (o->shard + 1) / n_shards;
     if (o->progress)
-        gc_progress_start(&p, "ppl windows", n_windows);
-    long prev_end = 0;
+        gc_progress_start(&p, "ppl windows", w1 - w0);
     int rc = 0;
-    for (long begin = 0; begin < n; begin += o->stride) {
+    for (long w = w0; w < w1; w++) {
+        long begin = w * o->stride;
         long end = begin + o->ctx < n ? begin + o->ctx : n;
+        /* where the previous window's scoring ended */
+        long prev_end = w == 0 ? 0 : begin - o->stride + o->ctx;
+        prev_end = prev_end < n ? prev_end : n;
         if ((rc = gpt2_forward(m, ids + begin, 1, (int)(end - begin), e)))
             break;
         /* row t of the window predicts token begin + t + 1; score tokens first..end-1 */
@@ -58,13 +65,10 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
             gpt2_logits(m, tok - 1 - begin, rows, logits);
             r->nll += nll_rows(logits, ids + tok, rows, V);
         }
-        r->scored += end - first;
+        r->scored += end > first ? end - first : 0;
         r->windows++;
-        prev_end = end;
         if (o->progress)
             gc_progress_update(&p, r->windows);
-        if (end == n)
-            break;
     }
     if (o->progress)
         gc_progress_end(&p);

@@ -73,6 +73,22 @@ with tempfile.TemporaryDirectory() as d:
         e = abs(got[k] - v) / v
         expect(e <= TOL, f"{k} {got[k]:.6f}, reference {v:.6f}, rel err {e:.2g} (tol {TOL})")
 
+    # --shard K/N: the shards' windows partition the run; their nll and counts add up to it
+    whole_nll, parts = got["nll_nats"], []
+    for k in (1, 2, 3):
+        ref.run([GCSIM, "ppl", "--model", md, "--text", tp, "--bpe-dir", BPE, "--attention",
+                 variant, "--ctx", str(ctx), "--stride", str(stride), "--shard", f"{k}/3",
+                 "--json", js])
+        with open(js) as f:
+            parts.append(json.load(f))
+    s_nll = sum(p["nll_nats"] for p in parts)
+    expect(sum(p["tokens_scored"] for p in parts) == count and
+           sum(p["windows"] for p in parts) == got["windows"] and
+           abs(s_nll - whole_nll) <= 1e-9 * whole_nll and
+           all("bits_per_byte" not in p for p in parts),
+           f"--shard k/3: nll {s_nll:.9g} vs {whole_nll:.9g}, scored "
+           f"{[p['tokens_scored'] for p in parts]} (whole {count})")
+
     # --max-tokens keeps a prefix: its bytes and words are those of the kept tokens
     r = ref.run([GCSIM, "ppl", "--model", md, "--text", tp, "--bpe-dir", BPE, "--ctx", "64",
                  "--max-tokens", "100", "--json", js])
@@ -105,4 +121,8 @@ with tempfile.TemporaryDirectory() as d:
                 expect_ok=False)
     expect(r.returncode != 0 and "999" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
            f"--ctx beyond the model refused: {r.stderr.strip()}")
+    r = ref.run([GCSIM, "ppl", "--model", md, "--text", tp, "--bpe-dir", BPE, "--shard", "4/3"],
+                expect_ok=False)
+    first = r.stderr.strip().splitlines()[0] if r.stderr.strip() else ""
+    expect(r.returncode != 0 and "4/3" in first, f"--shard 4/3 refused: {first}")
 sys.exit(1 if failures else 0)
