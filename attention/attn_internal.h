@@ -18,6 +18,8 @@ typedef struct {
     double mu;       /* paper: decay rate of this term per token (power · lambda) */
     float *z;        /* (n_age) */
     float *zrev;     /* (n_age) z reversed, so that ages of ascending keys run forward */
+    float *xf, *dxf; /* (n_pulse) x in float and its steps x[i+1] - x[i], for array 2's
+                        per-key interpolation */
     int row_const;   /* y constant and z ≡ 1: contributes coef · Σ_d x(q_d) to every key */
 } attn_term;
 

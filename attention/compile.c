@@ -22,6 +22,8 @@ void attn_array_free(attn_array *a)
         free(a->t[r].y);
         free(a->t[r].z);
         free(a->t[r].zrev);
+        free(a->t[r].xf);
+        free(a->t[r].dxf);
     }
     free(a->t);
     a->t = NULL;
@@ -293,15 +295,23 @@ static int compile_calibrated(attn_plan *p, attn_array *a, int n_level, double l
 
 /* ---------------------------------------------------------------------------------------- */
 
-/* zrev[k] = z[n_age - 1 - k] for every term. */
+/* zrev[k] = z[n_age - 1 - k] for every term; x and its steps in float. */
 static int reverse_ages(const attn_plan *p, attn_array *a)
 {
     for (int r = 0; r < a->n_terms; r++) {
         attn_term *t = &a->t[r];
-        if (!(t->zrev = malloc((size_t)p->n_age * sizeof *t->zrev)))
+        t->zrev = malloc((size_t)p->n_age * sizeof *t->zrev);
+        t->xf = malloc((size_t)p->n_pulse * sizeof *t->xf);
+        t->dxf = calloc((size_t)p->n_pulse, sizeof *t->dxf);
+        if (!t->zrev || !t->xf || !t->dxf)
             return -1;
         for (int g = 0; g < p->n_age; g++)
             t->zrev[g] = t->z[p->n_age - 1 - g];
+        for (int i = 0; i < p->n_pulse; i++) {
+            t->xf[i] = (float)t->x[i];
+            if (i + 1 < p->n_pulse)
+                t->dxf[i] = (float)(t->x[i + 1] - t->x[i]);
+        }
     }
     return 0;
 }

@@ -10,6 +10,11 @@ float attn_term_x(const attn_plan *p, const attn_term *t, float pulse)
 {
     if (p->n_pulse == 2) /* linear over [0,1] */
         return (float)(t->x[0] + pulse * (t->x[1] - t->x[0]));
+    if (p->pulse_uniform) { /* the interval directly, no search */
+        double s = (pulse < 0 ? 0 : pulse > 1 ? 1 : pulse) * (p->n_pulse - 1);
+        int i = (int)s < p->n_pulse - 2 ? (int)s : p->n_pulse - 2;
+        return (float)(t->x[i] + (s - i) * (t->x[i + 1] - t->x[i]));
+    }
     return (float)attn_lerp_grid(p->pulse_grid, t->x, p->n_pulse, pulse);
 }
 

@@ -96,9 +96,9 @@ static void array1_tabulated(const attn_plan *p, attn_work *w, const attn_block 
             int c_lo = i - p->M + 1 - b->js, c_hi = i - b->js; /* visible columns */
             if (c_lo < 0)
                 c_lo = 0;
-            float *s = w->S + (size_t)u * b->W;
-            const float *cc = w->C + (size_t)u * b->W;
-            const float *zr = t->zrev + (p->n_age - 1 - (i - b->js)); /* zr[c]: age i-js-c */
+            float *restrict s = w->S + (size_t)u * b->W;
+            const float *restrict cc = w->C + (size_t)u * b->W;
+            const float *restrict zr = t->zrev + (p->n_age - 1 - (i - b->js)); /* age i-js-c */
             for (int c = c_lo; c <= c_hi; c++)
                 s[c] += zr[c] * cc[c];
         }
@@ -147,20 +147,27 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
 
 /* Positions of the pulses ph[lo..hi] on the plan's pulse grid: interval index and weight,
  * found once per key and shared by all terms (O(1) on a uniform grid). */
-static void pulse_locate(const attn_plan *p, const float *ph, int lo, int hi, int *idx,
-                         float *wt)
+static void pulse_locate(const attn_plan *p, const float *restrict ph, int lo, int hi,
+                         int *restrict idx, float *restrict wt)
 {
     const double *g = p->pulse_grid;
     int n = p->n_pulse;
+    if (p->pulse_uniform) { /* in float, no division: this runs for every key of a row */
+        float scale = (float)(n - 1);
+        for (int x = lo; x <= hi; x++) {
+            float s = ph[x] * scale;
+            int i = (int)s;
+            i = i < 0 ? 0 : i > n - 2 ? n - 2 : i;
+            float u = s - (float)i;
+            idx[x] = i;
+            wt[x] = u < 0 ? 0 : u > 1 ? 1 : u;
+        }
+        return;
+    }
     for (int x = lo; x <= hi; x++) {
         int i;
-        if (p->pulse_uniform) {
-            i = (int)(ph[x] * (n - 1));
-            i = i < 0 ? 0 : i > n - 2 ? n - 2 : i;
-        } else {
-            for (i = 0; i < n - 2 && ph[x] > g[i + 1]; i++)
-                ;
-        }
+        for (i = 0; i < n - 2 && ph[x] > g[i + 1]; i++)
+            ;
         float u = (float)((ph[x] - g[i]) / (g[i + 1] - g[i]));
         idx[x] = i;
         wt[x] = u < 0 ? 0 : u > 1 ? 1 : u;
@@ -171,8 +178,8 @@ static void pulse_locate(const attn_plan *p, const float *ph, int lo, int hi, in
  * a pulse grid of two points (x linear in phi: the paper, the presets), else through the
  * located grid positions. a gets the weights; returns Σ x_r(phi) (for constant terms). */
 static double array2_row_term(const attn_plan *p, const attn_work *w, const attn_term *t,
-                              int r, int u, const float *ph, const float *z, int lo, int hi,
-                              float *a)
+                              int r, int u, const float *restrict ph,
+                              const float *restrict z, int lo, int hi, float *restrict a)
 {
     double sum = 0;
     float f = p->exponential ? w->rowf[r * p->cfg.tile + u] : 1.0f;
@@ -190,12 +197,17 @@ static double array2_row_term(const attn_plan *p, const attn_work *w, const attn
         }
         return sum;
     }
-    for (int x = lo; x <= hi; x++) {
-        int i = w->loc_idx[x];
-        float xv = (float)(t->x[i] + w->loc_wt[x] * (t->x[i + 1] - t->x[i]));
-        sum += xv;
-        if (!t->row_const)
-            a[x] = xv * (p->exponential ? f : z[x]);
+    const int *restrict idx = w->loc_idx;
+    const float *restrict wt = w->loc_wt, *restrict xf = t->xf, *restrict dxf = t->dxf;
+    if (t->row_const) {
+        for (int x = lo; x <= hi; x++)
+            sum += xf[idx[x]] + wt[x] * dxf[idx[x]];
+    } else if (p->exponential) {
+        for (int x = lo; x <= hi; x++)
+            a[x] = (xf[idx[x]] + wt[x] * dxf[idx[x]]) * f;
+    } else {
+        for (int x = lo; x <= hi; x++)
+            a[x] = (xf[idx[x]] + wt[x] * dxf[idx[x]]) * z[x];
     }
     return sum;
 }

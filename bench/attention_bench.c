@@ -17,11 +17,12 @@
 typedef struct {
     int T, H, D, reps;
     const char *cell, *save, *only;
+    double decomp_tol; /* calibrated: attn_config.decomp_rel_tol (0: the library default) */
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){1024, 12, 64, 5, NULL, NULL, NULL};
+    *a = (bench_args){1024, 12, 64, 5, NULL, NULL, NULL, 0};
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--T"))
             a->T = atoi(argv[i + 1]);
@@ -35,6 +36,8 @@ static int parse(int argc, char **argv, bench_args *a)
             a->cell = argv[i + 1];
         else if (!strcmp(argv[i], "--save"))
             a->save = argv[i + 1];
+        else if (!strcmp(argv[i], "--decomp-tol"))
+            a->decomp_tol = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--only")) /* one variant, for profiling */
             a->only = argv[i + 1];
         else
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
     bench_args a;
     if (parse(argc, argv, &a)) {
         fprintf(stderr, "usage: attention_bench [--T n] [--heads n] [--D n] [--reps n] "
-                        "[--cell cell.h5] [--save DIR] [--only VARIANT]\n");
+                        "[--cell cell.h5] [--decomp-tol X] [--save DIR] [--only VARIANT]\n");
         return 2;
     }
     size_t n = (size_t)a.H * a.T * a.D;
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
         attn_config c;
         attn_config_default(&c, vs[i]);
         c.cell = i == 5 ? file : preset;
+        c.decomp_rel_tol = a.decomp_tol;
         if (attn_plan_alloc(&c, a.D, a.T, &plans[i], &e)) {
             fprintf(stderr, "attention_bench: %s\n", e.msg);
             return 1;
