@@ -153,8 +153,6 @@ int main(int argc, char **argv)
         save(&a, "v", v, a.D);
         save(&a, "out", out, a.D);
     }
-    for (int i = 0; i < nv; i++)
-        attn_plan_free(plans[i]);
     if (!a.only) { /* a profiling run of one variant has no ratios */
         printf("RESULT softmax_ms %.4f paper_cubic_ms %.4f calibrated_ms %.4f cpu_ms %.4f "
                "%.4f %.4f\n", t[0] * 1e3, t[3] * 1e3, t[4] * 1e3, cpu[0] * 1e3, cpu[3] * 1e3,
@@ -163,7 +161,14 @@ int main(int argc, char **argv)
                cpu[3] / cpu[0]);
         printf("ratio calibrated/softmax  %.2f wall, %.2f cpu (target <= 3)\n", t[4] / t[0],
                cpu[4] / cpu[0]);
+        if (file)
+            printf("RESULT_CELL calibrated_cell_ms %.4f cpu_ms %.4f terms %d %d decomp_error "
+                   "%.3g %.3g\n", t[5] * 1e3, cpu[5] * 1e3, attn_plan_rank(plans[5], 1),
+                   attn_plan_rank(plans[5], 2), attn_plan_decomp_error(plans[5], 1),
+                   attn_plan_decomp_error(plans[5], 2));
     }
+    for (int i = 0; i < nv; i++)
+        attn_plan_free(plans[i]);
     cell_model_free(preset);
     cell_model_free(file);
     free(q);

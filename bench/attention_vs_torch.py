@@ -5,8 +5,10 @@ matrices and batched products per sub-tile) on the same inputs and the same numb
 threads. Checks that torch and C agree, then prints the ratios:
   paper-cubic / softmax (target <= 2), calibrated / softmax (target <= 3), torch / C (>= 5).
 The calibrated run uses the paper-cubic preset through the calibrated path, plus the cell.h5
-given with --cell (or $GCSIM_CELL) when there is one.
-usage: attention_vs_torch.py [--bench PATH] [--cell cell.h5] [--reps N]"""
+given with --cell (or $GCSIM_CELL) when there is one; --decomp-tol sets the calibrated
+path's decomposition tolerance (default: the library's, 1e-6 of the largest singular value),
+and the cell's table error at that tolerance is printed beside its ratio.
+usage: attention_vs_torch.py [--bench PATH] [--cell cell.h5] [--decomp-tol X] [--reps N]"""
 import argparse
 import os
 import re
@@ -74,6 +76,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default=os.environ.get("GCSIM_ATTN_BENCH", "attention_bench"))
     ap.add_argument("--cell", default=os.environ.get("GCSIM_CELL"))
+    ap.add_argument("--decomp-tol", default=None)
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
@@ -82,6 +85,8 @@ def main():
         cmd = [a.bench, "--reps", str(a.reps), "--save", d]
         if a.cell:
             cmd += ["--cell", a.cell]
+        if a.decomp_tol:
+            cmd += ["--decomp-tol", a.decomp_tol]
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")  # threads come from OpenMP
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         print(r.stdout, end="")
@@ -90,6 +95,8 @@ def main():
         m = re.search(r"RESULT softmax_ms (\S+) paper_cubic_ms (\S+) calibrated_ms (\S+) "
                       r"cpu_ms (\S+) (\S+) (\S+)", r.stdout)
         soft, cubic, calib, csoft, ccubic, ccalib = (float(x) for x in m.groups())
+        mc = re.search(r"RESULT_CELL calibrated_cell_ms (\S+) cpu_ms (\S+) terms (\S+) (\S+) "
+                       r"decomp_error (\S+) (\S+)", r.stdout)
         q, k, v, out_c = (torch.from_numpy(np.load(os.path.join(d, n + ".npy")))
                           for n in ("q", "k", "v", "out"))
     with torch.no_grad():
@@ -107,6 +114,12 @@ def main():
           % (cubic / soft, ccubic / csoft))
     print("ratio calibrated/softmax       %.2f wall, %.2f cpu  (target <= 3)"
           % (calib / soft, ccalib / csoft))
+    if mc:
+        cell_ms, cell_cpu = float(mc.group(1)), float(mc.group(2))
+        print("ratio calibrated(%s)/softmax  %.2f wall, %.2f cpu  (target <= 3; terms %s+%s, "
+              "decomposition error %s/%s of full scale)"
+              % (os.path.basename(a.cell), cell_ms / soft, cell_cpu / csoft, mc.group(3),
+                 mc.group(4), mc.group(5), mc.group(6)))
     print("ratio torch/C paper-cubic      %.2f wall  (target >= 5)" % (t_torch / cubic))
     if int(off.sum()) > 0 or int((diff > 1e-4).sum()) > diff.numel() // 1000:
         sys.exit("torch and C paper-cubic disagree")
