@@ -18,7 +18,7 @@ static void check(const char *what, int ok)
 
 static void roundtrip(const char *dir, gc_npy_dtype t, int ndim, const size_t *shape)
 {
-    char path[512], what[128];
+    char path[600], what[128];
     size_t n = 1, sz = gc_npy_item_size(t);
     for (int i = 0; i < ndim; i++)
         n *= shape[i];
@@ -56,7 +56,10 @@ static void roundtrip(const char *dir, gc_npy_dtype t, int ndim, const size_t *s
 
 int main(void)
 {
-    char dir[] = "/tmp/gcsim-npy-XXXXXX";
+    /* a scratch folder under $TMPDIR, else the system's temporary directory */
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/gcsim-npy-XXXXXX", base);
     if (!mkdtemp(dir))
         return 1;
     size_t s3[3] = {2, 3, 5}, s1[1] = {7};
@@ -66,7 +69,7 @@ int main(void)
         roundtrip(dir, all[i], 1, s1);
     }
     roundtrip(dir, GC_NPY_F64, 0, NULL);
-    char cmd[600];
+    char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         printf("(could not remove %s)\n", dir);

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from checkpoint import load_checkpoint, portable_path, save_checkpoint  # noqa: E402
 
 SCALERS = ("q", "k", "v", "o")
 MAX_ITERS, RELAX_ITERS, R_START, R_END, TOL = 100, 50, 1.0, 0.1, 1e-4
@@ -112,7 +112,7 @@ def main(argv=None):
     if not any(hw.target_count.item() > 0 for hw in model.hw_modules()):
         sys.exit("adapt: %s has no target statistics (train it as paper-linear first)" % a.init)
     x = calibration_batch(a.data, a.batch, min(a.ctx, model.cfg["n_ctx"]), a.seed).to(a.device)
-    result = {"init": a.init, "attention": a.attention, "batch": [a.batch, x.shape[1]]}
+    result = {"init": portable_path(a.init), "attention": a.attention, "batch": [a.batch, x.shape[1]]}
     if a.eval_tokens:
         from data import Shards
         from train import evaluate
@@ -124,7 +124,7 @@ def main(argv=None):
     if a.eval_tokens:
         result["val_loss_after"] = evaluate(model, val, x.shape[1], a.eval_tokens, a.batch, a.device)
         result["val_bits_after"] = result["val_loss_after"] / math.log(2)
-    save_checkpoint(a.out, model, torch.float32, {"adapted_from": a.init})
+    save_checkpoint(a.out, model, torch.float32, {"adapted_from": portable_path(a.init)})
     tmp = os.path.join(a.out, "adapt.json.tmp-%d" % os.getpid())
     with open(tmp, "w") as f:
         json.dump(result, f, indent=1)

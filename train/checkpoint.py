@@ -98,6 +98,16 @@ def hf_config(cfg):
     }
 
 
+def portable_path(path):
+    """A path as recorded in loss curves and checkpoints: relative paths as given, absolute
+    ones relative to the working directory when inside it, else only their last component,
+    so that shipped files name no machine's folders."""
+    if path is None or not os.path.isabs(path):
+        return path
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else os.path.basename(os.path.normpath(path))
+
+
 def save_checkpoint(folder, model, dtype=torch.float32, extra_meta=None):
     os.makedirs(folder, exist_ok=True)
     # hardware tensors (scalers, target statistics) stay at least float32 (bf16 would round

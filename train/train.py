@@ -28,10 +28,16 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from checkpoint import load_checkpoint, portable_path, save_checkpoint  # noqa: E402
 from data import Shards  # noqa: E402
 from model import GPT, default_config  # noqa: E402
 
+
+
+def recorded_args(a):
+    """The arguments as the loss curve records them, paths made portable."""
+    paths = ("data", "out", "init", "cell_h5", "export_bf16")
+    return {k: portable_path(v) if k in paths else v for k, v in vars(a).items()}
 
 def progress(step, elapsed, a):
     """fraction of the schedule done: by steps, or by seconds when --budget-seconds is set."""
@@ -170,7 +176,8 @@ def main(argv=None):
     train, val = Shards(a.data, "train"), Shards(a.data, "val")
     opt = make_optimizer(model, a)
     elapsed0 = 0.0
-    step, curve, rng = 0, {"config": cfg, "args": vars(a), "points": [], "evals": []}, None
+    step, rng = 0, None
+    curve = {"config": cfg, "args": recorded_args(a), "points": [], "evals": []}
     state_path = os.path.join(a.out, "train_state.pt")
     if resumed and os.path.exists(state_path):
         try:

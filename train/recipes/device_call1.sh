@@ -4,8 +4,8 @@
 # of paper-cubic. Results under $OUT (≤ 8 files). (2) was redone compiled in call 2.
 export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
-export DATA=/tmp/shards RUNS=/tmp/runs
+OUT="${OUT:-train/out}"; mkdir -p "$OUT"
+export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}"
 exec > >(tee "$OUT/call1.log") 2>&1
 nvidia-smi --query-gpu=name,memory.total --format=csv
 $PY -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)"

@@ -4,8 +4,8 @@
 # from (1). (1) comes from call 1 as bf16 in train/carry/1_softmax (carried).
 export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
-export DATA=/tmp/shards RUNS=/tmp/runs SOFTMAX="$ROOT/train/carry/1_softmax" COMPILE=--compile EVAL_EVERY=250
+OUT="${OUT:-train/out}"; mkdir -p "$OUT"
+export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}" SOFTMAX="$ROOT/train/carry/1_softmax" COMPILE=--compile EVAL_EVERY=250
 exec > >(tee "$OUT/call2.log") 2>&1
 $PY train/data.py build --corpus train/corpus_xz --out $DATA
 BUDGET=160 bash train/recipes/2_linear_ft.sh || { echo "STAGE 2 FAILED: using call 1's"; mkdir -p $RUNS; cp -r train/carry/2_linear_ft_call1 $RUNS/2_linear_ft; }

@@ -5,8 +5,8 @@
 # stage 4's budget. (1) is the shipped softmax model.
 export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
-export DATA=/tmp/shards RUNS=/tmp/runs SOFTMAX="$ROOT/data/models/bytes-5x256-softmax" COMPILE=--compile EVAL_EVERY=250
+OUT="${OUT:-train/out}"; mkdir -p "$OUT"
+export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}" SOFTMAX="$ROOT/data/models/bytes-5x256-softmax" COMPILE=--compile EVAL_EVERY=250
 exec > >(tee "$OUT/call3.log") 2>&1
 $PY train/data.py build --corpus train/corpus_xz --out $DATA
 left() { echo $(( 570 - SECONDS )); }
