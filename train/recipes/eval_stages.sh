@@ -9,11 +9,13 @@
 #   CALIB  calibration text          CELLS   folder with cell_si.h5 and cell_igzo.h5
 #   CONTROLS  folder with the runs 5a_linear_scratch and 5b_cubic_from_softmax (optional)
 #   STAGES  names to score (default: all)   OUT  results (JSON, logs)   ADAPTED  adapted models
+#   PARTS  which of the SHARDS parts to score here (default: all; e.g. "1 2 3 4" on one machine
+#          and "5 6 7 8" on another, into the same OUT)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 : "${GCSIM:=$ROOT/build/harness/gcsim}" "${TEXT:=$ROOT/../shared/data/text/wikitext2_wiki.test.raw}"
 : "${CALIB:=$ROOT/results/calibration.txt}" "${CELLS:=$ROOT/results}" "${OUT:=$ROOT/results/stages}"
-: "${ADAPTED:=$OUT}" "${CONTROLS:=}" "${STAGES:=}" "${SHARDS:=1}" "${P:=4}" "${THREADS:=4}"
+: "${ADAPTED:=$OUT}" "${CONTROLS:=}" "${STAGES:=}" "${SHARDS:=1}" "${PARTS:=}" "${P:=4}" "${THREADS:=4}"
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 M="$ROOT/data/models"
 mkdir -p "$OUT" "$ADAPTED"
@@ -64,7 +66,7 @@ part() { # stage shard model attention [cell]
 }
 for r in "${runs[@]}"; do
   set -- $r
-  for k in $(seq 1 "$SHARDS"); do
+  for k in ${PARTS:-$(seq 1 "$SHARDS")}; do
     while [ "$(jobs -rp | wc -l)" -ge "$P" ]; do wait -n || true; done
     part "$1" "$k" "${@:2}" &
   done
