@@ -42,7 +42,8 @@ typedef struct {
     float *Ac, *Vc;  /* (tile, R2·tile), (R2·tile, D) packed array-2 factors of one tile */
     float *O;        /* (tile, D) one tile's output */
     float *rowc;     /* (tile) constant-term contribution per row */
-    float *rowf;     /* (R2, tile) row factors exp(-mu_r u) of the separable path */
+    float *rowf0;    /* (R2, tile) row factors exp(-mu_r u) of the separable path */
+    float *rowf;     /* (R2, tile) and exp(-mu_r (i - jt0)) for the current key tile */
     int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
     float *loc_wt;   /* (tile) and the weight within it */
     double *coord;   /* (2, D) coordinates of one k and v row */

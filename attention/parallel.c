@@ -6,7 +6,8 @@
  * dimension R·D. Otherwise (calibrated) each term is one product followed by an
  * element-wise multiply with its tabulated z_r.
  * Array 2, per key tile: O_t = Σ_r (x_r(phi) ⊙ z_r(age)) V_r, again one packed product per
- * tile, then the readout, the counter quantisation and the digital sum over tiles. */
+ * tile (its value matrix built once per head), then the readout, the counter quantisation
+ * and the digital sum over tiles. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -217,10 +218,16 @@ static double array2_row_term(const attn_plan *p, const attn_work *w, const attn
  * Returns the inner dimension R·tile. */
 static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, int jt0)
 {
-    int tile = p->cfg.tile, D = p->D, R2 = p->a2.n_terms, K = 0;
+    int tile = p->cfg.tile, R2 = p->a2.n_terms, K = 0;
     for (int r = 0; r < R2; r++)
         K += p->a2.t[r].row_const ? 0 : tile;
-    const float *yv = w->Yv + (size_t)(jt0 / tile) * R2 * tile * D;
+    /* Separable path: v of key jt0 + x carries exp(mu x) (scale_values), so row i takes
+     * exp(-mu (i - jt0)) = exp(-mu u) exp(-mu (i0 - jt0)). */
+    for (int r = 0; p->exponential && r < R2; r++) {
+        float ft = (float)exp(-p->a2.t[r].mu * (b->i0 - jt0));
+        for (int u = 0; u < b->bs; u++)
+            w->rowf[r * tile + u] = w->rowf0[r * tile + u] * ft;
+    }
     for (int u = 0; u < b->bs; u++) {
         int i = b->i0 + u, lo, hi;
         visible_cols(p, b, i, &lo, &hi);
@@ -246,19 +253,30 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
         }
         w->rowc[u] = (float)rowc;
     }
-    for (int r = 0, row = 0; r < R2; r++) {
-        const attn_term *t = &p->a2.t[r];
-        if (t->row_const)
-            continue;
-        for (int x = 0; x < tile; x++, row++) {
-            float f = p->exponential ? (float)exp(-t->mu * (b->i0 - jt0 - x)) : 1.0f;
-            const float *src = yv + ((size_t)r * tile + x) * D;
-            float *dst = w->Vc + (size_t)row * D;
-            for (int d = 0; d < D; d++)
-                dst[d] = src[d] * f;
-        }
-    }
     return K;
+}
+
+/* The tile's non-constant terms of v as one (K, D) matrix: Yv itself when the constant terms
+ * come first (they are not multiplied), else copied together into Vc. */
+static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
+{
+    int tile = p->cfg.tile, D = p->D, R2 = p->a2.n_terms, r0 = 0;
+    const float *yv = w->Yv + (size_t)(jt0 / tile) * R2 * tile * D;
+    while (r0 < R2 && p->a2.t[r0].row_const)
+        r0++;
+    int prefix = 1;
+    for (int r = r0; r < R2; r++)
+        prefix &= !p->a2.t[r].row_const;
+    if (prefix)
+        return yv + (size_t)r0 * tile * D;
+    float *dst = w->Vc;
+    for (int r = 0; r < R2; r++) {
+        if (p->a2.t[r].row_const)
+            continue;
+        memcpy(dst, yv + (size_t)r * tile * D, (size_t)tile * D * sizeof *yv);
+        dst += (size_t)tile * D;
+    }
+    return w->Vc;
 }
 
 /* The counter: readout of one tile output, clamped, on the out_levels grid. */
@@ -286,12 +304,12 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
     /* Row factors exp(-mu_r u) of the separable path, once per block. */
     for (int r = 0; p->exponential && r < p->a2.n_terms; r++)
         for (int u = 0; u < b->bs; u++)
-            w->rowf[r * tile + u] = (float)exp(-p->a2.t[r].mu * u);
+            w->rowf0[r * tile + u] = (float)exp(-p->a2.t[r].mu * u);
     for (int jt0 = b->js; jt0 <= i1; jt0 += tile) {
         int K = array2_pack(p, w, b, jt0);
         if (K > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b->bs, D, K, 1.0f, w->Ac,
-                        K, w->Vc, D, 0.0f, w->O, D);
+                        K, array2_values(p, w, jt0), D, 0.0f, w->O, D);
         else
             memset(w->O, 0, (size_t)b->bs * D * sizeof *w->O);
         for (int u = 0; u < b->bs; u++) {
@@ -332,11 +350,32 @@ static void store_rows(const attn_block *b, const float *S, const float *phi, fl
     }
 }
 
+/* Separable path: the v factors of key jt0 + x of every tile times exp(mu_r x), once per
+ * head, so that one tile's value matrix serves every row block (array2_pack). */
+static void scale_values(const attn_plan *p, attn_work *w, int T)
+{
+    int tile = p->cfg.tile, D = p->D, R2 = p->a2.n_terms;
+    for (int r = 0; r < R2; r++) {
+        if (p->a2.t[r].row_const)
+            continue;
+        for (int x = 0; x < tile; x++) {
+            float f = (float)exp(p->a2.t[r].mu * x);
+            for (int jt = 0; jt * tile < T; jt++) {
+                float *y = w->Yv + (((size_t)jt * R2 + r) * tile + x) * D;
+                for (int d = 0; d < D; d++)
+                    y[d] *= f;
+            }
+        }
+    }
+}
+
 /* q, k, v, out are (T,D) of one head; S_h, phi_h (T,T) or NULL. */
 static void head_analog(const attn_plan *p, attn_work *w, const float *q, const float *k,
                         const float *v, int T, float *out, float *S_h, float *phi_h)
 {
     attn_factors(p, q, k, v, T, w);
+    if (p->exponential)
+        scale_values(p, w, T);
     memset(out, 0, (size_t)T * p->D * sizeof *out);
     for (int i0 = 0; i0 < T; i0 += p->cfg.tile) {
         attn_block b = block_at(p, i0, T);

@@ -122,10 +122,11 @@ static int work_alloc(attn_plan *p)
         w->O = malloc((size_t)bs * D * sizeof(float));
         w->rowc = malloc((size_t)bs * sizeof(float));
         w->rowf = malloc((size_t)R2 * bs * sizeof(float));
+        w->rowf0 = malloc((size_t)R2 * bs * sizeof(float));
         w->loc_idx = malloc((size_t)bs * sizeof(int));
         w->loc_wt = malloc((size_t)bs * sizeof(float));
         w->coord = malloc(2 * (size_t)D * sizeof(double));
-        if (!w->coord || !w->rowf || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
+        if (!w->coord || !w->rowf || !w->rowf0 || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
             !w->Yc || !w->Ac || !w->Vc || !w->O || !w->rowc)
             return -1;
     }
@@ -198,6 +199,7 @@ void attn_plan_free(attn_plan *p)
         free(w->O);
         free(w->rowc);
         free(w->rowf);
+        free(w->rowf0);
         free(w->loc_idx);
         free(w->loc_wt);
         free(w->coord);
