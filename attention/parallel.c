@@ -256,8 +256,8 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
     return K;
 }
 
-/* The tile's non-constant terms of v as one (K, D) matrix: Yv itself when the constant terms
- * come first (they are not multiplied), else copied together into Vc. */
+/* The tile's non-constant terms of v as one (K, D) matrix: a view into Yv when the constant
+ * terms (summed apart, into rowc) come first, else copied together into Vc. */
 static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
 {
     int tile = p->cfg.tile, D = p->D, R2 = p->a2.n_terms, r0 = 0;
