@@ -2,14 +2,9 @@
 # GPU call 1 (≤ 10 min, one H100): data, (1) softmax, (2) linear fine-tune, (5a) linear from
 # scratch (both eager, 100 s: the equal-budget comparison), then a short torch.compile probe
 # of paper-cubic. Results under $OUT (≤ 8 files). (2) was redone compiled in call 2.
-export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-train/out}"; mkdir -p "$OUT"
-export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}"
-exec > >(tee "$OUT/call1.log") 2>&1
+source "$(dirname "$0")/device_start.sh" call1
 nvidia-smi --query-gpu=name,memory.total --format=csv
 $PY -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)"
-$PY train/data.py build --corpus train/corpus_xz --out $DATA
 bash train/recipes/1_softmax.sh || echo "STAGE 1 FAILED"
 COMPILE= BUDGET=100 EVAL_EVERY=100 bash train/recipes/2_linear_ft.sh || echo "STAGE 2 FAILED"
 COMPILE= BUDGET=100 EVAL_EVERY=100 bash train/recipes/5a_linear_scratch.sh || echo "STAGE 5a FAILED"

@@ -2,15 +2,10 @@
 # GPU call 2 (≤ 10 min, one H100): (2) linear fine-tune again with torch.compile and a longer
 # budget, (3) adaptation to paper-cubic, (4) paper-cubic fine-tune, (5b) paper-cubic straight
 # from (1). (1) comes from call 1 as bf16 in train/carry/1_softmax (carried).
-export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-train/out}"; mkdir -p "$OUT"
-export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}" SOFTMAX="$ROOT/train/carry/1_softmax" COMPILE=--compile EVAL_EVERY=250
-exec > >(tee "$OUT/call2.log") 2>&1
-$PY train/data.py build --corpus train/corpus_xz --out $DATA
+source "$(dirname "$0")/device_start.sh" call2
+export SOFTMAX="$ROOT/train/carry/1_softmax" COMPILE=--compile EVAL_EVERY=250
 BUDGET=160 bash train/recipes/2_linear_ft.sh || { echo "STAGE 2 FAILED: using call 1's"; mkdir -p $RUNS; cp -r train/carry/2_linear_ft_call1 $RUNS/2_linear_ft; }
 INIT=$RUNS/2_linear_ft bash train/recipes/3_adapt.sh || echo "STAGE 3 FAILED"
-left() { echo $(( 575 - SECONDS )); }
 B4=140; [ $(( $(left) / 2 - 20 )) -lt $B4 ] && B4=$(( $(left) / 2 - 20 ))
 BUDGET=$B4 bash train/recipes/4_cubic_ft.sh || echo "STAGE 4 FAILED"
 B5=$B4; [ $(( $(left) - 30 )) -lt $B5 ] && B5=$(( $(left) - 30 ))

@@ -2,20 +2,12 @@
 # GPU call 4 (≤ 10 min, one H100): the pipeline's (2) -> (3) -> (4) again with a longer stage 2
 # (270 s instead of 160 s: its held-out loss was still falling), so that the linear model gets
 # closer to (1) and the cubic models follow from it. (1) is the shipped softmax model.
-export PYTHONUNBUFFERED=1 PY="${PY:-python3}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-OUT="${OUT:-train/out}"; mkdir -p "$OUT"
-export DATA="${DATA:-train/shards}" RUNS="${RUNS:-train/runs}" SOFTMAX="$ROOT/data/models/bytes-5x256-softmax" COMPILE=--compile EVAL_EVERY=250
-exec > >(tee "$OUT/call4.log") 2>&1
-$PY train/data.py build --corpus train/corpus_xz --out $DATA
-left() { echo $(( 575 - SECONDS )); }
+source "$(dirname "$0")/device_start.sh" call4
+export SOFTMAX="$ROOT/data/models/bytes-5x256-softmax" COMPILE=--compile EVAL_EVERY=250
 BUDGET=${B2:-270} bash train/recipes/2_linear_ft.sh || echo "STAGE 2 FAILED"
 INIT=$RUNS/2_linear_ft bash train/recipes/3_adapt.sh || echo "STAGE 3 FAILED"
 B4=150; [ $(( $(left) - 45 )) -lt $B4 ] && B4=$(( $(left) - 45 ))
 BUDGET=$B4 bash train/recipes/4_cubic_ft.sh || echo "STAGE 4 FAILED"
-for r in 2_linear_ft 4_cubic_ft; do
-  mkdir -p "$OUT/$r"
-  cp $RUNS/$r/bf16/model.safetensors $RUNS/$r/bf16/config.json $RUNS/$r/loss.json "$OUT/$r/" || true
-done
+bring_back 2_linear_ft 4_cubic_ft
 cp $RUNS/3_adapt_cubic/adapt.json "$OUT/3_adapt_cubic.json" || true
 echo "done $SECONDS s"
