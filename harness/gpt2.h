@@ -77,6 +77,14 @@ const char *gpt2_attn_kind_name(gpt2_attn_kind kind);
 
 typedef struct gpt2_attn_state gpt2_attn_state; /* per-variant runtime (gpt2_attn.c) */
 
+/* Sees every call into the attention library (analog variants and softmax-swa): layer l,
+ * the scaled inputs q', k', v' and the library's output O before the output scaler, each
+ * (heads, T, D) with heads = B·NH in prefill and NH, T = 1 in a streaming step. For
+ * inspection; the tests use it to follow the library's quantiser decisions where a float64
+ * reference lies within rounding of a boundary. */
+typedef void (*gpt2_attn_probe)(void *ctx, int l, const float *qs, const float *ks,
+                                const float *vs, const float *o, int heads, int T, int D);
+
 typedef struct {
     gpt2_config config;
     gpt2_params params;
@@ -89,6 +97,8 @@ typedef struct {
     /* attention */
     gpt2_attn_kind attn_kind;
     gpt2_attn_state *attn;
+    gpt2_attn_probe probe; /* NULL, or called after each attention library call */
+    void *probe_ctx;
 
     /* activations of the last gpt2_forward, one allocation sized for (act_B, act_T) */
     float *acts_memory;

@@ -225,6 +225,8 @@ static int library_layer_forward(gpt2_model *m, int l, float *out, const float *
     scale_in_forward(m, l, qs, ks, vs, qkv, B, T);
     if (attn_forward_parallel(m->attn->plan, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
         return -1;
+    if (m->probe)
+        m->probe(m->probe_ctx, l, qs, ks, vs, o, B * NH, T, D);
     scale_out_forward(m, l, out, o, B, T);
     if (m->stats_on)
         for (int b = 0; b < B; b++)
@@ -245,6 +247,8 @@ static int library_layer_step(gpt2_model *m, int l, float *out, const float *qkv
     scale_in_forward(m, l, qs, ks, vs, qkv, 1, 1);
     if (attn_stream_step(m->attn->streams[l], qs, ks, vs, o, NULL, NULL, e))
         return -1;
+    if (m->probe)
+        m->probe(m->probe_ctx, l, qs, ks, vs, o, m->config.n_head, 1, C / m->config.n_head);
     scale_out_forward(m, l, out, o, 1, 1);
     return 0;
 }
