@@ -78,6 +78,22 @@ static void save(const bench_args *a, const char *name, const float *x, int last
         fprintf(stderr, "attention_bench: %s\n", e.msg);
 }
 
+/* The cell's own fit error (gcsim fit's held-out residual of the read charge table), to
+ * read beside the decomposition error: both are fractions of the table's full scale. */
+static void print_fit_error(const char *path)
+{
+    gc_err e;
+    double max_pct, rms_pct;
+    hid_t f = gc_h5_open_read(path, &e);
+    if (f < 0)
+        return;
+    if (!gc_h5_read_attr_double(f, "read", "table_heldout_max_pct_fs", &max_pct, path, &e) &&
+        !gc_h5_read_attr_double(f, "read", "table_heldout_rms_pct_fs", &rms_pct, path, &e))
+        printf("; fit error (read table, held out) max %.1e rms %.1e", max_pct / 100,
+               rms_pct / 100);
+    H5Fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     bench_args a;
@@ -143,6 +159,8 @@ int main(int argc, char **argv)
             printf("  terms %d+%d, decomposition error %.1e/%.1e", attn_plan_rank(plans[i], 1),
                    attn_plan_rank(plans[i], 2), attn_plan_decomp_error(plans[i], 1),
                    attn_plan_decomp_error(plans[i], 2));
+        if (i == 5)
+            print_fit_error(a.cell);
         printf("\n");
     }
     if (a.save) {

@@ -16,7 +16,7 @@ static void usage(FILE *f)
             "usage: gcsim adapt --model PATH --text FILE --attention paper-cubic|calibrated\n"
             "                   [--cell cell.h5] [--targets checkpoint|VARIANT] --out PATH\n"
             "                   [--batch B] [--ctx T] [--max-iter N] [--tokenizer gpt2|bytes]\n"
-            "                   [--bpe-dir DIR]\n\n"
+            "                   [--bpe-dir DIR] [--decomp-tol X]\n\n"
             "The calibration batch is the first B x T tokens of FILE (B = 4, T = the model's\n"
             "context by default: a head's output moments grow with the keys it sees, so they\n"
             "must be measured at the length the targets were recorded at), cut into B\n"
@@ -28,12 +28,13 @@ static void usage(FILE *f)
             "relaxation falling from 1 to 0.1 over 50 iterations; it stops when every moment\n"
             "is within 1e-4 or after --max-iter (100) iterations. Prints the errors per\n"
             "iteration. PATH for --out is a folder (model.safetensors + config.json) or a\n"
-            ".safetensors file.\n");
+            ".safetensors file.\n" GPT2_CLI_DECOMP_TOL_HELP);
 }
 
 typedef struct {
     const char *model, *text, *attention, *cell, *targets, *out, *tokenizer, *bpe;
     long batch, ctx, max_iter;
+    double decomp_tol;
 } adapt_args;
 
 static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
@@ -41,13 +42,13 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
     *a = (adapt_args){.tokenizer = "gpt2", .batch = 4, .max_iter = 100};
     const char *v;
     const char *names[] = {"model", "text", "attention", "cell", "targets", "out",
-                           "tokenizer", "bpe-dir", "batch", "ctx", "max-iter"};
+                           "tokenizer", "bpe-dir", "batch", "ctx", "max-iter", "decomp-tol"};
     const char **dst[] = {&a->model, &a->text, &a->attention, &a->cell, &a->targets, &a->out,
                           &a->tokenizer, &a->bpe};
     long *num[] = {&a->batch, &a->ctx, &a->max_iter};
     for (int i = 1; i < argc; i++) {
         int k, r = 0;
-        for (k = 0; k < 11; k++)
+        for (k = 0; k < 12; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)
@@ -56,7 +57,10 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
             return gc_fail(e, "unexpected argument '%s'", argv[i]);
         if (k < 8)
             *dst[k] = v;
-        else if (gpt2_cli_long(v, names[k], k == 10 ? 0 : 1, 1 << 20, num[k - 8], e))
+        else if (k == 11) {
+            if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
+                return -1;
+        } else if (gpt2_cli_long(v, names[k], k == 10 ? 0 : 1, 1 << 20, num[k - 8], e))
             return -1;
     }
     if (!a->model || !a->text || !a->attention || !a->out)
@@ -127,6 +131,7 @@ int cmd_adapt(int argc, char **argv)
         gpt2_load(&m, a.model, &e) ||
         gpt2_cli_read_tokens(a.text, tok, &text, &len, &ids, &n, &e))
         goto done;
+    m->attn_decomp_tol = a.decomp_tol;
     int T = (int)(a.ctx ? a.ctx : m->config.max_seq_len);
     int B = (int)a.batch;
     if (T > m->config.max_seq_len || (size_t)B * T > n) {

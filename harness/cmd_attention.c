@@ -26,12 +26,15 @@ static void attention_usage(FILE *f)
         "         [--mode parallel|streaming] [--window M] [--tile N] [--no-quant]\n"
         "         [--no-quant-q] [--no-quant-k] [--no-quant-v] [--no-quant-out]\n"
         "         [--q-levels N] [--kv-levels N] [--out-levels N] [--no-decay]\n"
-        "         [--decay-lambda X | --token-period S] [--softmax-scale X] [--reference]\n"
+        "         [--decay-lambda X | --token-period S] [--softmax-scale X] [--decomp-tol X]\n"
+        "         [--reference]\n"
         "         --out DIR\n"
         "q, k, v: float32 (B,T,D) (B = batch x heads), per-head already-scaled inputs.\n"
         "Writes DIR/S.npy, DIR/phi.npy (B,T,T), DIR/out.npy (B,T,D) and DIR/settings.json.\n"
         "--cell runs the calibrated variant through a cell model; --cell-preset through the\n"
         "paper's model expressed as a cell (it must match --preset paper-cubic).\n"
+        "--decomp-tol X: calibrated cells are compiled into separable terms, dropping singular\n"
+        "values below X times the largest (default 1e-3; settings.json reports the error).\n"
         "--reference uses the slow direct float64 evaluator instead of the fast path.\n");
 }
 
@@ -86,6 +89,8 @@ static int value_opt(attention_args *a, const char *opt, const char *val, gc_err
         rc = parse_num(opt, val, &c->token_period_s, e);
     else if (!strcmp(opt, "--softmax-scale"))
         rc = parse_num(opt, val, &c->softmax_scale, e);
+    else if (!strcmp(opt, "--decomp-tol"))
+        rc = parse_num(opt, val, &c->decomp_rel_tol, e);
     else if (strcmp(opt, "--kv-levels"))
         return 0;
     return rc ? -1 : 1;
@@ -272,6 +277,8 @@ static cJSON *settings_json(const attention_args *a, const attn_plan *plan,
     cJSON_AddNumberToObject(j, "token_period_s", attn_config_token_period_s(c));
     cJSON_AddNumberToObject(j, "softmax_scale", c->softmax_scale);
     if (plan) {
+        cJSON_AddNumberToObject(j, "decomp_rel_tol",
+                                c->decomp_rel_tol > 0 ? c->decomp_rel_tol : ATTN_DECOMP_REL_TOL);
         cJSON_AddNumberToObject(j, "terms_array1", attn_plan_rank(plan, 1));
         cJSON_AddNumberToObject(j, "terms_array2", attn_plan_rank(plan, 2));
         cJSON_AddNumberToObject(j, "decomp_error_array1", attn_plan_decomp_error(plan, 1));

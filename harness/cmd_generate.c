@@ -16,11 +16,11 @@ static void usage(FILE *f)
             "usage: gcsim generate --model PATH [--prompt TEXT | --prompt-file FILE]\n"
             "                      [--tokens N] [--temperature T] [--top-k K] [--seed S]\n"
             "                      [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
-            "                      [--attention VARIANT] [--cell cell.h5]\n\n"
+            "                      [--attention VARIANT] [--cell cell.h5] [--decomp-tol X]\n\n"
             "Feeds the prompt (default: the end-of-text token) through streaming decode, then\n"
             "samples N new tokens (default 64) at temperature T (default 1; 0 = greedy) from the\n"
             "K most likely (default 0 = all), with generator seed S (default 1). Prints the\n"
-            "prompt and the continuation.\n");
+            "prompt and the continuation.\n" GPT2_CLI_DECOMP_TOL_HELP);
 }
 
 /* xorshift64*: small, seeded, identical on every machine. */
@@ -72,7 +72,7 @@ int cmd_generate(int argc, char **argv)
     const char *model = NULL, *prompt = NULL, *prompt_file = NULL, *tname = "gpt2", *bpe = NULL;
     const char *attention = "softmax", *cell = NULL, *v;
     long n_new = 64, top_k = 0, seed = 1;
-    double temp = 1.0;
+    double temp = 1.0, decomp_tol = 0;
     gc_err e = {{0}};
     for (int i = 1; i < argc; i++) {
         int r = 0;
@@ -81,10 +81,11 @@ int cmd_generate(int argc, char **argv)
             return 0;
         }
         const char *names[] = {"model", "prompt", "prompt-file", "tokenizer", "bpe-dir",
-                               "attention", "cell", "tokens", "top-k", "seed", "temperature"};
+                               "attention", "cell", "tokens", "top-k", "seed", "temperature",
+                               "decomp-tol"};
         const char **dst[] = {&model, &prompt, &prompt_file, &tname, &bpe, &attention, &cell};
         int k;
-        for (k = 0; k < 11; k++)
+        for (k = 0; k < 12; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0) {
@@ -105,6 +106,8 @@ int cmd_generate(int argc, char **argv)
             bad = gpt2_cli_long(v, "top-k", 0, 1 << 24, &top_k, &e);
         else if (k == 9)
             bad = gpt2_cli_long(v, "seed", 0, (1L << 62), &seed, &e);
+        else if (k == 11)
+            bad = gpt2_cli_decomp_tol(v, &decomp_tol, &e);
         else {
             char *end;
             temp = strtod(v, &end);
@@ -131,7 +134,10 @@ int cmd_generate(int argc, char **argv)
     int rc = 1;
     if (gpt2_attn_kind_parse(attention, &kind, &e) ||
         tok_alloc_by_name(&tok, tname, gpt2_cli_bpe_dir(bpe, buf, sizeof buf), &e) ||
-        gpt2_load(&m, model, &e) || gpt2_set_attention(m, kind, cell, &e))
+        gpt2_load(&m, model, &e))
+        goto done;
+    m->attn_decomp_tol = decomp_tol;
+    if (gpt2_set_attention(m, kind, cell, &e))
         goto done;
     if (prompt_file) {
         if (gpt2_cli_read_tokens(prompt_file, tok, &text, &len, &ids, &n, &e))

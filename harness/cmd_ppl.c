@@ -18,7 +18,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim ppl --model PATH --text FILE [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
             "                 [--attention VARIANT] [--cell cell.h5] [--ctx N] [--stride N]\n"
-            "                 [--max-tokens N] [--shard K/N] [--json out.json]\n\n"
+            "                 [--max-tokens N] [--shard K/N] [--decomp-tol X] [--json out.json]\n\n"
             "FILE is read as raw bytes (UTF-8 for gpt2) and tokenized whole. Windows of ctx\n"
             "tokens (default: the model's context, at most 1024) start every stride tokens\n"
             "(default: ctx); each token is scored once, with the longest context its window\n"
@@ -31,12 +31,14 @@ static void usage(FILE *f)
             "--shard K/N scores only the K-th of N contiguous runs of windows (K = 1..N), so a\n"
             "long text can be split over processes or machines: the shards' nll_nats and\n"
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
-            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n");
+            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n"
+            GPT2_CLI_DECOMP_TOL_HELP);
 }
 
 typedef struct {
     const char *model, *text, *tokenizer, *bpe, *attention, *cell, *json;
     long ctx, stride, max_tokens;
+    double decomp_tol;
     int shard, n_shards; /* 1-based; 0 and 0: no sharding */
 } ppl_args;
 
@@ -46,11 +48,12 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *names[] = {"model", "text", "tokenizer", "bpe-dir", "attention",
-                               "cell", "json", "ctx", "stride", "max-tokens", "shard"};
+                               "cell", "json", "ctx", "stride", "max-tokens", "shard",
+                               "decomp-tol"};
         const char **dst[] = {&a->model, &a->text, &a->tokenizer, &a->bpe, &a->attention,
                               &a->cell, &a->json};
         int k, r = 0;
-        for (k = 0; k < 11; k++)
+        for (k = 0; k < 12; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)
@@ -59,7 +62,10 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
             return gc_fail(e, "unexpected argument '%s'", argv[i]);
         if (k < 7)
             *dst[k] = v;
-        else if (k == 10) {
+        else if (k == 11) {
+            if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
+                return -1;
+        } else if (k == 10) {
             char extra;
             if (sscanf(v, "%d/%d%c", &a->shard, &a->n_shards, &extra) != 2 || a->n_shards < 1 ||
                 a->shard < 1 || a->shard > a->n_shards)
@@ -134,7 +140,10 @@ int cmd_ppl(int argc, char **argv)
     int rc = 1;
     if (gpt2_attn_kind_parse(a.attention, &kind, &e) ||
         tok_alloc_by_name(&tok, a.tokenizer, gpt2_cli_bpe_dir(a.bpe, buf, sizeof buf), &e) ||
-        gpt2_load(&m, a.model, &e) || gpt2_set_attention(m, kind, a.cell, &e))
+        gpt2_load(&m, a.model, &e))
+        goto done;
+    m->attn_decomp_tol = a.decomp_tol;
+    if (gpt2_set_attention(m, kind, a.cell, &e))
         goto done;
     if (tok_vocab_size(tok) > m->config.vocab_size) {
         gc_fail(&e, "tokenizer %s has %d tokens, the model only %d", a.tokenizer,

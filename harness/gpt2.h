@@ -97,6 +97,8 @@ typedef struct {
     /* attention */
     gpt2_attn_kind attn_kind;
     gpt2_attn_state *attn;
+    double attn_decomp_tol; /* calibrated: attn_config.decomp_rel_tol (0: the library's),
+                               read by gpt2_set_attention */
     gpt2_attn_probe probe; /* NULL, or called after each attention library call */
     void *probe_ctx;
 

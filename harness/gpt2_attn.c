@@ -274,6 +274,7 @@ static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const char *cell_pat
         s->cfg.q_levels = cell_q_levels(s->cell);
         s->cfg.k_levels = s->cfg.v_levels = cell_k_levels(s->cell);
     }
+    s->cfg.decomp_rel_tol = m->attn_decomp_tol;
     if (attn_plan_alloc(&s->cfg, C / NH, m->config.max_seq_len, &s->plan, e))
         return -1;
     s->step_buf = malloc(4 * (size_t)C * sizeof *s->step_buf);

@@ -39,6 +39,16 @@ int gpt2_cli_long(const char *s, const char *opt, long lo, long hi, long *out, g
     return 0;
 }
 
+int gpt2_cli_decomp_tol(const char *s, double *out, gc_err *e)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0 && v < 1))
+        return gc_fail(e, "--decomp-tol: '%s' is not a number between 0 and 1", s);
+    *out = v;
+    return 0;
+}
+
 const char *gpt2_cli_bpe_dir(const char *opt, char *buf, size_t n)
 {
     if (opt)

@@ -39,7 +39,7 @@ with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out" + "".join(extra))
         cmd = [gcsim, "attention", "--q", os.path.join(d, "q.npy"), "--k", os.path.join(d, "k.npy"),
                "--v", os.path.join(d, "v.npy"), "--cell", cell_h5, "--window", str(WINDOW), "--tile", str(TILE),
-               "--token-period", str(PERIOD), "--out", out] + extra
+               "--token-period", str(PERIOD), "--decomp-tol", "1e-6", "--out", out] + extra
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             print("FAIL gcsim attention: " + r.stderr.strip())
