@@ -13,6 +13,6 @@ ninja -C "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
-# The "slow" suite (GPT-2 124M-shaped parity) is a benchmark-sized check: run it with
-# `meson test -C build-test --suite slow`.
-meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite slow "$@"
+# Benchmarks and the GPT-2-124M-shaped parity checks are meson benchmarks (bench/meson.build),
+# not part of this suite.
+meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
