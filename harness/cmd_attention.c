@@ -89,9 +89,11 @@ static int value_opt(attention_args *a, const char *opt, const char *val, gc_err
         rc = parse_num(opt, val, &c->token_period_s, e);
     else if (!strcmp(opt, "--softmax-scale"))
         rc = parse_num(opt, val, &c->softmax_scale, e);
-    else if (!strcmp(opt, "--decomp-tol"))
+    else if (!strcmp(opt, "--decomp-tol")) {
         rc = parse_num(opt, val, &c->decomp_rel_tol, e);
-    else if (strcmp(opt, "--kv-levels"))
+        if (!rc && !(c->decomp_rel_tol > 0 && c->decomp_rel_tol < 1))
+            rc = gc_fail(e, "--decomp-tol: expected a number between 0 and 1, got '%s'", val);
+    } else if (strcmp(opt, "--kv-levels"))
         return 0;
     return rc ? -1 : 1;
 }
