@@ -1,0 +1,106 @@
+"""How much of the paper-cubic gap can per-head scalers close at all?
+
+Moment matching (adapt.py, PAPER.md §4) sets the 8 scalers per head from two moments per
+stream. This experiment asks what the best values of those same scalers would give: starting
+from the moment-matched model it trains only the scalers (Adam on the language-model loss,
+the linear model's surrogate gradient; every other weight frozen) on windows of a calibration
+text, and reports the held-out loss of the linear model, the copied weights, moment matching
+and the trained scalers, with the recovered fraction of the gap. It uses gradients, so it is
+an upper bound for gradient-free adaptation, not an adaptation method of the paper.
+
+Usage: python3 train/scaler_bound.py --init RUN_LINEAR --data SHARDS --calib FILE
+                                    [--steps 300] [--lr 3e-3] [--eval-tokens N] [--out F.json]
+FILE is raw bytes of training text (byte-level models): its first 4 x 1024 bytes are the
+moment-matching batch, and its windows of 1024 the scaler-training data. SHARDS gives the
+held-out split (val).
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import adapt as A  # noqa: E402
+from checkpoint import load_checkpoint  # noqa: E402
+from data import Shards  # noqa: E402
+from train import evaluate  # noqa: E402
+
+STREAMS = ("q", "k", "v", "o")
+
+
+def scalers(model):
+    return {s + p: torch.stack([getattr(h, s + p).detach().clone() for h in model.hw_modules()])
+            for s in STREAMS for p in ("_scale", "_bias")}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--init", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--calib", required=True)
+    ap.add_argument("--attention", default="paper-cubic")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-tokens", type=int, default=1 << 30)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    a = ap.parse_args(argv)
+    dev, T = a.device, 1024
+    val = Shards(a.data, "val")
+    raw = np.fromfile(a.calib, dtype=np.uint8).astype(np.int64)
+    W = (raw.size - 1) // T
+    if W < 4:
+        sys.exit("scaler_bound: %s holds fewer than 4 x %d bytes" % (a.calib, T))
+    xs = torch.from_numpy(raw[:W * T].reshape(W, T)).to(dev)
+    ys = torch.from_numpy(raw[1:W * T + 1].reshape(W, T)).to(dev)
+
+    def held_out(m):
+        return evaluate(m, val, T, a.eval_tokens, 8, dev)
+
+    res = {"init": os.path.basename(os.path.normpath(a.init)), "attention": a.attention,
+           "calib_windows": W, "steps": a.steps, "lr": a.lr}
+    res["linear"] = held_out(load_checkpoint(a.init, torch.float32,
+                                             attention="paper-linear").to(dev))
+    model = load_checkpoint(a.init, torch.float32, attention=a.attention).to(dev)
+    res["copied"] = held_out(model)
+    A.adapt(model, xs[:4])
+    res["moment_matched"] = held_out(model)
+    matched = scalers(model)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    hw = [p for h in model.hw_modules() for p in h.parameters()]
+    for p in hw:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(hw, lr=a.lr)
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for step in range(a.steps):
+        idx = torch.randint(0, W, (8,), generator=g)
+        _, loss = model(xs[idx], ys[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    res["scalers_trained"] = held_out(model)
+    res["n_scalers"] = sum(p.numel() for p in hw)
+    trained = scalers(model)
+    res["change"] = {}
+    for n in matched:   # scales as ratios, biases as differences (volts for k and v)
+        d = trained[n] / matched[n] if n.endswith("scale") else trained[n] - matched[n]
+        res["change"][n] = {"mean": d.mean().item(), "min": d.min().item(),
+                            "max": d.max().item()}
+    gap = res["copied"] - res["linear"]
+    for k in ("moment_matched", "scalers_trained"):
+        res[k + "_recovery"] = (res["copied"] - res[k]) / gap
+    text = json.dumps(res, indent=1)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
