@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
@@ -79,8 +80,24 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
     return 0;
 }
 
+/* What the calibrated cell compiled to: the fast path's approximation, beside the results. */
+static void add_decomposition(cJSON *o, const gpt2_model *m)
+{
+    const attn_plan *p = gpt2_attention_plan(m);
+    if (!p || attn_plan_config(p)->variant != ATTN_CALIBRATED)
+        return;
+    double tol = attn_plan_config(p)->decomp_rel_tol;
+    cJSON *d = cJSON_AddObjectToObject(o, "cell_decomposition");
+    cJSON_AddNumberToObject(d, "rel_tol", tol > 0 ? tol : ATTN_DECOMP_REL_TOL);
+    cJSON_AddNumberToObject(d, "terms_array1", attn_plan_rank(p, 1));
+    cJSON_AddNumberToObject(d, "terms_array2", attn_plan_rank(p, 2));
+    cJSON_AddNumberToObject(d, "error_array1", attn_plan_decomp_error(p, 1));
+    cJSON_AddNumberToObject(d, "error_array2", attn_plan_decomp_error(p, 2));
+}
+
 static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result *r, long tokens,
-                      size_t bytes, long words, int argc, char **argv, gc_err *e)
+                      size_t bytes, long words, const gpt2_model *m, int argc, char **argv,
+                      gc_err *e)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "producer", "gcsim " GCSIM_VERSION " ppl");
@@ -94,6 +111,7 @@ static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result
     cJSON_AddStringToObject(o, "attention", a->attention);
     if (a->cell)
         cJSON_AddStringToObject(o, "cell", a->cell);
+    add_decomposition(o, m);
     cJSON_AddNumberToObject(o, "ctx", (double)a->ctx);
     cJSON_AddNumberToObject(o, "stride", (double)a->stride);
     cJSON_AddNumberToObject(o, "tokens", (double)tokens);
@@ -195,7 +213,7 @@ int cmd_ppl(int argc, char **argv)
         printf("word perplexity %.6f\n", exp(r.nll / (double)words));
     }
     printf("time %.2f s (%.1f tokens/s)\n", r.seconds, (double)r.scored / r.seconds);
-    if (a.json && write_json(a.json, &a, &r, (long)n, bytes, words, argc, argv, &e))
+    if (a.json && write_json(a.json, &a, &r, (long)n, bytes, words, m, argc, argv, &e))
         goto done;
     rc = 0;
 done:

@@ -153,6 +153,10 @@ int gpt2_save(const gpt2_model *m, const char *path, gc_err *e);
  * of the last forward and the streaming state (call gpt2_stream_reset again). */
 int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
 
+/* The attention library's plan for the current variant (NULL for softmax): for reporting
+ * what it compiled (attn_plan_rank, attn_plan_decomp_error, attn_plan_config). */
+const struct attn_plan *gpt2_attention_plan(const gpt2_model *m);
+
 /* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,
  * b_o = 0. */
 void gpt2_hw_defaults(gpt2_model *m);

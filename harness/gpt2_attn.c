@@ -283,6 +283,11 @@ static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const char *cell_pat
     return 0;
 }
 
+const attn_plan *gpt2_attention_plan(const gpt2_model *m)
+{
+    return m->attn ? m->attn->plan : NULL;
+}
+
 int gpt2_attn_alloc(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e)
 {
     gpt2_attn_state *s = calloc(1, sizeof *s);
