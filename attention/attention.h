@@ -74,7 +74,8 @@ typedef struct {
     double softmax_scale;  /* softmax variants: S = scale·q·k; 0 means 1/sqrt(D) (GPT-2) */
     const cell_model *cell;/* calibrated only; borrowed, must outlive the plan */
     double decomp_rel_tol; /* calibrated: singular values below this × the largest are
-                              dropped (0 means ATTN_DECOMP_REL_TOL) */
+                              dropped (0 means ATTN_DECOMP_REL_TOL; the plan's
+                              config holds the value used) */
 } attn_config;
 
 /* Fills c with the paper's settings for variant v: M = 1024, tile 64, all quantisers on with

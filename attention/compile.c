@@ -217,7 +217,7 @@ static int decompose(attn_plan *p, attn_array *a, const double *F, int n_level)
 {
     int np = p->n_pulse, na = p->n_age, cap = 8, rc = -1;
     size_t len = (size_t)n_level * na;
-    double tol = p->cfg.decomp_rel_tol > 0 ? p->cfg.decomp_rel_tol : ATTN_DECOMP_REL_TOL;
+    double tol = p->cfg.decomp_rel_tol; /* the default is filled in by attn_plan_alloc */
     double *G = malloc((size_t)np * np * sizeof *G), *w = malloc((size_t)np * sizeof *w);
     double *U = malloc((size_t)np * np * sizeof *U), *C = malloc(len * sizeof *C);
     double *u = malloc((size_t)np * sizeof *u);

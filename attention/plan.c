@@ -153,6 +153,8 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
     if (!p)
         return gc_fail(e, "attention plan: out of memory");
     p->cfg = *cfg;
+    if (!(p->cfg.decomp_rel_tol > 0)) /* attn_plan_config reports the cut actually used */
+        p->cfg.decomp_rel_tol = ATTN_DECOMP_REL_TOL;
     p->D = D;
     p->max_T = max_T;
     p->M = is_softmax(cfg->variant) && cfg->variant == ATTN_SOFTMAX ? max_T

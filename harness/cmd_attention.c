@@ -10,6 +10,7 @@
 #include "attention.h"
 #include "cli.h"
 #include "commands.h"
+#include "gpt2_cli.h"
 
 typedef struct {
     const char *q, *k, *v, *out, *preset, *cell, *cell_preset, *mode;
@@ -33,8 +34,7 @@ static void attention_usage(FILE *f)
         "Writes DIR/S.npy, DIR/phi.npy (B,T,T), DIR/out.npy (B,T,D) and DIR/settings.json.\n"
         "--cell runs the calibrated variant through a cell model; --cell-preset through the\n"
         "paper's model expressed as a cell (it must match --preset paper-cubic).\n"
-        "--decomp-tol X: calibrated cells are compiled into separable terms, dropping singular\n"
-        "values below X times the largest (default 1e-3; settings.json reports the error).\n"
+        GPT2_CLI_DECOMP_TOL_HELP
         "--reference uses the slow direct float64 evaluator instead of the fast path.\n");
 }
 
@@ -89,11 +89,9 @@ static int value_opt(attention_args *a, const char *opt, const char *val, gc_err
         rc = parse_num(opt, val, &c->token_period_s, e);
     else if (!strcmp(opt, "--softmax-scale"))
         rc = parse_num(opt, val, &c->softmax_scale, e);
-    else if (!strcmp(opt, "--decomp-tol")) {
-        rc = parse_num(opt, val, &c->decomp_rel_tol, e);
-        if (!rc && !(c->decomp_rel_tol > 0 && c->decomp_rel_tol < 1))
-            rc = gc_fail(e, "--decomp-tol: expected a number between 0 and 1, got '%s'", val);
-    } else if (strcmp(opt, "--kv-levels"))
+    else if (!strcmp(opt, "--decomp-tol"))
+        rc = gpt2_cli_decomp_tol(val, &c->decomp_rel_tol, e);
+    else if (strcmp(opt, "--kv-levels"))
         return 0;
     return rc ? -1 : 1;
 }
@@ -279,8 +277,7 @@ static cJSON *settings_json(const attention_args *a, const attn_plan *plan,
     cJSON_AddNumberToObject(j, "token_period_s", attn_config_token_period_s(c));
     cJSON_AddNumberToObject(j, "softmax_scale", c->softmax_scale);
     if (plan) {
-        cJSON_AddNumberToObject(j, "decomp_rel_tol",
-                                c->decomp_rel_tol > 0 ? c->decomp_rel_tol : ATTN_DECOMP_REL_TOL);
+        cJSON_AddNumberToObject(j, "decomp_rel_tol", c->decomp_rel_tol);
         cJSON_AddNumberToObject(j, "terms_array1", attn_plan_rank(plan, 1));
         cJSON_AddNumberToObject(j, "terms_array2", attn_plan_rank(plan, 2));
         cJSON_AddNumberToObject(j, "decomp_error_array1", attn_plan_decomp_error(plan, 1));

@@ -86,9 +86,8 @@ static void add_decomposition(cJSON *o, const gpt2_model *m)
     const attn_plan *p = gpt2_attention_plan(m);
     if (!p || attn_plan_config(p)->variant != ATTN_CALIBRATED)
         return;
-    double tol = attn_plan_config(p)->decomp_rel_tol;
     cJSON *d = cJSON_AddObjectToObject(o, "cell_decomposition");
-    cJSON_AddNumberToObject(d, "rel_tol", tol > 0 ? tol : ATTN_DECOMP_REL_TOL);
+    cJSON_AddNumberToObject(d, "rel_tol", attn_plan_config(p)->decomp_rel_tol);
     cJSON_AddNumberToObject(d, "terms_array1", attn_plan_rank(p, 1));
     cJSON_AddNumberToObject(d, "terms_array2", attn_plan_rank(p, 2));
     cJSON_AddNumberToObject(d, "error_array1", attn_plan_decomp_error(p, 1));

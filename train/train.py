@@ -33,11 +33,11 @@ from data import Shards  # noqa: E402
 from model import GPT, default_config  # noqa: E402
 
 
-
 def recorded_args(a):
     """The arguments as the loss curve records them, paths made portable."""
     paths = ("data", "out", "init", "cell_h5", "export_bf16")
     return {k: portable_path(v) if k in paths else v for k, v in vars(a).items()}
+
 
 def progress(step, elapsed, a):
     """fraction of the schedule done: by steps, or by seconds when --budget-seconds is set."""
