@@ -1,5 +1,6 @@
 /* gcsim adapt: sets the per-head hardware scalers of a checkpoint by moment matching on one
- * fixed calibration batch (PAPER.md §4) and writes the adapted checkpoint (safetensors with
+ * fixed calibration batch (PAPER.md §4), optionally followed by a coordinate search of the
+ * same scalers on the calibration loss, and writes the adapted checkpoint (safetensors with
  * the scalers and the targets, loadable wherever the input was). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@ static void usage(FILE *f)
             "usage: gcsim adapt --model PATH --text FILE --attention paper-cubic|calibrated\n"
             "                   [--cell cell.h5] [--targets checkpoint|VARIANT] --out PATH\n"
             "                   [--batch B] [--ctx T] [--max-iter N] [--tokenizer gpt2|bytes]\n"
-            "                   [--bpe-dir DIR] [--decomp-tol X]\n\n"
+            "                   [--bpe-dir DIR] [--decomp-tol X]\n"
+            "                   [--search PASSES] [--search-windows W]\n\n"
             "The calibration batch is the first B x T tokens of FILE (B = 4, T = the model's\n"
             "context by default: a head's output moments grow with the keys it sees, so they\n"
             "must be measured at the length the targets were recorded at), cut into B\n"
@@ -28,12 +30,19 @@ static void usage(FILE *f)
             "relaxation falling from 1 to 0.1 over 50 iterations; it stops when every moment\n"
             "is within 1e-4 or after --max-iter (100) iterations. Prints the errors per\n"
             "iteration. PATH for --out is a folder (model.safetensors + config.json) or a\n"
-            ".safetensors file.\n" GPT2_CLI_DECOMP_TOL_HELP);
+            ".safetensors file.\n"
+            "--search PASSES (default 0: none) then tunes the same scalers without gradients on\n"
+            "the loss (mean next-token cross-entropy) of the first W windows of T tokens of FILE\n"
+            "(--search-windows, default 64 or as many as FILE holds): layer by layer, stream\n"
+            "(k, v, o, q) and head, it tries a*(1 +- ds) and b +- db and keeps the first that\n"
+            "lowers the loss; ds = 0.08 and db = 0.02 halve after each pass. A pass makes 8 to\n"
+            "16 loss evaluations per layer and head, each running the layers from the one\n"
+            "searched up. The search is not part of PAPER.md's method.\n" GPT2_CLI_DECOMP_TOL_HELP);
 }
 
 typedef struct {
     const char *model, *text, *attention, *cell, *targets, *out, *tokenizer, *bpe;
-    long batch, ctx, max_iter;
+    long batch, ctx, max_iter, search, search_windows;
     double decomp_tol;
 } adapt_args;
 
@@ -42,13 +51,14 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
     *a = (adapt_args){.tokenizer = "gpt2", .batch = 4, .max_iter = 100};
     const char *v;
     const char *names[] = {"model", "text", "attention", "cell", "targets", "out",
-                           "tokenizer", "bpe-dir", "batch", "ctx", "max-iter", "decomp-tol"};
+                           "tokenizer", "bpe-dir", "batch", "ctx", "max-iter", "search", "search-windows",
+                           "decomp-tol"};
     const char **dst[] = {&a->model, &a->text, &a->attention, &a->cell, &a->targets, &a->out,
                           &a->tokenizer, &a->bpe};
-    long *num[] = {&a->batch, &a->ctx, &a->max_iter};
+    long *num[] = {&a->batch, &a->ctx, &a->max_iter, &a->search, &a->search_windows};
     for (int i = 1; i < argc; i++) {
         int k, r = 0;
-        for (k = 0; k < 12; k++)
+        for (k = 0; k < 14; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)
@@ -57,15 +67,26 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
             return gc_fail(e, "unexpected argument '%s'", argv[i]);
         if (k < 8)
             *dst[k] = v;
-        else if (k == 11) {
+        else if (k == 13) {
             if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
                 return -1;
-        } else if (gpt2_cli_long(v, names[k], k == 10 ? 0 : 1, 1 << 20, num[k - 8], e))
+        } else if (gpt2_cli_long(v, names[k], k == 10 || k == 11 ? 0 : 1, 1 << 20, num[k - 8],
+                                 e))
             return -1;
     }
     if (!a->model || !a->text || !a->attention || !a->out)
         return gc_fail(e, "--model, --text, --attention and --out are required");
     return 0;
+}
+
+static void print_pass(void *ctx, int pass, double loss, long evals)
+{
+    (void)ctx;
+    if (pass == 0)
+        printf("search: calibration loss %.6f nats per token\n", loss);
+    else
+        printf("search pass %d: loss %.6f after %ld evaluations\n", pass, loss, evals);
+    fflush(stdout);
 }
 
 static void print_iter(void *ctx, int iter, double relax, double em, double es)
@@ -139,6 +160,15 @@ int cmd_adapt(int argc, char **argv)
                     "%zu)", B, T, m->config.max_seq_len, a.text, B * T, n);
         goto done;
     }
+    /* search windows: W of T tokens, each with its next token as target */
+    int W = (int)(a.search_windows ? a.search_windows : 64);
+    if ((size_t)W * T + 1 > n)
+        W = (int)((n - 1) / T);
+    if (a.search && W < 1) {
+        gc_fail(&e, "--search needs %s to hold one window of %d tokens and one more (it has "
+                    "%zu)", a.text, T, n);
+        goto done;
+    }
     size_t nh = (size_t)m->config.n_layer * GPT2_HW_N * m->config.n_head;
     tm = malloc(2 * nh * sizeof *tm);
     if (!tm) {
@@ -160,6 +190,17 @@ int cmd_adapt(int argc, char **argv)
         goto done;
     printf("%s after %d iterations: largest moment error %.3e (tolerance %.0e)\n",
            loss < o.tol ? "converged" : "stopped", iters, loss, o.tol);
+    if (a.search) {
+        gpt2_search_opts so;
+        gpt2_search_opts_default(&so);
+        so.passes = (int)a.search;
+        so.on_pass = print_pass;
+        long evals;
+        printf("searching the scalers on %d windows of %d tokens of %s, %d pass%s\n", W, T,
+               a.text, so.passes, so.passes > 1 ? "es" : "");
+        if (gpt2_search(m, ids, W, T, &so, &evals, &loss, &e))
+            goto done;
+    }
     if (gpt2_save(m, a.out, &e))
         goto done;
     printf("wrote %s\n", a.out);

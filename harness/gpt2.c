@@ -303,7 +303,7 @@ static int check_tokens(const gpt2_model *m, const uint32_t *tokens, long n, gc_
     return 0;
 }
 
-int gpt2_forward(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e)
+int gpt2_forward_begin(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e)
 {
     const gpt2_config *c = &m->config;
     if (B < 1 || T < 1 || T > c->max_seq_len)
@@ -319,12 +319,27 @@ int gpt2_forward(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e)
         memset(m->stats_count, 0, n * sizeof *m->stats_count);
     }
     encoder_forward(m->residual, tokens, m->params.wte, m->params.wpe, B, T, c->n_embd, 0);
-    for (int l = 0; l < c->n_layer; l++)
-        if (block_forward(m, l, m->residual, m->ln, m->qkv, m->atty, m->fch, B, T, 0, 0, e))
-            return -1;
-    layernorm_forward(m->ln, m->residual, m->params.lnfw, m->params.lnfb, (long)B * T,
-                      c->n_embd, c->ln_eps);
     return 0;
+}
+
+int gpt2_forward_layers(gpt2_model *m, int l0, int l1, gc_err *e)
+{
+    const gpt2_config *c = &m->config;
+    for (int l = l0; l < l1; l++)
+        if (block_forward(m, l, m->residual, m->ln, m->qkv, m->atty, m->fch, m->B, m->T, 0, 0,
+                          e))
+            return -1;
+    if (l1 == c->n_layer)
+        layernorm_forward(m->ln, m->residual, m->params.lnfw, m->params.lnfb,
+                          (long)m->B * m->T, c->n_embd, c->ln_eps);
+    return 0;
+}
+
+int gpt2_forward(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e)
+{
+    if (gpt2_forward_begin(m, tokens, B, T, e))
+        return -1;
+    return gpt2_forward_layers(m, 0, m->config.n_layer, e);
 }
 
 void gpt2_logits(const gpt2_model *m, long row, long n, float *out)

@@ -210,6 +210,27 @@ int gpt2_adapt(gpt2_model *m, const uint32_t *tokens, int B, int T, const float 
                const float *target_std, const gpt2_adapt_opts *o, int *iters, double *loss,
                gc_err *e);
 
+/* Coordinate search of the scalers on the loss (gpt2_search.c), an optional second stage
+ * after gpt2_adapt, without gradients: layer by layer, stream (k, v, o, q), head, it tries
+ * a(1 + ds), a(1 - ds), b + db, b - db in that order, keeping the first that strictly lowers
+ * the mean next-token cross-entropy of the W windows of T tokens in tokens (W·T + 1 ids:
+ * window w is tokens[wT, wT + T), its targets one position later); ds and db halve after each
+ * pass. */
+typedef struct {
+    int passes;            /* 1 */
+    double scale_step;     /* ds of the first pass: 0.08 (relative) */
+    double bias_step;      /* db of the first pass: 0.02 (the scaler's output unit) */
+    /* called with the loss at the start (pass 0) and after each pass; may be NULL */
+    void (*on_pass)(void *ctx, int pass, double loss, long evals);
+    void *ctx;
+} gpt2_search_opts;
+
+void gpt2_search_opts_default(gpt2_search_opts *o);
+
+/* *evals gets the loss evaluations made, *loss the final loss (nats per token). */
+int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
+                const gpt2_search_opts *o, long *evals, double *loss, gc_err *e);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Perplexity (ppl.c) */
 

@@ -62,6 +62,17 @@ int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e);
 void gpt2_matmul_nt(float *out, const float *inp, const float *weight, const float *bias,
                     long N, int C, int OC);
 
+/* A forward in parts (gpt2_forward is begin, then layers 0..n_layer): begin checks the tokens,
+ * sizes the activations for (B,T) and writes the embeddings into m->residual; layers runs
+ * blocks [l0, l1) on m->residual in place and, when l1 is n_layer, the final LayerNorm into
+ * m->ln. A caller may overwrite m->residual (B,T,C) in between, e.g. with a cached input of
+ * layer l0. */
+int gpt2_forward_begin(gpt2_model *m, const uint32_t *tokens, int B, int T, gc_err *e);
+int gpt2_forward_layers(gpt2_model *m, int l0, int l1, gc_err *e);
+
+/* Sum of -log softmax(logits)[target] over n rows: logits (n, V), targets (n) (ppl.c). */
+double gpt2_nll_rows(const float *logits, const uint32_t *targets, long n, int V);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Attention runtime (gpt2_attn.c) */
 

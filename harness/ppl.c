@@ -5,11 +5,11 @@
 #include <stdlib.h>
 
 #include "gpt2.h"
+#include "gpt2_internal.h"
 
 enum { PPL_CHUNK = 64 }; /* rows of logits formed at once */
 
-/* Adds -log softmax(logits)[target] of n rows: logits (n, V), targets (n). */
-static double nll_rows(const float *logits, const uint32_t *targets, long n, int V)
+double gpt2_nll_rows(const float *logits, const uint32_t *targets, long n, int V)
 {
     double total = 0;
     #pragma omp parallel for reduction(+ : total)
@@ -63,7 +63,7 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
         for (long tok = first; tok < end; tok += PPL_CHUNK) {
             long rows = end - tok < PPL_CHUNK ? end - tok : PPL_CHUNK;
             gpt2_logits(m, tok - 1 - begin, rows, logits);
-            r->nll += nll_rows(logits, ids + tok, rows, V);
+            r->nll += gpt2_nll_rows(logits, ids + tok, rows, V);
         }
         r->scored += end > first ? end - first : 0;
         r->windows++;

@@ -13,8 +13,18 @@ Iteration n = 0, 1, ... (at most 100):
   a ← (1 − r) a + r · a σ*/σ,   b ← (1 − r) b + r · (b + μ* − μ)   (all scalers at once).
 The C `gcsim adapt` implements the same steps; tests compare the two.
 
+Optional second stage, still without gradients (`search`, `--search PASSES`; not in PAPER.md):
+two moments per stream cannot see how the nonlinear read distorts the attention, so a
+coordinate search then tunes the same scalers on the language-model loss of the calibration
+windows (mean cross-entropy of every next token). Layer by layer, stream by stream (k, v, o,
+q), head by head, it tries scale a(1 + ds) then a(1 - ds), and bias b + db then b - db,
+keeping the first that lowers the loss (strictly); ds and db halve after each pass (start
+0.08 and 0.02). The C `gcsim adapt --search` does the same.
+
 Usage: python3 train/adapt.py --init RUN_LINEAR --data SHARDS --out RUN_ADAPTED
                               [--attention paper-cubic] [--batch 8] [--ctx 1024]
+                              [--search PASSES] [--search-windows 64]
+The search windows are random windows of the training shards (seed + 1).
 """
 import argparse
 import json
@@ -24,12 +34,14 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checkpoint import load_checkpoint, portable_path, save_checkpoint  # noqa: E402
 
 SCALERS = ("q", "k", "v", "o")
 MAX_ITERS, RELAX_ITERS, R_START, R_END, TOL = 100, 50, 1.0, 0.1, 1e-4
+SEARCH_DS, SEARCH_DB, SEARCH_ORDER = 0.08, 0.02, ("k", "v", "o", "q")
 
 
 def relaxation(n):
@@ -81,6 +93,49 @@ def adapt(model, x, max_iters=MAX_ITERS, tol=TOL, log=None):
     return hist
 
 
+def calibration_loss(model, xs, ys, chunk=8):
+    """Mean next-token cross-entropy over every position of the windows xs → ys (W, T)."""
+    tot = 0.0
+    for i in range(0, xs.shape[0], chunk):
+        logits = model(xs[i:i + chunk])
+        tot += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(),
+                               ys[i:i + chunk].reshape(-1), reduction="sum").item()
+    return tot / ys.numel()
+
+
+@torch.no_grad()
+def search(model, xs, ys, passes, ds=SEARCH_DS, db=SEARCH_DB, on_pass=None, log=None):
+    """Coordinate search of the scalers on the loss of (xs, ys), in place (see the top of
+    this file). on_pass(p, loss) after each pass. Returns (loss evaluations, final loss)."""
+    model.eval()
+    evals, best = 1, calibration_loss(model, xs, ys)
+    if log:
+        log("search: start loss %.6f" % best)
+    for p in range(passes):
+        for hw in model.hw_modules():
+            for s in SEARCH_ORDER:
+                for h in range(hw.q_scale.numel()):
+                    for kind in ("_scale", "_bias"):
+                        par = getattr(hw, s + kind)
+                        old = par[h].item()
+                        cands = ((old * (1 + ds), old * (1 - ds)) if kind == "_scale"
+                                 else (old + db, old - db))
+                        for cand in cands:
+                            par[h] = cand
+                            cur = calibration_loss(model, xs, ys)
+                            evals += 1
+                            if cur < best:
+                                best, old = cur, par[h].item()
+                                break
+                        par[h] = old
+        if log:
+            log("search: pass %d loss %.6f (%d evaluations)" % (p + 1, best, evals))
+        if on_pass:
+            on_pass(p + 1, best)
+        ds, db = ds / 2, db / 2
+    return evals, best
+
+
 def calibration_batch(data, B, T, seed):
     from data import Shards
     x, _ = Shards(data, "train").batch(B, T, np.random.default_rng(seed))
@@ -97,6 +152,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--ctx", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=4242)
+    ap.add_argument("--search", type=int, default=0, help="passes of the coordinate search (0: none)")
+    ap.add_argument("--search-windows", type=int, default=64)
     ap.add_argument("--eval-tokens", type=int, default=0, help="val loss before/after on this many tokens")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
@@ -121,6 +178,15 @@ def main(argv=None):
     hist = adapt(model, x, log=lambda s: print(s, file=sys.stderr))
     result["iterations"] = len(hist)
     result["max_error"] = hist
+    if a.search:
+        from data import Shards
+        xs, ys = Shards(a.data, "train").batch(a.search_windows, x.shape[1],
+                                               np.random.default_rng(a.seed + 1))
+        xs, ys = torch.from_numpy(xs).to(a.device), torch.from_numpy(ys).to(a.device)
+        result["search_passes"] = []
+        result["search_evaluations"], result["search_loss"] = search(
+            model, xs, ys, a.search, log=lambda s: print(s, file=sys.stderr),
+            on_pass=lambda p, loss: result["search_passes"].append(loss))
     if a.eval_tokens:
         result["val_loss_after"] = evaluate(model, val, x.shape[1], a.eval_tokens, a.batch, a.device)
         result["val_bits_after"] = result["val_loss_after"] / math.log(2)

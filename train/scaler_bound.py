@@ -6,10 +6,8 @@ from the moment-matched model, by one of two methods:
   --method train   trains only the scalers (Adam on the language-model loss, the linear
                    model's surrogate gradient; every other weight frozen) on random windows of
                    the calibration text: uses gradients, so an upper bound for adaptation;
-  --method search  gradient-free coordinate search: for every layer, head and scaler in turn
-                   try scale x (1 +- ds) and bias +- db on the loss of the first --search-windows
-                   windows of the calibration text, keep the first that lowers it; ds, db halve
-                   after each pass.
+  --method search  gradient-free coordinate search (adapt.search, `gcsim adapt --search`) on
+                   the loss of the first --search-windows windows of the calibration text.
 Reports the held-out loss of the linear model, the copied weights, moment matching and the
 chosen method, with the recovered fraction of the gap.
 
@@ -63,39 +61,6 @@ def train_scalers(model, xs, ys, steps, lr):
     return sum(p.numel() for p in hw)
 
 
-@torch.no_grad()
-def search_scalers(model, xs, ys, passes, ds=0.08, db=0.02):
-    """Coordinate search on the loss of (xs, ys); returns the number of loss evaluations."""
-    model.eval()
-    count = 0
-
-    def loss():
-        nonlocal count
-        count += 1
-        tot = [model(xs[i:i + 8], ys[i:i + 8])[1].item() * min(8, xs.shape[0] - i)
-               for i in range(0, xs.shape[0], 8)]
-        return sum(tot) / xs.shape[0]
-
-    best = loss()
-    for _ in range(passes):
-        for s in ("k", "v", "o", "q"):
-            for hw in model.hw_modules():
-                for h in range(hw.q_scale.numel()):
-                    for kind in ("_scale", "_bias"):
-                        par = getattr(hw, s + kind)
-                        old = par[h].item()
-                        for cand in ((old * (1 + ds), old * (1 - ds)) if kind == "_scale"
-                                     else (old + db, old - db)):
-                            par[h] = cand
-                            cur = loss()
-                            if cur < best:
-                                best, old = cur, cand
-                                break
-                        par[h] = old
-        ds, db = ds / 2, db / 2
-    return count
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -138,8 +103,14 @@ def main(argv=None):
     if a.method == "train":
         res["n_scalers"] = train_scalers(model, xs, ys, a.steps, a.lr)
     else:
-        res["loss_evaluations"] = search_scalers(model, xs[:a.search_windows],
-                                                 ys[:a.search_windows], a.passes)
+        res["per_pass"] = []
+
+        def on_pass(p, loss):
+            res["per_pass"].append({"pass": p, "calibration_loss": loss,
+                                    "held_out": held_out(model)})
+            print(json.dumps(res["per_pass"][-1]), flush=True)
+        res["loss_evaluations"], _ = A.search(model, xs[:a.search_windows],
+                                              ys[:a.search_windows], a.passes, on_pass=on_pass)
     res["scalers_fitted"] = held_out(model)
     trained = scalers(model)
     res["change"] = {}
