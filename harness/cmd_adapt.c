@@ -18,7 +18,7 @@ static void usage(FILE *f)
             "                   [--cell cell.h5] [--targets checkpoint|VARIANT] --out PATH\n"
             "                   [--batch B] [--ctx T] [--max-iter N] [--tokenizer gpt2|bytes]\n"
             "                   [--bpe-dir DIR] [--decomp-tol X]\n"
-            "                   [--search PASSES] [--search-windows W]\n\n"
+            "                   [--search PASSES] [--search-windows W] [--search-from P]\n\n"
             "The calibration batch is the first B x T tokens of FILE (B = 4, T = the model's\n"
             "context by default: a head's output moments grow with the keys it sees, so they\n"
             "must be measured at the length the targets were recorded at), cut into B\n"
@@ -37,28 +37,32 @@ static void usage(FILE *f)
             "(k, v, o, q) and head, it tries a*(1 +- ds) and b +- db and keeps the first that\n"
             "lowers the loss; ds = 0.08 and db = 0.02 halve after each pass. A pass makes 8 to\n"
             "16 loss evaluations per layer and head, each running the layers from the one\n"
-            "searched up. The search is not part of PAPER.md's method.\n" GPT2_CLI_DECOMP_TOL_HELP);
+            "searched up. --search-from P numbers the passes from P (steps halved P - 1 times):\n"
+            "a search stopped after pass P - 1 resumes from its output with --max-iter 0.\n"
+            "The search is not part of PAPER.md's method.\n" GPT2_CLI_DECOMP_TOL_HELP);
 }
 
 typedef struct {
     const char *model, *text, *attention, *cell, *targets, *out, *tokenizer, *bpe;
-    long batch, ctx, max_iter, search, search_windows;
+    long batch, ctx, max_iter, search, search_windows, search_from;
     double decomp_tol;
 } adapt_args;
 
 static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
 {
-    *a = (adapt_args){.tokenizer = "gpt2", .batch = 4, .max_iter = 100};
+    *a = (adapt_args){.tokenizer = "gpt2", .batch = 4, .max_iter = 100, .search_from = 1};
     const char *v;
-    const char *names[] = {"model", "text", "attention", "cell", "targets", "out",
-                           "tokenizer", "bpe-dir", "batch", "ctx", "max-iter", "search", "search-windows",
+    const char *names[] = {"model",     "text",     "attention", "cell",   "targets",
+                           "out",       "tokenizer", "bpe-dir",  "batch",  "ctx",
+                           "max-iter",  "search",   "search-windows", "search-from",
                            "decomp-tol"};
     const char **dst[] = {&a->model, &a->text, &a->attention, &a->cell, &a->targets, &a->out,
                           &a->tokenizer, &a->bpe};
-    long *num[] = {&a->batch, &a->ctx, &a->max_iter, &a->search, &a->search_windows};
+    long *num[] = {&a->batch, &a->ctx, &a->max_iter, &a->search, &a->search_windows,
+                   &a->search_from};
     for (int i = 1; i < argc; i++) {
         int k, r = 0;
-        for (k = 0; k < 14; k++)
+        for (k = 0; k < 15; k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)
@@ -67,7 +71,7 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
             return gc_fail(e, "unexpected argument '%s'", argv[i]);
         if (k < 8)
             *dst[k] = v;
-        else if (k == 13) {
+        else if (k == 14) {
             if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
                 return -1;
         } else if (gpt2_cli_long(v, names[k], k == 10 || k == 11 ? 0 : 1, 1 << 20, num[k - 8],
@@ -194,6 +198,7 @@ int cmd_adapt(int argc, char **argv)
         gpt2_search_opts so;
         gpt2_search_opts_default(&so);
         so.passes = (int)a.search;
+        so.first_pass = (int)a.search_from;
         so.on_pass = print_pass;
         long evals;
         printf("searching the scalers on %d windows of %d tokens of %s, %d pass%s\n", W, T,

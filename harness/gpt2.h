@@ -218,6 +218,8 @@ int gpt2_adapt(gpt2_model *m, const uint32_t *tokens, int B, int T, const float 
  * pass. */
 typedef struct {
     int passes;            /* 1 */
+    int first_pass;        /* 1; pass P searches with the steps halved P - 1 times, so a search
+                              run as passes 1..2 then 3..4 equals one run of 1..4 */
     double scale_step;     /* ds of the first pass: 0.08 (relative) */
     double bias_step;      /* db of the first pass: 0.02 (the scaler's output unit) */
     /* called with the loss at the start (pass 0) and after each pass; may be NULL */

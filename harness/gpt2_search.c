@@ -22,7 +22,8 @@ static const int search_order[GPT2_HW_N] = {GPT2_HW_K, GPT2_HW_V, GPT2_HW_O, GPT
 
 void gpt2_search_opts_default(gpt2_search_opts *o)
 {
-    *o = (gpt2_search_opts){.passes = 1, .scale_step = 0.08, .bias_step = 0.02};
+    *o = (gpt2_search_opts){.passes = 1, .first_pass = 1, .scale_step = 0.08,
+                               .bias_step = 0.02};
 }
 
 typedef struct {
@@ -124,6 +125,9 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
                 const gpt2_search_opts *o, long *evals, double *loss, gc_err *e)
 {
     const gpt2_config *c = &m->config;
+    if (o->first_pass < 1 || o->passes < 0)
+        return gc_fail(e, "search: passes %d to %d", o->first_pass,
+                       o->first_pass + o->passes - 1);
     if (W < 1 || T < 2 || T > c->max_seq_len)
         return gc_fail(e, "search: %d windows of %d tokens (need at least 1 of 2..%d)", W, T,
                        c->max_seq_len);
@@ -134,7 +138,8 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
     searcher s = {.m = m, .tokens = tokens, .W = W, .T = T};
     s.inputs = malloc((size_t)W * T * c->n_embd * sizeof *s.inputs);
     s.logits = malloc((size_t)LOGIT_ROWS * c->vocab_size * sizeof *s.logits);
-    double best, ds = o->scale_step, db = o->bias_step;
+    double best, ds = ldexp(o->scale_step, 1 - o->first_pass),
+                 db = ldexp(o->bias_step, 1 - o->first_pass);
     if (!s.inputs || !s.logits) {
         gc_fail(e, "search: out of memory for %d windows of %d tokens", W, T);
         goto done;
@@ -143,8 +148,8 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
         goto done;
     if (o->on_pass)
         o->on_pass(o->ctx, 0, best, s.evals);
-    for (int p = 1; p <= o->passes; p++) {
-        if (p > 1 && embed(&s, e))
+    for (int p = o->first_pass; p < o->first_pass + o->passes; p++) {
+        if (p > o->first_pass && embed(&s, e))
             goto done;
         for (int l = 0; l < L; l++) {
             for (int k = 0; k < GPT2_HW_N; k++)
