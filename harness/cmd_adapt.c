@@ -83,13 +83,14 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
     return 0;
 }
 
-static void print_pass(void *ctx, int pass, double loss, long evals)
+static void print_layer(void *ctx, int pass, int layer, double loss, long evals)
 {
-    (void)ctx;
+    int L = *(const int *)ctx;
     if (pass == 0)
         printf("search: calibration loss %.6f nats per token\n", loss);
     else
-        printf("search pass %d: loss %.6f after %ld evaluations\n", pass, loss, evals);
+        printf("search pass %d, layer %d of %d: loss %.6f after %ld evaluations\n", pass,
+               layer, L, loss, evals);
     fflush(stdout);
 }
 
@@ -199,7 +200,8 @@ int cmd_adapt(int argc, char **argv)
         gpt2_search_opts_default(&so);
         so.passes = (int)a.search;
         so.first_pass = (int)a.search_from;
-        so.on_pass = print_pass;
+        so.on_layer = print_layer;
+        so.ctx = &m->config.n_layer;
         long evals;
         printf("searching the scalers on %d windows of %d tokens of %s, %d pass%s\n", W, T,
                a.text, so.passes, so.passes > 1 ? "es" : "");

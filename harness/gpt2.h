@@ -222,8 +222,9 @@ typedef struct {
                               run as passes 1..2 then 3..4 equals one run of 1..4 */
     double scale_step;     /* ds of the first pass: 0.08 (relative) */
     double bias_step;      /* db of the first pass: 0.02 (the scaler's output unit) */
-    /* called with the loss at the start (pass 0) and after each pass; may be NULL */
-    void (*on_pass)(void *ctx, int pass, double loss, long evals);
+    /* called with the loss at the start (pass 0, layer 0) and after each layer of each pass
+     * (layer = layers searched in this pass); may be NULL */
+    void (*on_layer)(void *ctx, int pass, int layer, double loss, long evals);
     void *ctx;
 } gpt2_search_opts;
 

@@ -146,8 +146,8 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
     }
     if ((stats && gpt2_stats_enable(m, 0, e)) || embed(&s, e) || loss_from(&s, 0, &best, e))
         goto done;
-    if (o->on_pass)
-        o->on_pass(o->ctx, 0, best, s.evals);
+    if (o->on_layer)
+        o->on_layer(o->ctx, 0, 0, best, s.evals);
     for (int p = o->first_pass; p < o->first_pass + o->passes; p++) {
         if (p > o->first_pass && embed(&s, e))
             goto done;
@@ -159,11 +159,11 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
                         try_value(&s, l, &m->params.hw_bias[i], 0, db, &best, e))
                         goto done;
                 }
+            if (o->on_layer)
+                o->on_layer(o->ctx, p, l + 1, best, s.evals);
             if (l + 1 < L && advance(&s, l, e))
                 goto done;
         }
-        if (o->on_pass)
-            o->on_pass(o->ctx, p, best, s.evals);
         ds /= 2;
         db /= 2;
     }

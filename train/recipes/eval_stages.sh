@@ -1,7 +1,8 @@
 #!/bin/bash
 # Scores the stages of the pipeline and the two controls with `gcsim ppl` (C) on the whole
 # WikiText-2 test: raw bytes, ctx 1024, stride 512. The adapted stages are adapted first
-# (gcsim adapt on the linear checkpoint, its recorded targets). Each stage is scored in SHARDS
+# (gcsim adapt on the linear checkpoint, its recorded targets; 3_cubic_searched adds two passes
+# of the coordinate search, `--search 2`: about an hour and a half on 2 cores). Each stage is scored in SHARDS
 # parts (gcsim ppl --shard), P parts at a time with THREADS threads each (the byte models have
 # 4 heads, so more than 4 threads per part buys little); parts already scored are kept, so an
 # interrupted run resumes. A stage's parts are then added up into ppl_<stage>.json.
@@ -25,6 +26,7 @@ all=(
   "2_linear $M/bytes-5x256-paper-linear paper-linear"
   "3_cubic_copied $M/bytes-5x256-paper-linear paper-cubic"
   "3_cubic_adapted $ADAPTED/linear-adapted-cubic paper-cubic"
+  "3_cubic_searched $ADAPTED/linear-searched-cubic paper-cubic"
   "4_cubic_finetuned $M/bytes-5x256-paper-cubic paper-cubic"
   "3_si_copied $M/bytes-5x256-paper-linear calibrated $CELLS/cell_si.h5"
   "3_si_adapted $ADAPTED/linear-adapted-si calibrated $CELLS/cell_si.h5"
@@ -37,16 +39,17 @@ for r in "${all[@]}"; do
   [ -z "$STAGES" ] || [[ " $STAGES " == *" ${r%% *} "* ]] && runs+=("$r")
 done
 
-adapt() { # attention out [cell]
+adapt() { # attention out cell|"" [gcsim adapt options]
   [ -f "$ADAPTED/$2/model.safetensors" ] && return
   "$GCSIM" adapt --model "$M/bytes-5x256-paper-linear" --text "$CALIB" --tokenizer bytes \
-    --attention "$1" ${3:+--cell "$3"} --out "$ADAPTED/$2" > "$OUT/adapt_$2.log"
+    --attention "$1" ${3:+--cell "$3"} "${@:4}" --out "$ADAPTED/$2" > "$OUT/adapt_$2.log"
   echo "adapted $2: $(tail -n 1 "$OUT/adapt_$2.log")"
 }
 for r in "${runs[@]}"; do
   set -- $r
   case $1 in
-    3_cubic_adapted) adapt paper-cubic linear-adapted-cubic & ;;
+    3_cubic_adapted) adapt paper-cubic linear-adapted-cubic "" & ;;
+    3_cubic_searched) adapt paper-cubic linear-searched-cubic "" --search 2 & ;;
     3_si_adapted) adapt calibrated linear-adapted-si "$4" & ;;
     3_igzo_adapted) adapt calibrated linear-adapted-igzo "$4" & ;;
   esac
