@@ -14,10 +14,10 @@ chosen method, with the recovered fraction of the gap.
 Usage: python3 train/scaler_bound.py --init RUN_LINEAR --data SHARDS --calib FILE
                                     [--method train|search] [--steps 300] [--lr 3e-3]
                                     [--passes 2] [--search-windows 64] [--eval-tokens N]
-                                    [--out F.json]
+                                    [--out F.json] [--save DIR]
 FILE is raw bytes of training text (byte-level models): its first 4 x 1024 bytes are the
 moment-matching batch, and its windows of 1024 the data the scalers are fitted on. SHARDS
-gives the held-out split (val).
+gives the held-out split (val). --save writes the fitted model as a checkpoint (for gcsim ppl).
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adapt as A  # noqa: E402
-from checkpoint import load_checkpoint  # noqa: E402
+from checkpoint import load_checkpoint, portable_path, save_checkpoint  # noqa: E402
 from data import Shards  # noqa: E402
 from train import evaluate  # noqa: E402
 
@@ -75,6 +75,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval-tokens", type=int, default=1 << 30)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--save", default=None)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args(argv)
     dev, T = a.device, 1024
@@ -126,6 +127,9 @@ def main(argv=None):
     if a.out:
         with open(a.out, "w") as f:
             f.write(text + "\n")
+    if a.save:
+        save_checkpoint(a.save, model.cpu(), torch.float32,
+                        {"adapted_from": portable_path(a.init), "scalers": a.method})
 
 
 if __name__ == "__main__":
