@@ -1,11 +1,11 @@
 #!/bin/bash
 # Scores the stages of the pipeline and the two controls with `gcsim ppl` (C) on the whole
 # WikiText-2 test: raw bytes, ctx 1024, stride 512. The adapted stages are adapted first
-# (gcsim adapt on the linear checkpoint, its recorded targets; 3_cubic_searched adds two passes
-# of the coordinate search, `--search 2`: about an hour and a half on 2 cores). Each stage is scored in SHARDS
-# parts (gcsim ppl --shard), P parts at a time with THREADS threads each (the byte models have
-# 4 heads, so more than 4 threads per part buys little); parts already scored are kept, so an
-# interrupted run resumes. A stage's parts are then added up into ppl_<stage>.json.
+# (gcsim adapt on the linear checkpoint, its recorded targets; 3_cubic_searched adds one pass
+# of the coordinate search, `--search 1`: about 45 minutes on 2 cores). Each stage is scored
+# in SHARDS parts (gcsim ppl --shard), P parts at a time with THREADS threads each (the byte
+# models have 4 heads, so more than 4 threads per part buys little); parts already scored are
+# kept, so an interrupted run resumes. A stage's parts are then added up into ppl_<stage>.json.
 #   GCSIM  gcsim binary              TEXT    wikitext2_wiki.test.raw
 #   CALIB  calibration text          CELLS   folder with cell_si.h5 and cell_igzo.h5
 #   CONTROLS  folder with the runs 5a_linear_scratch and 5b_cubic_from_softmax (optional)
@@ -49,7 +49,7 @@ for r in "${runs[@]}"; do
   set -- $r
   case $1 in
     3_cubic_adapted) adapt paper-cubic linear-adapted-cubic "" & ;;
-    3_cubic_searched) adapt paper-cubic linear-searched-cubic "" --search 2 & ;;
+    3_cubic_searched) adapt paper-cubic linear-searched-cubic "" --search 1 & ;;
     3_si_adapted) adapt calibrated linear-adapted-si "$4" & ;;
     3_igzo_adapted) adapt calibrated linear-adapted-igzo "$4" & ;;
   esac
