@@ -35,21 +35,40 @@ typedef struct {
     long evals;
 } searcher;
 
-static size_t chunk_floats(const searcher *s, int w0)
+static int chunk_windows(const searcher *s, int w0)
 {
-    return (size_t)(s->W - w0 < SEARCH_CHUNK ? s->W - w0 : SEARCH_CHUNK) * s->T *
-           s->m->config.n_embd;
+    return s->W - w0 < SEARCH_CHUNK ? s->W - w0 : SEARCH_CHUNK;
 }
 
-/* Loads chunk w0's stored inputs into the model's residual stream (sized for the chunk). */
+static size_t chunk_floats(const searcher *s, int w0)
+{
+    return (size_t)chunk_windows(s, w0) * s->T * s->m->config.n_embd;
+}
+
+static float *chunk_inputs(const searcher *s, int w0)
+{
+    return s->inputs + (size_t)w0 * s->T * s->m->config.n_embd;
+}
+
+/* Embeds chunk w0's windows (sizing the model for the chunk). */
+static int begin_chunk(searcher *s, int w0, gc_err *e)
+{
+    return gpt2_forward_begin(s->m, s->tokens + (size_t)w0 * s->T, chunk_windows(s, w0), s->T, e);
+}
+
+/* Loads chunk w0's stored inputs into the model's residual stream. */
 static int load_chunk(searcher *s, int w0, gc_err *e)
 {
-    int B = s->W - w0 < SEARCH_CHUNK ? s->W - w0 : SEARCH_CHUNK;
-    if (gpt2_forward_begin(s->m, s->tokens + (size_t)w0 * s->T, B, s->T, e))
+    if (begin_chunk(s, w0, e))
         return -1;
-    memcpy(s->m->residual, s->inputs + (size_t)w0 * s->T * s->m->config.n_embd,
-           chunk_floats(s, w0) * sizeof(float));
+    memcpy(s->m->residual, chunk_inputs(s, w0), chunk_floats(s, w0) * sizeof(float));
     return 0;
+}
+
+/* The model's residual stream becomes chunk w0's stored inputs. */
+static void store_chunk(searcher *s, int w0)
+{
+    memcpy(chunk_inputs(s, w0), s->m->residual, chunk_floats(s, w0) * sizeof(float));
 }
 
 /* The stored inputs become those of layer l + 1 (runs layer l on them). */
@@ -58,8 +77,7 @@ static int advance(searcher *s, int l, gc_err *e)
     for (int w0 = 0; w0 < s->W; w0 += SEARCH_CHUNK) {
         if (load_chunk(s, w0, e) || gpt2_forward_layers(s->m, l, l + 1, e))
             return -1;
-        memcpy(s->inputs + (size_t)w0 * s->T * s->m->config.n_embd, s->m->residual,
-               chunk_floats(s, w0) * sizeof(float));
+        store_chunk(s, w0);
     }
     return 0;
 }
@@ -112,11 +130,9 @@ static int try_value(searcher *s, int l, float *x, int is_scale, double step, do
 static int embed(searcher *s, gc_err *e)
 {
     for (int w0 = 0; w0 < s->W; w0 += SEARCH_CHUNK) {
-        int B = s->W - w0 < SEARCH_CHUNK ? s->W - w0 : SEARCH_CHUNK;
-        if (gpt2_forward_begin(s->m, s->tokens + (size_t)w0 * s->T, B, s->T, e))
+        if (begin_chunk(s, w0, e))
             return -1;
-        memcpy(s->inputs + (size_t)w0 * s->T * s->m->config.n_embd, s->m->residual,
-               chunk_floats(s, w0) * sizeof(float));
+        store_chunk(s, w0);
     }
     return 0;
 }
