@@ -62,7 +62,7 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
                    &a->search_from};
     for (int i = 1; i < argc; i++) {
         int k, r = 0;
-        for (k = 0; k < 15; k++)
+        for (k = 0; k < (int)(sizeof names / sizeof *names); k++)
             if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
                 break;
         if (r < 0)

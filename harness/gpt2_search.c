@@ -147,6 +147,7 @@ int gpt2_search(gpt2_model *m, const uint32_t *tokens, int W, int T,
     if (W < 1 || T < 2 || T > c->max_seq_len)
         return gc_fail(e, "search: %d windows of %d tokens (need at least 1 of 2..%d)", W, T,
                        c->max_seq_len);
+    /* the forward checks the ids it embeds; the last target of the last window it never sees */
     if (tokens[(size_t)W * T] >= (uint32_t)c->vocab_size)
         return gc_fail(e, "search: token id %u at position %zu is outside the vocabulary (%d)",
                        tokens[(size_t)W * T], (size_t)W * T, c->vocab_size);

@@ -16,30 +16,14 @@ sys.path.insert(0, os.path.join(ROOT, "train"))
 import adapt  # noqa: E402
 import checkpoint  # noqa: E402
 import model as M  # noqa: E402
+from tiny_adapt_model import tiny_linear_with_targets  # noqa: E402
 
 gcsim = os.environ.get("GCSIM") or sys.argv[1]
 B, T = 2, 96
 torch.set_num_threads(2)
-cfg = M.default_config(n_layer=2, n_head=2, n_embd=128, n_ctx=128, vocab_size=256, attention="paper-linear")
-m = M.GPT(cfg).double()
-m.reset_parameters(seed=21)
-g = torch.Generator().manual_seed(22)
-with torch.no_grad():
-    for hw in m.hw_modules():
-        H = hw.q_scale.numel()
-        hw.q_scale.copy_(2.0 + torch.rand(H, generator=g)); hw.q_bias.copy_(0.3 + 0.1 * torch.rand(H, generator=g))
-        hw.k_scale.copy_(1.5 + torch.rand(H, generator=g)); hw.v_scale.copy_(1.5 + torch.rand(H, generator=g))
 text = bytes(range(32, 127)) * 8
 x = torch.from_numpy(np.frombuffer(text[:B * T], np.uint8).astype(np.int64).reshape(B, T))
-for hw in m.hw_modules():
-    hw.record_targets = True
-with torch.no_grad():
-    m(x)
-for hw in m.hw_modules():
-    hw.record_targets = False
-with torch.no_grad():     # disturb the scalers so that there is something to adapt
-    for hw in m.hw_modules():
-        hw.o_scale.mul_(1.5); hw.k_bias.add_(0.03)
+m = tiny_linear_with_targets(21, x)
 with tempfile.TemporaryDirectory() as d:
     src = os.path.join(d, "lin")
     checkpoint.save_checkpoint(src, m, torch.float32)

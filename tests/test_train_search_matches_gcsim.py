@@ -22,55 +22,37 @@ sys.path.insert(0, os.path.join(ROOT, "train"))
 import adapt  # noqa: E402
 import checkpoint  # noqa: E402
 import model as M  # noqa: E402
+from tiny_adapt_model import tiny_linear_with_targets  # noqa: E402
 
 gcsim = os.environ.get("GCSIM") or sys.argv[1]
 B, T, W, PASSES = 2, 96, 3, 2
 torch.set_num_threads(2)
-cfg = M.default_config(n_layer=2, n_head=2, n_embd=128, n_ctx=128, vocab_size=256, attention="paper-linear")
-m = M.GPT(cfg).double()
-m.reset_parameters(seed=31)
-g = torch.Generator().manual_seed(32)
-with torch.no_grad():
-    for hw in m.hw_modules():
-        H = hw.q_scale.numel()
-        hw.q_scale.copy_(2.0 + torch.rand(H, generator=g)); hw.q_bias.copy_(0.3 + 0.1 * torch.rand(H, generator=g))
-        hw.k_scale.copy_(1.5 + torch.rand(H, generator=g)); hw.v_scale.copy_(1.5 + torch.rand(H, generator=g))
 text = b"".join(b"the %d cells of row %d hold %d volts; " % (i, i * 7 % 13, i * i % 97) for i in range(40))
 ids = np.frombuffer(text, np.uint8).astype(np.int64)
 assert ids.size > W * T
 x = torch.from_numpy(ids[:B * T].reshape(B, T))
 xs = torch.from_numpy(ids[:W * T].reshape(W, T))
 ys = torch.from_numpy(ids[1:W * T + 1].reshape(W, T))
-for hw in m.hw_modules():
-    hw.record_targets = True
-with torch.no_grad():
-    m(x)
-for hw in m.hw_modules():
-    hw.record_targets = False
-with torch.no_grad():     # disturb the scalers so that there is something to adapt
-    for hw in m.hw_modules():
-        hw.o_scale.mul_(1.5); hw.k_bias.add_(0.03)
+m = tiny_linear_with_targets(31, x)
 with tempfile.TemporaryDirectory() as d:
     src = os.path.join(d, "lin")
     checkpoint.save_checkpoint(src, m, torch.float32)
     with open(os.path.join(d, "text.txt"), "wb") as f:
         f.write(text)
-    r = subprocess.run([gcsim, "adapt", "--model", src, "--text", os.path.join(d, "text.txt"),
-                        "--attention", "paper-cubic", "--tokenizer", "bytes", "--batch", str(B),
-                        "--ctx", str(T), "--search", str(PASSES), "--search-windows", str(W),
-                        "--out", os.path.join(d, "c")], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit("gcsim adapt --search failed: " + r.stderr.strip())
-    out = r.stdout
 
     def run(model, dst, *extra):
         return subprocess.run(
             [gcsim, "adapt", "--model", model, "--text", os.path.join(d, "text.txt"),
              "--attention", "paper-cubic", "--tokenizer", "bytes", "--batch", str(B), "--ctx",
              str(T), "--search-windows", str(W), "--out", os.path.join(d, dst)] + list(extra),
-            capture_output=True, text=True).returncode
-    rc1 = run(src, "p1", "--search", "1")
-    rc2 = run(os.path.join(d, "p1"), "p2", "--max-iter", "0", "--search", "1", "--search-from", "2")
+            capture_output=True, text=True)
+    r = run(src, "c", "--search", str(PASSES))
+    if r.returncode:
+        sys.exit("gcsim adapt --search failed: " + r.stderr.strip())
+    out = r.stdout
+    rc1 = run(src, "p1", "--search", "1").returncode
+    rc2 = run(os.path.join(d, "p1"), "p2", "--max-iter", "0", "--search", "1",
+              "--search-from", "2").returncode
     resumed = None if rc1 or rc2 else checkpoint.load_safetensors(
         os.path.join(d, "p2", "model.safetensors"))[0]
     short = os.path.join(d, "short.txt")

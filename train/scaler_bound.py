@@ -112,7 +112,9 @@ def main(argv=None):
             print(json.dumps(res["per_pass"][-1]), flush=True)
         res["loss_evaluations"], _ = A.search(model, xs[:a.search_windows],
                                               ys[:a.search_windows], a.passes, on_pass=on_pass)
-    res["scalers_fitted"] = held_out(model)
+    # the search has just scored its last pass on the held-out split
+    res["scalers_fitted"] = (res["per_pass"][-1]["held_out"] if res.get("per_pass")
+                             else held_out(model))
     trained = scalers(model)
     res["change"] = {}
     for n in matched:   # scales as ratios, biases as differences (volts for k and v)
