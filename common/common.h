@@ -161,4 +161,30 @@ void gc_npy_free(gc_npy *a);
 int gc_npy_write(const char *path, gc_npy_dtype dtype, int ndim, const size_t *shape,
                  const void *data, gc_err *e);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Numbers from text (options, parameter files): the whole string must be the number. On
+ * failure the message is "WHAT: 'TEXT' is not ..." with the allowed range. */
+
+/* A decimal integer in [lo, hi]. */
+int gc_parse_long(const char *text, const char *what, long lo, long hi, long *out, gc_err *e);
+
+/* A finite number in [lo, hi] (lo_open / hi_open: the bound itself is excluded). */
+int gc_parse_double(const char *text, const char *what, double lo, double hi, int lo_open,
+                    int hi_open, double *out, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Random numbers: splitmix64, small and well mixed; a stream depends only on its seed, on
+ * every machine. */
+
+typedef struct {
+    uint64_t state;
+} gc_rng;
+
+void gc_rng_seed(gc_rng *r, uint64_t seed);
+uint64_t gc_rng_next(gc_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double gc_rng_uniform(gc_rng *r);
+/* Uniform integer in [0, n), n >= 1. */
+int gc_rng_int(gc_rng *r, int n);
+
 #endif
