@@ -1,5 +1,6 @@
 /* gcsim characterize: run the SPICE sweeps of a technology and write curves.h5. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim characterize [--tech si|igzo|FILE] [--set NAME=VALUE]... [--jobs N]\n"
-            "                          [--timeout S] [--plan FILE] [-v] --out curves.h5\n"
-            "       gcsim characterize --list-params [--tech T]\n\n"
+            "                          [--timeout S] [--plan FILE] [--dump-netlists DIR] [-v]\n"
+            "                          --out curves.h5\n"
+            "       gcsim characterize --list-params [--tech T] [--set NAME=VALUE]...\n\n"
             "Runs the read, leakage, write, charge-to-pulse and readout sweeps of a technology\n"
             "in ngspice (one worker process per simulation) and writes curves.h5 atomically.\n\n"
             "  --tech T        si (default), igzo, or a .tech file\n"
@@ -22,7 +24,7 @@ static void usage(FILE *out)
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --plan FILE     sweep resolution (default data/sweeps/default.plan)\n"
             "  --dump-netlists DIR  also write every netlist run to DIR (to re-run by hand)\n"
-            "  -v              print the time of every simulation\n"
+            "  -v, --verbose   print the time of every simulation\n"
             "  --list-params   print every parameter with its default and unit\n");
 }
 
@@ -35,82 +37,108 @@ static void list_params(const spice_tech *t)
                t->params[i].unit, t->params[i].description);
 }
 
-int cmd_characterize(int argc, char **argv)
+typedef struct {
+    const char *tech, *out, *plan, *dump;
+    const char **sets;          /* --set assignments, n_sets of them */
+    int n_sets, list, verbose;
+    spice_run_opts run;
+} char_args;
+
+/* One option into a; -1 with a message naming the option if its value is bad. */
+static int set_opt(int c, char_args *a, gc_err *e)
+{
+    long jobs;
+    switch (c) {
+    case 't': a->tech = optarg; return 0;
+    case 's': a->sets[a->n_sets++] = optarg; return 0;
+    case 'p': a->plan = optarg; return 0;
+    case 'd': a->dump = optarg; return 0;
+    case 'o': a->out = optarg; return 0;
+    case 'l': a->list = 1; return 0;
+    case 'v': a->verbose = 1; return 0;
+    case 'j':
+        if (gc_parse_long(optarg, "--jobs", 1, 256, &jobs, e))
+            return -1;
+        a->run.jobs = (int)jobs;
+        return 0;
+    case 'T': return gc_parse_double(optarg, "--timeout", 0, INFINITY, 1, 1, &a->run.timeout_s, e);
+    }
+    return -1;
+}
+
+/* 0: run; 1: --help was printed; 2: a usage error was printed. a->sets has argc slots. */
+static int parse(int argc, char **argv, char_args *a)
 {
     static const struct option opts[] = {
         {"tech", required_argument, 0, 't'}, {"set", required_argument, 0, 's'},
         {"jobs", required_argument, 0, 'j'}, {"timeout", required_argument, 0, 'T'},
         {"plan", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
-        {"list-params", no_argument, 0, 'l'}, {"dump-netlists", required_argument, 0, 'd'}, {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *tech = "si", *out = NULL, *plan_path = NULL, *dump = NULL;
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, list = 0, verbose = 0, c;
-    spice_run_opts run = {.jobs = 2, .timeout_s = 300, .progress = 1};
+        {"list-params", no_argument, 0, 'l'}, {"dump-netlists", required_argument, 0, 'd'},
+        {"verbose", no_argument, 0, 'v'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    gc_err e = {{0}};
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 't': tech = optarg; break;
-        case 's': sets[n_sets++] = optarg; break;
-        case 'j':
-            run.jobs = (int)strtol(optarg, &end, 10);
-            if (*end || run.jobs < 1 || run.jobs > 256) {
-                fprintf(stderr, "gcsim characterize: --jobs %s: expected 1..256\n", optarg);
-                free(sets);
-                return 2;
-            }
-            break;
-        case 'T':
-            run.timeout_s = strtod(optarg, &end);
-            if (*end || !(run.timeout_s > 0)) {
-                fprintf(stderr, "gcsim characterize: --timeout %s: expected seconds > 0\n", optarg);
-                free(sets);
-                return 2;
-            }
-            break;
-        case 'p': plan_path = optarg; break;
-        case 'd': dump = optarg; break;
-        case 'o': out = optarg; break;
-        case 'l': list = 1; break;
-        case 'v': verbose = 1; break;
-        case 'h': usage(stdout); free(sets); return 0;
-        default: usage(stderr); free(sets); return 2;
+        if (c == 'h' || c == '?') {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 1 : 2;
+        }
+        if (set_opt(c, a, &e)) {
+            fprintf(stderr, "gcsim characterize: %s\n", e.msg);
+            return 2;
         }
     }
-    if (optind < argc || (!list && !out)) {
+    if (optind < argc || (!a->list && !a->out)) {
         fprintf(stderr, "gcsim characterize: %s\n",
                 optind < argc ? "unexpected argument" : "--out is required");
         usage(stderr);
-        free(sets);
         return 2;
     }
-    gc_err e = {0};
-    spice_tech *t = malloc(sizeof *t);
+    return 0;
+}
+
+/* Loads the technology with its overrides, then lists its parameters or runs the sweeps. */
+static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e)
+{
     spice_plan plan;
     spice_plan_default(&plan);
     char default_plan[4096];
     snprintf(default_plan, sizeof default_plan, "%s/data/sweeps/default.plan", cli_root());
-    int rc = !t || spice_tech_load(tech, cli_root(), t, &e);
-    for (int i = 0; i < n_sets && !rc; i++)
-        rc = spice_tech_set(t, sets[i], &e);
-    if (!rc && list) {
-        list_params(t);
-    } else if (!rc) {
-        rc = spice_plan_load(plan_path ? plan_path : default_plan, &plan, &e);
+    int rc = spice_tech_load(a->tech, cli_root(), t, e);
+    for (int i = 0; i < a->n_sets && !rc; i++)
+        rc = spice_tech_set(t, a->sets[i], e);
+    if (rc || a->list) {
+        if (!rc)
+            list_params(t);
+        return rc ? -1 : 0;
+    }
+    spice_char_opts o = {.plan = &plan, .run = a->run, .command_line = cmdline,
+                         .dump_dir = a->dump, .verbose = a->verbose};
+    double t0 = gc_now();
+    rc = spice_plan_load(a->plan ? a->plan : default_plan, &plan, e) ||
+         spice_characterize(t, &o, a->out, e);
+    if (!rc)
+        fprintf(stderr, "gcsim characterize: %s written (technology %s, %.1f s)\n", a->out,
+                t->name, gc_now() - t0);
+    return rc ? -1 : 0;
+}
+
+int cmd_characterize(int argc, char **argv)
+{
+    char_args a = {.tech = "si", .run = {.jobs = 2, .timeout_s = 300, .progress = 1}};
+    a.sets = calloc((size_t)argc + 1, sizeof *a.sets);
+    spice_tech *t = malloc(sizeof *t);
+    gc_err e = {{0}};
+    int rc = a.sets && t ? parse(argc, argv, &a) : -1;
+    if (rc == 0) {
         char cmdline[8192];
         cli_command_line(argc, argv, cmdline, sizeof cmdline);
-        spice_char_opts o = {.plan = &plan, .run = run, .command_line = cmdline,
-                             .dump_dir = dump, .verbose = verbose};
-        double t0 = gc_now();
-        rc = rc || spice_characterize(t, &o, out, &e);
-        if (!rc)
-            fprintf(stderr, "gcsim characterize: %s written (technology %s, %.1f s)\n", out,
-                    t->name, gc_now() - t0);
+        rc = run(&a, cmdline, t, &e);
     }
-    if (rc)
+    if (rc < 0)
         fprintf(stderr, "gcsim characterize: %s\n", e.msg[0] ? e.msg : "out of memory");
     free(t);
-    free(sets);
-    return rc ? 1 : 0;
+    free(a.sets);
+    return rc < 0 ? 1 : rc == 1 ? 0 : rc;
 }

@@ -114,19 +114,19 @@ int cmd_fit(int argc, char **argv)
         {"json", required_argument, 0, 'j'},   {"read-poly-degree", required_argument, 0, 'd'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *curves = NULL, *out = NULL, *json = NULL;
-    int degree = 3, ch;
+    long degree = 3;
+    int ch;
+    gc_err e = {{0}};
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
         switch (ch) {
         case 'c': curves = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = optarg; break;
         case 'd':
-            degree = (int)strtol(optarg, &end, 10);
-            if (*end || degree < 0 || degree > CALIB_MAX_POLY_DEGREE) {
-                fprintf(stderr, "gcsim fit: --read-poly-degree %s: expected 0..%d\n", optarg,
-                        CALIB_MAX_POLY_DEGREE);
+            if (gc_parse_long(optarg, "--read-poly-degree", 0, CALIB_MAX_POLY_DEGREE, &degree,
+                              &e)) {
+                fprintf(stderr, "gcsim fit: %s\n", e.msg);
                 return 2;
             }
             break;
@@ -142,8 +142,7 @@ int cmd_fit(int argc, char **argv)
     gsl_set_error_handler_off();
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
-    gc_err e = {{0}};
-    if (fit_and_write(curves, out, json, degree, cmdline, &e)) {
+    if (fit_and_write(curves, out, json, (int)degree, cmdline, &e)) {
         fprintf(stderr, "gcsim fit: %s\n", e.msg);
         return 1;
     }

@@ -1,5 +1,6 @@
 /* gcsim import: external I-V and leakage curves (CSV) -> curves.h5 for `gcsim fit`. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,15 +30,32 @@ static void usage(FILE *out)
             "  --technology NAME  name stored in the file (default imported)\n");
 }
 
-static int parse_pos(const char *opt, const char *arg, double *v)
+/* A positive finite number; -1 with a message naming the option if not. */
+static int parse_pos(const char *opt, double *v, gc_err *e)
 {
-    char *end;
-    *v = strtod(arg, &end);
-    if (*end || !(*v > 0)) {
-        fprintf(stderr, "gcsim import: %s %s: expected a positive number\n", opt, arg);
-        return -1;
+    return gc_parse_double(optarg, opt, 0, INFINITY, 1, 1, v, e);
+}
+
+/* One option into o (out gets --out); -1 with a message naming the option if its value is
+ * bad. */
+static int set_opt(int ch, calib_import_opts *o, const char **out, gc_err *e)
+{
+    long levels;
+    switch (ch) {
+    case 'r': o->read_iv_csv = optarg; return 0;
+    case 'l': o->leak_csv = optarg; return 0;
+    case 'o': *out = optarg; return 0;
+    case 'T': o->technology = optarg; return 0;
+    case 't': return parse_pos("--t-max", &o->t_max_s, e);
+    case 'c': return parse_pos("--c-node", &o->c_node_f, e);
+    case 'v': return parse_pos("--vdd", &o->vdd_v, e);
+    case 'n':
+        if (gc_parse_long(optarg, "--levels", 2, 256, &levels, e))
+            return -1;
+        o->levels = (int)levels;
+        return 0;
     }
-    return 0;
+    return -1;
 }
 
 int cmd_import(int argc, char **argv)
@@ -50,28 +68,17 @@ int cmd_import(int argc, char **argv)
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     calib_import_opts o = {.t_max_s = 15e-9, .levels = 16, .c_node_f = 10e-15};
     const char *out = NULL;
-    double levels;
+    gc_err e = {{0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r': o.read_iv_csv = optarg; break;
-        case 'l': o.leak_csv = optarg; break;
-        case 'o': out = optarg; break;
-        case 'T': o.technology = optarg; break;
-        case 't': if (parse_pos("--t-max", optarg, &o.t_max_s)) return 2; break;
-        case 'c': if (parse_pos("--c-node", optarg, &o.c_node_f)) return 2; break;
-        case 'v': if (parse_pos("--vdd", optarg, &o.vdd_v)) return 2; break;
-        case 'n':
-            if (parse_pos("--levels", optarg, &levels)) return 2;
-            if (levels != (int)levels || levels < 2 || levels > 256) {
-                fprintf(stderr, "gcsim import: --levels %s: expected an integer 2..256\n", optarg);
-                return 2;
-            }
-            o.levels = (int)levels;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        if (ch == 'h' || ch == '?') {
+            usage(ch == 'h' ? stdout : stderr);
+            return ch == 'h' ? 0 : 2;
+        }
+        if (set_opt(ch, &o, &out, &e)) {
+            fprintf(stderr, "gcsim import: %s\n", e.msg);
+            return 2;
         }
     }
     if (!o.read_iv_csv || !out || optind < argc) {
@@ -81,7 +88,6 @@ int cmd_import(int argc, char **argv)
     char cmdline[8192], tmp[4096];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
     o.command_line = cmdline;
-    gc_err e = {{0}};
     int rc = gc_tmp_path_beside(out, tmp, sizeof tmp, &e);
     if (rc == 0) {
         rc = calib_import(&o, tmp, &e);

@@ -1,0 +1,480 @@
+/* validate: the behavioural cell model against a whole column or array in SPICE (see
+ * validate.h). Patterns, the model side, the SPICE side, statistics, plots and the JSON
+ * report live here; the command (cli/cmd_validate.c) only parses options and prints. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "validate.h"
+
+#ifndef GCSIM_SOURCE_ROOT
+#define GCSIM_SOURCE_ROOT "."
+#endif
+
+#define MODEL_MIN_SECONDS 0.2 /* time the model loop at least this long */
+
+void validate_opts_default(validate_opts *o)
+{
+    *o = (validate_opts){.tech = "si", .root = GCSIM_SOURCE_ROOT, .samples = 200, .rows = 64,
+                         .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
+                         /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
+                         .token_period_s = 780e-9, .timeout_s = 300, .progress = 1};
+}
+
+/* n_pat patterns of rows × cols cells: levels, ages (tokens) and stored voltages per cell
+ * (pattern, row, column), pulse levels per (pattern, row); the results per (pattern, column). */
+typedef struct {
+    int n_pat, rows, cols;
+    int *level, *age, *pulse;
+    double *v_store, *frac;
+    double *q_spice, *q_model, *p_spice, *p_model, *q_integ;
+    spice_array_meas *meas;
+} val_data;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Patterns */
+
+static int data_alloc(val_data *d, int n_pat, int rows, int cols)
+{
+    size_t c = (size_t)n_pat * rows * cols, r = (size_t)n_pat * rows, p = (size_t)n_pat * cols;
+    d->n_pat = n_pat, d->rows = rows, d->cols = cols;
+    d->level = malloc(c * sizeof *d->level), d->age = malloc(c * sizeof *d->age);
+    d->pulse = malloc(r * sizeof *d->pulse);
+    d->v_store = malloc(c * sizeof *d->v_store), d->frac = malloc(r * sizeof *d->frac);
+    d->q_spice = calloc(p, sizeof(double)), d->q_model = calloc(p, sizeof(double));
+    d->p_spice = calloc(p, sizeof(double)), d->p_model = calloc(p, sizeof(double));
+    d->q_integ = calloc(p, sizeof(double)), d->meas = calloc(p, sizeof *d->meas);
+    return d->level && d->age && d->pulse && d->v_store && d->frac && d->q_spice &&
+                   d->q_model && d->p_spice && d->p_model && d->q_integ && d->meas
+               ? 0
+               : -1;
+}
+
+static void data_free(val_data *d)
+{
+    free(d->level), free(d->age), free(d->pulse), free(d->v_store), free(d->frac);
+    free(d->q_spice), free(d->q_model), free(d->p_spice), free(d->p_model), free(d->q_integ);
+    free(d->meas);
+}
+
+/* Stored voltage of a cell: the written level's voltage, decayed over its age. */
+static double aged_v(const cell_model *m, int level, int age, double token_period_s)
+{
+    return cell_decay_v(m, cell_write_v(m, level), age * token_period_s);
+}
+
+/* The draw order (pulse of a row, then level and age of each of its cells) fixes the
+ * patterns of a seed: keep it. */
+static void make_patterns(const cell_model *m, const validate_opts *o, val_data *d)
+{
+    gc_rng rng;
+    gc_rng_seed(&rng, o->seed);
+    int kl = cell_k_levels(m), ql = cell_q_levels(m);
+    for (size_t r = 0; r < (size_t)d->n_pat * d->rows; r++) {
+        d->pulse[r] = gc_rng_int(&rng, ql);
+        d->frac[r] = (double)d->pulse[r] / (ql - 1);
+        for (size_t i = r * d->cols; i < (r + 1) * d->cols; i++) {
+            d->level[i] = gc_rng_int(&rng, kl);
+            d->age[i] = gc_rng_int(&rng, o->max_age_tokens + 1);
+            d->v_store[i] = aged_v(m, d->level[i], d->age[i], o->token_period_s);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The model side */
+
+/* Column charges (C) of pattern k: the per-cell sums from levels and ages, row by row. */
+static void model_charges(const cell_model *m, const val_data *d, int k, double token_period_s,
+                          double *q)
+{
+    size_t row0 = (size_t)k * d->rows;
+    double inv = 1.0 / (cell_q_levels(m) - 1);
+    for (int c = 0; c < d->cols; c++)
+        q[c] = 0;
+    for (int r = 0; r < d->rows; r++) {
+        double p = d->pulse[row0 + r] * inv;
+        size_t i0 = (row0 + r) * d->cols;
+        for (int c = 0; c < d->cols; c++)
+            q[c] += cell_read_charge_c(m, p, aged_v(m, d->level[i0 + c], d->age[i0 + c],
+                                                    token_period_s));
+    }
+}
+
+/* Evaluates every pattern (charges and pulses); repeats until the time is measurable.
+ * Returns seconds per pattern. */
+static double model_run(const cell_model *m, val_data *d, double token_period_s, int *repeats)
+{
+    double t0 = gc_now(), t = 0;
+    int r = 0;
+    do {
+        for (int k = 0; k < d->n_pat; k++) {
+            double *q = d->q_model + (size_t)k * d->cols;
+            model_charges(m, d, k, token_period_s, q);
+            for (int c = 0; c < d->cols; c++)
+                d->p_model[(size_t)k * d->cols + c] = cell_c2p_s(m, q[c]);
+        }
+        r++;
+        t = gc_now() - t0;
+    } while (t < MODEL_MIN_SECONDS);
+    *repeats = r;
+    return t / ((double)r * d->n_pat);
+}
+
+/* Largest single-cell full-pulse |charge| over the stored-voltage range, C. */
+static double cell_full_scale_c(const cell_model *m)
+{
+    double fs = 0, vdd = cell_vdd_v(m);
+    for (int i = 0; i <= 256; i++)
+        fs = fmax(fs, fabs(cell_read_charge_c(m, 1.0, vdd * i / 256)));
+    return fs;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The SPICE side */
+
+/* One array netlist per pattern, all fetching the same vectors. */
+static int make_jobs(const spice_tech *t, val_data *d, spice_job *jobs, const char **vectors,
+                     gc_err *e)
+{
+    for (int k = 0; k < d->n_pat; k++) {
+        snprintf(jobs[k].name, sizeof jobs[k].name, "%s[pattern %d]",
+                 d->cols > 1 ? "array" : "column", k);
+        size_t off = (size_t)k * d->rows;
+        jobs[k].netlist = spice_array_netlist(t, jobs[k].name, d->rows, d->cols,
+                                              d->v_store + off * d->cols, d->frac + off, e);
+        jobs[k].vectors = vectors;
+        jobs[k].n_vectors = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
+        if (!jobs[k].netlist)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every column's charge, pulse and integrator charge from the finished jobs; *sim_s gets
+ * the simulation time summed over patterns. */
+static int measure(const spice_tech *t, const spice_result *res, val_data *d, double *sim_s,
+                   gc_err *e)
+{
+    *sim_s = 0;
+    for (int k = 0; k < d->n_pat; k++) {
+        for (int c = 0; c < d->cols; c++) {
+            size_t i = (size_t)k * d->cols + c;
+            if (spice_array_measure(t, &res[k], c, &d->meas[i], e))
+                return -1;
+            d->q_spice[i] = d->meas[i].charge_c, d->p_spice[i] = d->meas[i].pulse_s;
+            d->q_integ[i] = d->meas[i].integrator_charge_c;
+        }
+        *sim_s += res[k].seconds;
+    }
+    return 0;
+}
+
+static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, double *sim_s,
+                      double *wall_s, gc_err *e)
+{
+    spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
+    spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
+    const char **vectors = spice_array_vectors(d->rows, d->cols);
+    int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
+    int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
+    rc = rc || make_jobs(t, d, jobs, vectors, e);
+    spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress};
+    double t0 = gc_now();
+    rc = rc || spice_run(jobs, d->n_pat, &ro, res, e);
+    *wall_s = gc_now() - t0;
+    rc = rc || measure(t, res, d, sim_s, e);
+    for (int k = 0; jobs && res && k < d->n_pat; k++) {
+        free((char *)jobs[k].netlist);
+        if (res[k].vec)
+            spice_result_free(&res[k], n_vec);
+    }
+    spice_array_vectors_free(vectors, d->cols);
+    free(jobs), free(res);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Statistics */
+
+typedef struct {
+    double rms, max;
+} val_err;
+
+static val_err err_of(const double *a, const double *b, int n, const int *skip)
+{
+    val_err r = {0, 0};
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (skip && skip[i])
+            continue;
+        double x = a[i] - b[i];
+        r.rms += x * x, r.max = fmax(r.max, fabs(x)), m++;
+    }
+    r.rms = m ? sqrt(r.rms / m) : 0;
+    return r;
+}
+
+typedef struct {
+    double fs_c, s_sat_c, tmax, sim_s, wall_s, model_s;
+    int repeats, clipped;
+    double bl_dev_max_v;
+    val_err q, q_unclipped, p, integ; /* charge (C), pulse (s), integrator vs sense (C) */
+} val_summary;
+
+static int summarize(const cell_model *m, const val_data *d, val_summary *s)
+{
+    int n = d->n_pat * d->cols;
+    int *clip = malloc((size_t)n * sizeof *clip);
+    if (!clip)
+        return -1;
+    s->clipped = 0, s->bl_dev_max_v = 0;
+    for (int k = 0; k < n; k++) {
+        clip[k] = d->meas[k].clipped;
+        s->clipped += d->meas[k].clipped;
+        s->bl_dev_max_v = fmax(s->bl_dev_max_v, d->meas[k].bl_dev_max_v);
+    }
+    s->fs_c = d->rows * cell_full_scale_c(m), s->tmax = cell_t_max_s(m);
+    s->s_sat_c = cell_s_sat_c(m);
+    s->q = err_of(d->q_spice, d->q_model, n, NULL);
+    s->q_unclipped = err_of(d->q_spice, d->q_model, n, clip);
+    s->p = err_of(d->p_spice, d->p_model, n, NULL);
+    s->integ = err_of(d->q_integ, d->q_spice, n, NULL);
+    free(clip);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Plots */
+
+static int plots(const char *dir, const val_data *d, double fs_c, gc_err *e)
+{
+    int n = d->n_pat * d->cols, nb = 24;
+    double *xm = malloc(n * sizeof *xm), *ys = malloc(n * sizeof *ys), *err = malloc(n * sizeof *err);
+    if (!xm || !ys || !err) {
+        free(xm), free(ys), free(err);
+        return gc_fail(e, "out of memory");
+    }
+    double lo = INFINITY, hi = -INFINITY, line[2][64], bx[24], by[24] = {0};
+    for (int i = 0; i < n; i++) {
+        xm[i] = 1e12 * d->q_model[i], ys[i] = 1e12 * d->q_spice[i];
+        err[i] = 100 * (d->q_spice[i] - d->q_model[i]) / fs_c;
+        lo = fmin(lo, fmin(xm[i], ys[i])), hi = fmax(hi, fmax(xm[i], ys[i]));
+    }
+    for (int i = 0; i < 64; i++)
+        line[0][i] = line[1][i] = lo + (hi - lo) * i / 63;
+    gc_series sc[2] = {{xm, ys, (size_t)n, "columns"}, {line[0], line[1], 64, "SPICE = model"}};
+    gc_plot_style s1 = {"bit-line charge: SPICE vs model", "model charge (pC)", "SPICE charge (pC)",
+                        0, 0, 1, 0};
+    double elo = INFINITY, ehi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        elo = fmin(elo, err[i]), ehi = fmax(ehi, err[i]);
+    double w = ehi > elo ? (ehi - elo) / nb : 1e-3;
+    for (int b = 0; b < nb; b++)
+        bx[b] = elo + (b + 0.5) * w;
+    for (int i = 0; i < n; i++)
+        by[(int)fmin(nb - 1, floor((err[i] - elo) / w))] += 1;
+    gc_series hs = {bx, by, (size_t)nb, "columns"};
+    gc_plot_style s2 = {"bit-line charge error (SPICE - model)", "error (% of full scale)",
+                        "columns (all patterns)", 0, 0, 0, 1};
+    char p1[4096], p2[4096];
+    snprintf(p1, sizeof p1, "%s/charge_scatter.png", dir);
+    snprintf(p2, sizeof p2, "%s/charge_error_hist.png", dir);
+    int rc = gc_plot(p1, &s1, sc, 2, e) || gc_plot(p2, &s2, &hs, 1, e);
+    free(xm), free(ys), free(err);
+    return rc ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The report (validate.json) */
+
+static void add_array(cJSON *o, const char *name, const double *x, int n, double scale)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, name);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(x[i] * scale));
+}
+
+/* The per-cell sum holds if the bit line stays at its virtual ground and the integrator
+ * keeps every bit of charge; say plainly where it did not. */
+static void add_integrity(cJSON *root, const val_data *d, const val_summary *s)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "bit_line_and_integrator");
+    cJSON_AddNumberToObject(o, "clipped_columns", s->clipped);
+    cJSON_AddNumberToObject(o, "bit_line_far_end_max_excursion_V", s->bl_dev_max_v);
+    cJSON_AddNumberToObject(o, "integrator_vs_sense_rms_pct_fs", 100 * s->integ.rms / s->fs_c);
+    cJSON_AddNumberToObject(o, "integrator_vs_sense_max_pct_fs", 100 * s->integ.max / s->fs_c);
+    char note[512];
+    snprintf(note, sizeof note,
+             s->clipped ? "%d of %d columns drove the integrator output to a rail: there the "
+                          "bit line leaves its virtual ground and the per-cell sum breaks "
+                          "(excluded from the *_unclipped errors)"
+                        : "no column clipped its integrator (%d of %d); the finite op-amp gain "
+                          "and the wire's IR drop move the bit line's far end by at most "
+                          "bit_line_far_end_max_excursion_V",
+             s->clipped, d->n_pat * d->cols);
+    cJSON_AddStringToObject(o, "note", note);
+}
+
+static void add_errors(cJSON *root, const val_summary *s)
+{
+    const val_err *q = &s->q, *qu = &s->q_unclipped, *p = &s->p;
+    cJSON_AddNumberToObject(root, "charge_full_scale_C", s->fs_c);
+    cJSON_AddNumberToObject(root, "column_charge_rms_pct_fs", 100 * q->rms / s->fs_c);
+    cJSON_AddNumberToObject(root, "column_charge_max_pct_fs", 100 * q->max / s->fs_c);
+    cJSON_AddNumberToObject(root, "column_charge_rms_pct_fs_unclipped", 100 * qu->rms / s->fs_c);
+    cJSON_AddNumberToObject(root, "column_charge_max_pct_fs_unclipped", 100 * qu->max / s->fs_c);
+    /* full scale is every cell of a bit line at full charge; the converter saturates far
+     * below it */
+    cJSON_AddNumberToObject(root, "s_sat_C", s->s_sat_c);
+    cJSON_AddNumberToObject(root, "column_charge_rms_pct_s_sat", 100 * q->rms / s->s_sat_c);
+    cJSON_AddNumberToObject(root, "column_charge_max_pct_s_sat", 100 * q->max / s->s_sat_c);
+    cJSON_AddNumberToObject(root, "pulse_rms_pct_tmax", 100 * p->rms / s->tmax);
+    cJSON_AddNumberToObject(root, "pulse_max_pct_tmax", 100 * p->max / s->tmax);
+    cJSON_AddNumberToObject(root, "t_max_s", s->tmax);
+}
+
+static void add_timing(cJSON *root, const val_data *d, const val_summary *s)
+{
+    double per = s->sim_s / d->n_pat;
+    cJSON_AddNumberToObject(root, "spice_seconds", s->sim_s);
+    cJSON_AddNumberToObject(root, "spice_wall_seconds", s->wall_s);
+    cJSON_AddNumberToObject(root, "spice_seconds_per_pattern", per);
+    cJSON_AddNumberToObject(root, "model_seconds", s->model_s);
+    cJSON_AddNumberToObject(root, "model_seconds_total_once", s->model_s * d->n_pat);
+    cJSON_AddNumberToObject(root, "model_seconds_per_cell", s->model_s / d->rows / d->cols);
+    cJSON_AddNumberToObject(root, "model_repeats", s->repeats);
+    cJSON_AddNumberToObject(root, "speedup_model_vs_spice", per / s->model_s);
+    cJSON_AddStringToObject(root, "timing_note",
+                            "spice_seconds: simulation time summed over patterns (one worker "
+                            "process each); model_seconds: per pattern (per cell write, decay "
+                            "and read, per column c2p), averaged over model_repeats passes");
+}
+
+static void add_patterns(cJSON *root, const val_data *d)
+{
+    int n = d->n_pat * d->cols;
+    cJSON *tg = cJSON_AddObjectToObject(root, "targets");
+    cJSON_AddNumberToObject(tg, "column_charge_rms_pct_fs", 2);
+    cJSON_AddNumberToObject(tg, "pulse_rms_pct_tmax", 3);
+    cJSON_AddNumberToObject(tg, "speedup_model_vs_spice", 1e5);
+    cJSON *pp = cJSON_AddObjectToObject(root, "patterns");
+    add_array(pp, "spice_charge_C", d->q_spice, n, 1);
+    add_array(pp, "model_charge_C", d->q_model, n, 1);
+    add_array(pp, "integrator_charge_C", d->q_integ, n, 1);
+    add_array(pp, "spice_pulse_s", d->p_spice, n, 1);
+    add_array(pp, "model_pulse_s", d->p_model, n, 1);
+}
+
+static cJSON *report(const validate_opts *o, const cell_model *m, const spice_tech *t,
+                     const val_data *d, const val_summary *s, const char *cmdline)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "command", cmdline ? cmdline : "");
+    cJSON_AddStringToObject(root, "gcsim_version", GCSIM_VERSION);
+    cJSON_AddStringToObject(root, "cell", cell_model_source(m));
+    cJSON_AddStringToObject(root, "technology", t->name);
+    cJSON_AddNumberToObject(root, "samples", d->n_pat);
+    cJSON_AddNumberToObject(root, "rows", d->rows);
+    cJSON_AddNumberToObject(root, "columns", d->cols);
+    cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(root, "token_period_s", o->token_period_s);
+    cJSON_AddNumberToObject(root, "max_age_tokens", o->max_age_tokens);
+    cJSON_AddStringToObject(root, "leakage",
+                            "not validated here: each cell's age is applied in SPICE as the "
+                            "initial storage voltage cell_decay_v(write_v(level), age); the "
+                            "decay model is validated against SPICE hold transients by gcsim fit");
+    add_errors(root, s);
+    add_integrity(root, d, s);
+    add_timing(root, d, s);
+    add_patterns(root, d);
+    return root;
+}
+
+/* dir/validate.json, indented, with a final newline, replaced atomically. */
+static int write_json(const char *dir, const cJSON *root, gc_err *e)
+{
+    char path[4096], *text = cJSON_Print(root);
+    snprintf(path, sizeof path, "%s/validate.json", dir);
+    size_t n = text ? strlen(text) : 0;
+    char *buf = text ? realloc(text, n + 2) : NULL;
+    if (!buf) {
+        free(text);
+        return gc_fail(e, "%s: out of memory", path);
+    }
+    buf[n] = '\n';
+    int rc = gc_write_file_atomic(path, buf, n + 1, e);
+    free(buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The run */
+
+static int check_match(const spice_tech *t, const cell_model *m, gc_err *e)
+{
+    double tt = spice_tech_get(t, "t_max"), vt = spice_tech_get(t, "vdd");
+    if (fabs(tt - cell_t_max_s(m)) > 1e-3 * tt || fabs(vt - cell_vdd_v(m)) > 1e-3 * vt)
+        return gc_fail(e, "%s: t_max %.4g s, vdd %.4g V do not match technology %s "
+                          "(t_max %.4g s, vdd %.4g V)", cell_model_source(m), cell_t_max_s(m),
+                       cell_vdd_v(m), t->name, tt, vt);
+    return 0;
+}
+
+static void fill_result(const val_data *d, const val_summary *s, validate_result *res)
+{
+    *res = (validate_result){
+        .charge_rms_pct_fs = 100 * s->q.rms / s->fs_c,
+        .charge_max_pct_fs = 100 * s->q.max / s->fs_c,
+        .pulse_rms_pct_tmax = 100 * s->p.rms / s->tmax,
+        .clipped_columns = s->clipped,
+        .spice_s_per_pattern = s->sim_s / d->n_pat,
+        .model_s_per_pattern = s->model_s,
+    };
+}
+
+int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *o,
+                    const char *command_line, validate_result *res, gc_err *e)
+{
+    val_data d = {0};
+    val_summary s = {0};
+    cJSON *root = NULL;
+    int rc = check_match(t, m, e) || gc_mkdir_p(o->out_dir, e);
+    if (!rc && data_alloc(&d, o->samples, o->rows, o->cols))
+        rc = gc_fail(e, "out of memory");
+    if (!rc) {
+        make_patterns(m, o, &d);
+        rc = spice_side(t, o, &d, &s.sim_s, &s.wall_s, e);
+    }
+    if (!rc) {
+        s.model_s = model_run(m, &d, o->token_period_s, &s.repeats);
+        rc = summarize(m, &d, &s) ? gc_fail(e, "out of memory") : 0;
+    }
+    if (!rc) {
+        root = report(o, m, t, &d, &s, command_line);
+        rc = plots(o->out_dir, &d, s.fs_c, e) || write_json(o->out_dir, root, e);
+    }
+    if (!rc && res)
+        fill_result(&d, &s, res);
+    cJSON_Delete(root);
+    data_free(&d);
+    return rc ? -1 : 0;
+}
+
+int validate_run(const validate_opts *o, const char *command_line, validate_result *res,
+                 gc_err *e)
+{
+    spice_tech *t = malloc(sizeof *t);
+    cell_model *m = NULL;
+    int rc = t ? 0 : gc_fail(e, "out of memory");
+    rc = rc || spice_tech_load(o->tech, o->root, t, e) || spice_tech_check(t, e) ||
+         cell_model_load(o->cell_path, &m, e) ||
+         validate_run_on(t, m, o, command_line, res, e);
+    cell_model_free(m);
+    free(t);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,65 @@
+/* validate: the behavioural cell model against a whole column or array in SPICE.
+ *
+ * Each seeded random pattern stores rows × columns levels (written with the model's write
+ * transfer, aged with its decay over age × token_period_s, and set in SPICE as initial
+ * conditions), reads them with one pulse level per row on the rows' word lines into each
+ * column's bit line, integrator and charge-to-pulse converter, and compares every column's
+ * bit-line charge and output pulse with the model's per-cell sum. It is not a check of the
+ * leakage model: ages enter both sides through cell_decay_v; `gcsim fit` validates the decay
+ * against SPICE hold transients.
+ *
+ * Writes out_dir/validate.json (errors, bit-line and integrator integrity, timings, every
+ * pattern's charges and pulses), out_dir/charge_scatter.png and out_dir/charge_error_hist.png.
+ * The patterns depend only on the seed (gc_rng), so a run repeats on any machine. */
+#ifndef GCSIM_VALIDATE_H
+#define GCSIM_VALIDATE_H
+
+#include <stdint.h>
+
+#include "cellmodel.h"
+#include "common.h"
+#include "spice.h"
+
+typedef struct {
+    const char *cell_path;      /* cell.h5 (gcsim fit) of the same technology */
+    const char *tech;           /* "si", "igzo" or a .tech file */
+    const char *root;           /* gcsim source folder holding spice/ (tech files, netlists) */
+    const char *out_dir;        /* created if missing */
+    int samples;                /* random patterns, one simulation each, >= 1 */
+    int rows;                   /* cells on each bit line, >= 1 */
+    int cols;                   /* bit lines, >= 1 */
+    int jobs;                   /* simulations at once, >= 1 */
+    int max_age_tokens;         /* ages are uniform in 0..max_age_tokens */
+    uint64_t seed;              /* pattern seed */
+    double token_period_s;      /* seconds between two tokens: age × this is a cell's hold time */
+    double timeout_s;           /* per simulation */
+    int progress;               /* progress line on stderr (on a terminal only) */
+} validate_opts;
+
+/* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
+ * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, token period 780e-9 s (PAPER.md: 12 layers
+ * × 65 ns), timeout 300 s, progress on. cell_path and out_dir are NULL: the caller sets them. */
+void validate_opts_default(validate_opts *o);
+
+/* The headline numbers (validate.json has them all). */
+typedef struct {
+    double charge_rms_pct_fs;   /* column charge, SPICE - model, % of full scale */
+    double charge_max_pct_fs;
+    double pulse_rms_pct_tmax;  /* output pulse, SPICE - model, % of t_max */
+    int clipped_columns;        /* columns whose integrator reached a rail */
+    double spice_s_per_pattern; /* simulation seconds per pattern (one worker process each) */
+    double model_s_per_pattern; /* model seconds per pattern */
+} validate_result;
+
+/* Loads o->tech (under o->root) and o->cell_path and runs validate_run_on. command_line is
+ * recorded in validate.json (NULL: ""). res may be NULL. */
+int validate_run(const validate_opts *o, const char *command_line, validate_result *res,
+                 gc_err *e);
+
+/* The same on a technology and a cell model already loaded (e.g. a sweep point's technology
+ * with parameter overrides); o->tech, o->root and o->cell_path are not used. Fails unless
+ * the cell's t_max and vdd match the technology's. */
+int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *o,
+                    const char *command_line, validate_result *res, gc_err *e);
+
+#endif
