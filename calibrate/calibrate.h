@@ -18,11 +18,17 @@
 
 /* ---------------------------------------------------------------------------------------- */
 /* Input: the curves of one curves.h5, with defaults filled in where an imported file has no
- * such sweep (PAPER.md: 8 write levels over 0..vdd, S_sat = 80 µA·T_max, readout 40 µA·T_max,
- * leakage a single exponential of 5 ms through CALIB_DEFAULT_C_NODE_F). */
+ * such sweep: the paper's values below. They are the same numbers as cellmodel.h's
+ * CELL_PAPER_K_LEVELS, CELL_PAPER_S_SAT_A, CELL_PAPER_READOUT_SAT_A and CELL_PAPER_TAU_S,
+ * restated here because calibrate does not depend on cellmodel (DESIGN.md). */
 
-#define CALIB_DEFAULT_C_NODE_F 10e-15
-#define CALIB_DEFAULT_TAU_S 5e-3
+#define CALIB_IMPORT_WRITE_LEVELS 8      /* ideal DAC levels over 0..vdd (PAPER.md §2) */
+#define CALIB_IMPORT_S_SAT_A 80e-6       /* c2p saturates at 80 uA x T_max (PAPER.md §3) */
+#define CALIB_IMPORT_READOUT_SAT_A 40e-6 /* readout full scale 40 uA x T_max (PAPER.md §3) */
+#define CALIB_IMPORT_LEAK_TAU_S 5e-3     /* time constant of the linear leak assumed without
+                                          * leakage curves: the paper's silicon retention
+                                          * (PAPER.md §2) */
+#define CALIB_DEFAULT_C_NODE_F 10e-15    /* node capacitance assumed for that leak, F */
 
 typedef struct {
     char path[1024];
@@ -30,6 +36,7 @@ typedef struct {
     char technology[128];
     int imported;              /* root attribute source = "import" */
     double vdd_v, v_mid_v, t_max_s, v_in_v;
+    double t_write_s;          /* /params/t_write, s: write pulse width; 0 when not recorded */
 
     /* /read: charge (n_p, n_v) C over pulse_s (n_p, s, 0..t_max) and v_store (n_v, V);
      * dc_i (n_dc, n_vin) A over dc_v (n_dc, V) and vin (n_vin, V) */
@@ -180,10 +187,12 @@ cJSON *calib_summary(const calib_model *m);
 typedef struct {
     const char *read_iv_csv;    /* vstore_V,vin_V,current_A */
     const char *leak_csv;       /* v0_V,time_s,vstore_V, or NULL */
-    double t_max_s;             /* full read pulse (default 15e-9) */
+    double t_max_s;             /* full read pulse, s (gcsim import: the paper's 15e-9) */
     int levels;                 /* read pulse levels (default 16) */
     double c_node_f;            /* assumed node capacitance to derive I_leak (10e-15) */
     double vdd_v;               /* supply; <= 0: the largest vstore_V of the I-V table */
+    double t_write_s;           /* write pulse width, s, stored as /params/t_write;
+                                 * 0: not recorded (cell.h5 then has no t_write_s) */
     const char *technology;     /* name stored in the file ("imported") */
     const char *command_line;
 } calib_import_opts;

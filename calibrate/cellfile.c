@@ -57,7 +57,8 @@ static int write_root(const calib_model *m, hid_t f, const char *cmd, gc_err *e)
     int rc = gc_h5_attr_double(g, ".", "v_mid_V", c->v_mid_v, e) ||
              gc_h5_attr_double(g, ".", "t_max_s", c->t_max_s, e) ||
              gc_h5_attr_double(g, ".", "vdd_V", c->vdd_v, e) ||
-             gc_h5_attr_double(g, ".", "v_in_V", c->v_in_v, e);
+             gc_h5_attr_double(g, ".", "v_in_V", c->v_in_v, e) ||
+             (c->t_write_s > 0 && gc_h5_attr_double(g, ".", "t_write_s", c->t_write_s, e));
     H5Gclose(g);
     return rc ? -1 : 0;
 }
@@ -67,6 +68,11 @@ static int write_write(const calib_model *m, hid_t g, gc_err *e)
     const calib_curves *c = m->src;
     size_t n = (size_t)c->n_w;
     const char *ax[] = {"level"};
+    char defaults[128] = "none";
+    if (c->default_write)
+        snprintf(defaults, sizeof defaults,
+                 "PAPER.md: %d ideal levels over 0..vdd (imported curves had no /write)",
+                 CALIB_IMPORT_WRITE_LEVELS);
     return gc_h5_write_axis(g, "level", n, c->w_level, "1", "DAC level", e) ||
                    gc_h5_write(g, "v_dac", 1, &n, c->w_dac, "V", "DAC output voltage per level",
                                e) ||
@@ -79,10 +85,7 @@ static int write_write(const calib_model *m, hid_t g, gc_err *e)
                    gc_h5_attr_str(g, ".", "line_definition",
                                   "v_stored = line_offset_V + line_gain * v_dac (least squares; "
                                   "the table v_stored is the model)", e) ||
-                   gc_h5_attr_str(g, ".", "defaults",
-                                  c->default_write ? "PAPER.md: 8 ideal levels over 0..vdd "
-                                                     "(imported curves had no /write)"
-                                                   : "none", e) ||
+                   gc_h5_attr_str(g, ".", "defaults", defaults, e) ||
                    put_resid(g, ".", "line_heldout", &m->write.line_heldout, "V", e)
                ? -1
                : 0;
@@ -172,8 +175,11 @@ static int write_leak(const calib_model *m, hid_t g, gc_err *e)
 {
     const calib_leak_fit *l = &m->leak;
     const calib_curves *c = m->src;
-    const char *how = c->default_leak ? "PAPER.md default: linear leak, tau 5 ms, assumed C "
-                                        "(imported curves had no /leak)"
+    char paper_leak[128];
+    snprintf(paper_leak, sizeof paper_leak,
+             "PAPER.md default: linear leak, tau %g s, assumed C (imported curves had no /leak)",
+             CALIB_IMPORT_LEAK_TAU_S);
+    const char *how = c->default_leak ? paper_leak
                       : c->n_v0 ? "C fitted to the hold transients (1-d minimisation of the "
                                   "squared voltage error; c_node_F over all of them, c_upper_F "
                                   "and c_lower_F over each side)"

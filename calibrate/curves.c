@@ -121,6 +121,14 @@ static int load_header(reader *R, calib_curves *c)
         return -1;
     if (!(c->vdd_v > 0) || !(c->t_max_s > 0) || !(c->v_mid_v > 0 && c->v_mid_v < c->vdd_v))
         return gc_fail(R->e, "%s: need vdd > 0, t_max_s > 0 and 0 < v_mid_V < vdd", R->path);
+    /* the write pulse width: every characterization records it, an import only on request */
+    if (!has(R, "params/t_write"))
+        return 0;
+    if (read_scalar(R, "params/t_write", &c->t_write_s))
+        return -1;
+    if (!(c->t_write_s > 0))
+        return gc_fail(R->e, "%s: dataset /params/t_write must be a positive time in s (is %g)",
+                       R->path, c->t_write_s);
     return 0;
 }
 
@@ -216,34 +224,35 @@ static int fill_defaults(reader *R, calib_curves *c)
     int rc = 0;
     if (!c->w_stored) {
         c->default_write = 1;
-        c->n_w = 8;
-        c->w_level = malloc(8 * sizeof(double));
-        c->w_dac = malloc(8 * sizeof(double));
-        c->w_stored = malloc(8 * sizeof(double));
+        c->n_w = CALIB_IMPORT_WRITE_LEVELS;
+        c->w_level = malloc((size_t)c->n_w * sizeof(double));
+        c->w_dac = malloc((size_t)c->n_w * sizeof(double));
+        c->w_stored = malloc((size_t)c->n_w * sizeof(double));
         if (!c->w_level || !c->w_dac || !c->w_stored)
             rc = -1;
-        for (int i = 0; rc == 0 && i < 8; i++) {
+        for (int i = 0; rc == 0 && i < c->n_w; i++) {
             c->w_level[i] = i;
-            c->w_dac[i] = c->w_stored[i] = c->vdd_v * i / 7.0;
+            c->w_dac[i] = c->w_stored[i] = c->vdd_v * i / (c->n_w - 1.0);
         }
     }
     if (rc == 0 && !c->c2p_q) {
         c->default_c2p = 1;
-        rc = default_converter(80e-6 * c->t_max_s, 0, -0.25, 1.25, c->t_max_s, 61, &c->c2p_q,
-                               &c->c2p_p);
+        rc = default_converter(CALIB_IMPORT_S_SAT_A * c->t_max_s, 0, -0.25, 1.25, c->t_max_s,
+                               61, &c->c2p_q, &c->c2p_p);
         c->n_c2p = 61;
     }
     if (rc == 0 && !c->ro_q) {
         c->default_readout = 1;
-        rc = default_converter(40e-6 * c->t_max_s, -1, -1.5, 1.5, c->t_max_s, 61, &c->ro_q,
-                               &c->ro_p);
+        rc = default_converter(CALIB_IMPORT_READOUT_SAT_A * c->t_max_s, -1, -1.5, 1.5,
+                               c->t_max_s, 61, &c->ro_q, &c->ro_p);
         c->n_ro = 61;
     }
     return rc ? gc_fail(R->e, "%s: out of memory", R->path) : 0;
 }
 
-/* Without a /leak group (import without --leak): a linear leak with tau = 5 ms around mid-rail
- * through the default capacitance, and no transients. */
+/* Without a /leak group (import without --leak): a linear leak with the paper's retention,
+ * CALIB_IMPORT_LEAK_TAU_S, around mid-rail through the default capacitance, and no
+ * transients. */
 static int default_leak(reader *R, calib_curves *c)
 {
     c->default_leak = 1;
@@ -254,7 +263,7 @@ static int default_leak(reader *R, calib_curves *c)
         return gc_fail(R->e, "%s: out of memory", R->path);
     for (int i = 0; i < c->n_leak; i++) {
         c->leak_v[i] = c->vdd_v * i / (c->n_leak - 1);
-        c->leak_i[i] = CALIB_DEFAULT_C_NODE_F * (c->leak_v[i] - c->v_mid_v) / CALIB_DEFAULT_TAU_S;
+        c->leak_i[i] = CALIB_DEFAULT_C_NODE_F * (c->leak_v[i] - c->v_mid_v) / CALIB_IMPORT_LEAK_TAU_S;
     }
     c->c_node_assumed_f = CALIB_DEFAULT_C_NODE_F;
     return 0;

@@ -382,7 +382,9 @@ static int write_root(const calib_import_opts *o, double vdd, hid_t f, gc_err *e
     if (g < 0)
         return -1;
     int rc = write_scalar(g, "vdd", vdd, "V", "supply voltage", e) ||
-             write_scalar(g, "t_max", o->t_max_s, "s", "full read pulse width", e);
+             write_scalar(g, "t_max", o->t_max_s, "s", "full read pulse width", e) ||
+             (o->t_write_s > 0 &&
+              write_scalar(g, "t_write", o->t_write_s, "s", "write pulse width", e));
     H5Gclose(g);
     return rc || gc_h5_attr_str(f, ".", "format", "gcsim-curves", e) ||
                    gc_h5_attr_double(f, ".", "format_version", 1, e) ||
@@ -423,6 +425,8 @@ int calib_import(const calib_import_opts *o, const char *path, gc_err *e)
         return gc_fail(e, "import: --read-iv FILE.csv is required");
     if (o->levels < 2 || o->levels > 256 || !(o->t_max_s > 0) || !(o->c_node_f > 0))
         return gc_fail(e, "import: need 2..256 levels, t_max > 0 and c_node > 0");
+    if (!(o->t_write_s >= 0) || !isfinite(o->t_write_s))
+        return gc_fail(e, "import: t_write must be a positive time in s (or 0: not recorded)");
     table iv, lk;
     memset(&lk, 0, sizeof lk);
     int rc = load_table(&iv, o->read_iv_csv, "vstore_V,vin_V,current_A", "vstore_V", "vin_V", e);

@@ -4,6 +4,7 @@
  * {n, rms, max, full_scale, unit, rms_pct_fs, max_pct_fs}, and which values are PAPER.md
  * defaults rather than measurements. */
 #include <math.h>
+#include <stdio.h>
 
 #include "calibrate.h"
 
@@ -121,11 +122,14 @@ static void add_defaults(cJSON *root, const calib_curves *c)
     for (int i = 0; i < 4; i++)
         if (used[i])
             cJSON_AddItemToArray(d, cJSON_CreateString(names[i]));
+    char note[256];
+    snprintf(note, sizeof note,
+             "imported curves lack these sweeps; PAPER.md values were used: write %d ideal "
+             "levels over 0..vdd, c2p S_sat = %g uA x T_max, readout %g uA x T_max, leak single "
+             "exponential %g ms", CALIB_IMPORT_WRITE_LEVELS, CALIB_IMPORT_S_SAT_A * 1e6,
+             CALIB_IMPORT_READOUT_SAT_A * 1e6, CALIB_IMPORT_LEAK_TAU_S * 1e3);
     if (cJSON_GetArraySize(d))
-        cJSON_AddStringToObject(root, "defaults_note",
-                                "imported curves lack these sweeps; PAPER.md values were used: "
-                                "write 8 ideal levels over 0..vdd, c2p S_sat = 80 uA x T_max, "
-                                "readout 40 uA x T_max, leak single exponential 5 ms");
+        cJSON_AddStringToObject(root, "defaults_note", note);
 }
 
 cJSON *calib_summary(const calib_model *m)
@@ -141,6 +145,8 @@ cJSON *calib_summary(const calib_model *m)
     cJSON_AddNumberToObject(root, "vdd_V", c->vdd_v);
     cJSON_AddNumberToObject(root, "v_mid_V", c->v_mid_v);
     cJSON_AddNumberToObject(root, "t_max_s", c->t_max_s);
+    if (c->t_write_s > 0)
+        cJSON_AddNumberToObject(root, "t_write_s", c->t_write_s);
     add_defaults(root, c);
     add_read(root, m);
     add_leak(root, m);

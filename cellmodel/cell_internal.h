@@ -17,6 +17,7 @@ struct cell_model {
     char source[512];
     int analytic;          /* 1: a preset evaluated from its formulas, 0: tables */
     double v_mid_v, t_max_s, vdd_v;
+    double t_write_s;      /* write pulse width, s; 0: not recorded in the cell file */
     int k_levels, q_levels;
     double *write_v;       /* (k_levels) stored voltage per DAC level, V */
     double s_sat_c, readout_sat_c;

@@ -6,21 +6,43 @@
  * seconds, coulombs. Depends on HDF5 only (no GSL, no ngspice): interpolation is monotone
  * cubic (Steffen) or linear, written here.
  *
- * Presets (PAPER.md §3 restated in SI): "paper-cubic", "paper-linear".
+ * Presets (PAPER.md §3 restated in SI, from the CELL_PAPER_* constants below):
+ * "paper-cubic", "paper-linear".
  *   charge(p, V) = p · T_max · g(V - 0.45) · 1e-6 C, g in µA (cubic, or 19.3 y), T_max = 15 ns;
  *   write_v(level) = 0.9 · level / 7;
  *   decay: y -> y · exp(-t / tau), tau = CELL_PAPER_TAU_S = 5 ms. The paper's rate
  *     lambda = 1.6e-4 per token is this decay with a token period of lambda · tau = 0.8 µs
  *     (12 layers × 65 ns). Only y decays, so the constant term of g does not;
  *   c2p(Q) = clamp(Q / S_sat, 0, 1) · T_max, S_sat = 80 µA · T_max;
- *   readout(Q) = clamp(Q / (40 µA · T_max), -1, 1). */
+ *   readout(Q) = clamp(Q / (40 µA · T_max), -1, 1);
+ *   t_write = 65 ns - 3 T_max = 20 ns (the paper gives no write time: this makes the
+ *     per-layer latency t_write + 3 T_max equal its 65 ns per token per layer). */
 #ifndef GCSIM_CELLMODEL_H
 #define GCSIM_CELLMODEL_H
 
 #include "common.h"
 
-/* Retention time constant of the paper's silicon cell, seconds. */
-#define CELL_PAPER_TAU_S 5e-3
+/* ---------------------------------------------------------------------------------------- */
+/* The paper's numbers, named once (PAPER.md §2 and §3). The presets are built from them;
+ * other modules use them only where they mean the paper's system, never in place of a loaded
+ * cell's own values (cell_t_max_s, cell_vdd_v, ...). */
+
+#define CELL_PAPER_VDD_V 0.9          /* supply and read pulse amplitude (PAPER.md §2) */
+#define CELL_PAPER_V_MID_V 0.45       /* mid-rail, the zero of a stored weight (PAPER.md §2) */
+#define CELL_PAPER_T_MAX_S 15e-9      /* full read pulse width T_max (PAPER.md §2) */
+#define CELL_PAPER_TAU_S 5e-3         /* retention time constant, silicon cell (PAPER.md §2) */
+#define CELL_PAPER_K_LEVELS 8         /* stored K, V levels, 3 bit (PAPER.md §2) */
+#define CELL_PAPER_Q_LEVELS 16        /* input pulse-width levels, 4 bit (PAPER.md §2) */
+#define CELL_PAPER_OUT_LEVELS 32      /* array-2 output levels per sub-array (PAPER.md §2) */
+#define CELL_PAPER_S_SAT_A 80e-6      /* S_sat = 80 uA x T_max (PAPER.md §3) */
+#define CELL_PAPER_READOUT_SAT_A 40e-6 /* array-2 readout full scale 40 uA x T_max (PAPER.md §3) */
+#define CELL_PAPER_LAMBDA_PER_TOKEN 1.6e-4 /* decay per token, δ = exp(-λ age) (PAPER.md §3) */
+#define CELL_PAPER_LAYER_LATENCY_S 65e-9   /* per token per layer (PAPER.md §2) */
+
+/* g(y) = sum c_n y^n in uA at full pulse, y = V - 0.45 V (PAPER.md §3): the authors' cubic
+ * fit, and the linear "intermediate" model 19.3 y. */
+extern const double cell_paper_g_cubic_ua[4];  /* g(y) = sum c_n y^n, uA (PAPER.md §3) */
+extern const double cell_paper_g_linear_ua[4]; /* g(y) = 19.3 y, uA (PAPER.md §3) */
 
 typedef struct cell_model cell_model;
 
@@ -41,6 +63,9 @@ int cell_q_levels(const cell_model *m);    /* input pulse levels (16) */
 double cell_t_max_s(const cell_model *m);  /* full read pulse width, s */
 double cell_v_mid_v(const cell_model *m);  /* mid-rail, the zero of a stored weight, V */
 double cell_vdd_v(const cell_model *m);    /* supply, the top of the DAC range, V */
+
+/* Write pulse width of the cell's technology, s; 0 when the cell file records none. */
+double cell_t_write_s(const cell_model *m);
 
 /* The pulse fractions the read charge is tabulated at (ascending, 0..1); charge is linear in
  * the pulse between them. A preset's charge is linear over all of [0,1]: {0, 1}. Returns n. */

@@ -1,6 +1,8 @@
 /* Loading a cell.h5 written by the calibrate module. Schema (SI units):
  *   /              attrs format = "gcsim-cell", format_version = 1, technology
- *   /params        attrs v_mid_V, t_max_s, vdd_V
+ *   /params        attrs v_mid_V, t_max_s, vdd_V; optional t_write_s (s, the write pulse
+ *                  width of the technology; finite and > 0 when present, absent in files
+ *                  that record none, e.g. older ones or imports without it)
  *   /write         level (n_k), v_stored (n_k, V)
  *   /read          pulse_frac (n_q, ascending 0..1), v_store (n_v, V, ascending),
  *                  charge (n_q, n_v, C)
@@ -62,6 +64,23 @@ static int need_group(loader *L, const char *name)
     return 0;
 }
 
+/* /params t_write_s: optional (0 when absent), finite and positive when present. */
+static int load_t_write(loader *L, cell_model *m)
+{
+    m->t_write_s = 0;
+    htri_t has = H5Aexists_by_name(L->f, "params", "t_write_s", H5P_DEFAULT);
+    if (has < 0)
+        return gc_fail(L->e, "%s: cannot read the attributes of /params", L->path);
+    if (!has)
+        return 0;
+    if (gc_h5_read_attr_double(L->f, "params", "t_write_s", &m->t_write_s, L->path, L->e))
+        return -1;
+    if (!isfinite(m->t_write_s) || !(m->t_write_s > 0))
+        return gc_fail(L->e, "%s: /params t_write_s must be a finite positive time in s (is %g)",
+                       L->path, m->t_write_s);
+    return 0;
+}
+
 static int load_header(loader *L, cell_model *m)
 {
     char *format = NULL, *tech = NULL;
@@ -91,7 +110,7 @@ static int load_header(loader *L, cell_model *m)
         return -1;
     if (!(m->t_max_s > 0) || !(m->vdd_v > 0))
         return gc_fail(L->e, "%s: /params t_max_s and vdd_V must be positive", L->path);
-    return 0;
+    return load_t_write(L, m);
 }
 
 static int load_write(loader *L, cell_model *m)

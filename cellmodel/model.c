@@ -39,6 +39,7 @@ int cell_q_levels(const cell_model *m) { return m->q_levels; }
 double cell_t_max_s(const cell_model *m) { return m->t_max_s; }
 double cell_v_mid_v(const cell_model *m) { return m->v_mid_v; }
 double cell_vdd_v(const cell_model *m) { return m->vdd_v; }
+double cell_t_write_s(const cell_model *m) { return m->t_write_s; }
 double cell_s_sat_c(const cell_model *m) { return m->s_sat_c; }
 double cell_readout_sat_c(const cell_model *m) { return m->readout_sat_c; }
 

@@ -139,7 +139,9 @@ char *spice_array_netlist(const spice_tech *t, const char *title, int n_rows, in
     sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12),
                  tw + tmax + te + 0.5e-9, 50e-12);
     const char *templates[] = {"cell", "integrator.sub", "c2p.sub"};
-    char *net = spice_netlist_build(t, title, templates, 3, SWEEP_OPTIONS, b.s, e);
+    char *net = sweep_text_check(&b, title, e)
+                    ? NULL
+                    : spice_netlist_build(t, title, templates, 3, SWEEP_OPTIONS, b.s, e);
     free(b.s);
     return net;
 }

@@ -8,6 +8,9 @@
 
 #include "spice.h"
 
+/* read_levels and write_levels are the paper's 16 pulse and 8 DAC levels (PAPER.md §2, named
+ * CELL_PAPER_Q_LEVELS and CELL_PAPER_K_LEVELS in cellmodel, which spice does not depend on):
+ * the fitted cell takes its quantiser levels from these sweeps. */
 void spice_plan_default(spice_plan *p)
 {
     *p = (spice_plan){

@@ -33,12 +33,16 @@ int sweep_add(sweep_ctx *c, const char *name, const char *const *templates, int 
               const char *options, const char *body, const char *const *vectors, int n_vectors,
               gc_err *e);
 
-/* A growable text for netlist bodies. */
+/* A growable text for netlist bodies. When an append runs out of memory, failed is set and
+ * the text stops growing: build it, then check it once with sweep_text_check. */
 typedef struct {
     char *s;
     size_t len, cap;
+    int failed;
 } sweep_text;
 void sweep_printf(sweep_text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0 if every append succeeded; else -1 with "NAME: out of memory building the netlist". */
+int sweep_text_check(const sweep_text *b, const char *name, gc_err *e);
 
 /* Keeps a malloc'd string alive until the characterization ends; returns it. */
 char *sweep_keep(sweep_ctx *c, char *s);
@@ -48,7 +52,8 @@ double sweep_trapz(const double *t, const double *y, size_t n);
 double sweep_trapz_window(const double *t, const double *y, size_t n, double t0, double t1);
 double sweep_interp(const double *x, const double *y, size_t n, double at);
 double sweep_p(const sweep_ctx *c, const char *name);
-double *sweep_linspace(double a, double b, int n); /* malloc'd, n points from a to b */
+/* n points from a to b, malloc'd; NULL if out of memory (the caller reports it). */
+double *sweep_linspace(double a, double b, int n);
 
 /* Standard options of every netlist, and of the low-current leakage runs. */
 #define SWEEP_OPTIONS "reltol=1e-4 abstol=1e-15 vntol=1e-7 gmin=1e-18 method=gear"

@@ -50,6 +50,8 @@ static int plan_conv(sweep_ctx *c, const converter *k, gc_err *e)
     double tmax = sweep_p(c, "t_max"), te = sweep_p(c, "t_edge"), tw = window_start(c);
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     const char *templates[] = {"integrator.sub", k->subckt};
+    if (!q)
+        return gc_fail(e, "%s: out of memory", k->name);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         double amp = q[i] / tmax; /* a trapezoid of area amp * t_max */
@@ -68,11 +70,12 @@ static int plan_conv(sweep_ctx *c, const converter *k, gc_err *e)
         snprintf(outs[1], sizeof outs[1], "outn%d", i);
         const char *vec[] = {"time", "vdd#branch", outs[0], outs[1]};
         snprintf(name, sizeof name, "%s[q %d]", k->name, i);
-        rc = sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, 2 + k->outputs, e);
+        rc = sweep_text_check(&b, name, e) ||
+             sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, 2 + k->outputs, e);
         free(b.s);
     }
     free(q);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hid_t file,
@@ -82,11 +85,16 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
     double vdd = sweep_p(c, "vdd"), tmax = sweep_p(c, "t_max"), tw = window_start(c);
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     double *width = malloc((size_t)n * sizeof *width), e_conv = 0;
-    for (int i = 0; i < count; i++) { /* simulation i holds converter i */
+    int oom = !q || !width;
+    for (int i = 0; i < count && !oom; i++) { /* simulation i holds converter i */
         const spice_result *r = &c->res[first + i];
         const double *t = r->vec[0];
         size_t nt = r->len[0];
         double *pw = malloc(nt * sizeof *pw);
+        if (!pw) {
+            oom = 1;
+            break;
+        }
         for (size_t s = 0; s < nt; s++) /* supply power; absorbed power is not recovered */
             pw[s] = fmax(0, -vdd * r->vec[1][s]);
         e_conv += sweep_trapz_window(t, pw, nt, tw, tw + tmax);
@@ -94,6 +102,10 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
         width[i] = sweep_trapz(t, r->vec[2], nt) / vdd;
         if (k->outputs == 2)
             width[i] -= sweep_trapz(t, r->vec[3], nt) / vdd;
+    }
+    if (oom) {
+        free(q), free(width);
+        return gc_fail(e, "%s: out of memory", k->name);
     }
     e_conv /= n;
     if (k == &c2p)

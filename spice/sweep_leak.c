@@ -37,9 +37,14 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
                          "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell\n"
                          ".dc Vi_sn 0 %d 1\n", vdd / (p->leak_dc_n - 1), p->leak_dc_n - 1);
         const char *vec[] = {"vsn#branch"};
-        rc = sweep_add(c, "leak_dc", cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1, e);
+        rc = sweep_text_check(&b, "leak_dc", e) ||
+             sweep_add(c, "leak_dc", cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1, e);
         free(b.s);
-        return rc;
+        return rc ? -1 : 0;
+    }
+    if (sweep_text_check(&b, "leak_tran", e)) {
+        free(b.s);
+        return -1;
     }
     double tstop = p->leak_tau_mult * c->leak_tau_estimate_s;
     int per_job = (p->leak_n0 + p->jobs_per_sweep - 1) / p->jobs_per_sweep;
@@ -62,10 +67,11 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
         sweep_printf(&b, ".tran %.6e %.6e\n", tstop / 200, tstop);
         char name[64];
         snprintf(name, sizeof name, "leak_tran[v0 %d..%d]", first, last - 1);
-        rc = sweep_add(c, name, cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1 + last - first, e);
+        rc = sweep_text_check(&b, name, e) ||
+             sweep_add(c, name, cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1 + last - first, e);
     }
     free(b.s);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* Voltage where the leak current changes sign (where decay tends to). */
@@ -102,6 +108,11 @@ static int store_dc(sweep_ctx *c, int first, hid_t g, gc_err *e)
     if (r->len[0] != (size_t)n)
         return gc_fail(e, "leak_dc: expected %d points, got %zu", n, r->len[0]);
     double *v = sweep_linspace(0, vdd, n), *i_leak = malloc((size_t)n * sizeof *i_leak);
+    if (!v || !i_leak) {
+        free(v);
+        free(i_leak);
+        return gc_fail(e, "leak_dc: out of memory");
+    }
     for (int k = 0; k < n; k++) /* the source supplies what the node loses */
         i_leak[k] = -r->vec[0][k];
     double v_eq = equilibrium(v, i_leak, n);
@@ -136,6 +147,10 @@ static int store_tran(sweep_ctx *c, int first, int count, hid_t g, gc_err *e)
         return -1;
     double *time = sweep_linspace(0, tstop, np), *v0 = sweep_linspace(0, vdd, n0);
     double *vs = malloc((size_t)n0 * np * sizeof *vs), *t1e = malloc((size_t)n0 * sizeof *t1e);
+    if (!time || !v0 || !vs || !t1e) {
+        free(time), free(v0), free(vs), free(t1e);
+        return gc_fail(e, "leak_tran: out of memory");
+    }
     int cell = 0;
     for (int j = 0; j < count; j++) {
         const spice_result *r = &c->res[first + j];

@@ -42,9 +42,10 @@ static int plan_dc(sweep_ctx *c, int in_first, int in_last, gc_err *e)
     const char *vec[] = {"vbl#branch"};
     char name[64];
     snprintf(name, sizeof name, "read_dc[v_in %d..%d]", in_first, in_last);
-    int rc = sweep_add(c, name, cell_only, 1, SWEEP_OPTIONS, b.s, vec, 1, e);
+    int rc = sweep_text_check(&b, name, e) ||
+             sweep_add(c, name, cell_only, 1, SWEEP_OPTIONS, b.s, vec, 1, e);
     free(b.s);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* One simulation per pulse level: read_nv independent cells, one per stored voltage, each
@@ -76,22 +77,27 @@ static int plan_tran(sweep_ctx *c, int level, gc_err *e)
     /* breakpoints resolve the pulse corners; between them a 100 ps step limit keeps the
      * charge within 0.1 % of a 2 ps-limited run */
     sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12), tstop, 100e-12);
+    char name[64];
+    snprintf(name, sizeof name, "read_tran[level %d]", level);
     int nvec = p->read_nv + 5;
     char **vec = malloc((size_t)nvec * sizeof *vec);
     char names[5][32] = {"time", "rwl", "rwlb", "vrwl#branch", "vrwlb#branch"};
+    char (*bl)[32] = malloc((size_t)p->read_nv * sizeof *bl);
+    int rc = !vec || !bl ? gc_fail(e, "%s: out of memory", name) : sweep_text_check(&b, name, e);
+    if (rc) {
+        free(vec), free(bl), free(b.s);
+        return -1;
+    }
     for (int k = 0; k < 5; k++)
         vec[k] = names[k];
-    char (*bl)[32] = malloc((size_t)p->read_nv * sizeof *bl);
     for (int i = 0; i < p->read_nv; i++) {
         snprintf(bl[i], sizeof bl[i], "vbl%d#branch", i);
         vec[5 + i] = bl[i];
     }
     if (level == 0) /* constant sources: no pulse to account */
         vec[3] = vec[4] = names[0];
-    char name[64];
-    snprintf(name, sizeof name, "read_tran[level %d]", level);
-    int rc = sweep_add(c, name, cell_only, 1, SWEEP_OPTIONS, b.s, (const char *const *)vec,
-                       nvec, e);
+    rc = sweep_add(c, name, cell_only, 1, SWEEP_OPTIONS, b.s, (const char *const *)vec,
+                   nvec, e);
     free(vec);
     free(bl);
     free(b.s);
@@ -121,6 +127,10 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     if (g < 0)
         return -1;
     double *cur = malloc((size_t)nv * nin * sizeof *cur);
+    if (!cur) {
+        H5Gclose(g);
+        return gc_fail(e, "read: out of memory");
+    }
     int j = 0, n_dc = count - nl;
     for (int k = 0; k < n_dc; k++) { /* ngspice's inner sweep is the first source */
         const spice_result *dc = &c->res[first + k];
@@ -143,7 +153,8 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     double *ax_q = sweep_linspace(0, vdd, nq), *ax_w = sweep_linspace(0, tmax, nl);
     double *charge = malloc((size_t)nl * nq * sizeof *charge);
     double *energy = malloc((size_t)nl * sizeof *energy);
-    for (int l = 0; l < nl; l++) {
+    int oom = !ax_v || !ax_in || !ax_q || !ax_w || !charge || !energy;
+    for (int l = 0; l < nl && !oom; l++) {
         const spice_result *r = &c->res[first + n_dc + l];
         const double *t = r->vec[0];
         size_t n = r->len[0];
@@ -154,6 +165,10 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
          * a driver that absorbs power dissipates it rather than recovering it */
         if (l > 0) {
             double *pw = malloc(n * sizeof *pw);
+            if (!pw) {
+                oom = 1;
+                break;
+            }
             for (size_t k = 0; k < n; k++)
                 pw[k] = fmax(0, -r->vec[1][k] * r->vec[3][k]) + fmax(0, -r->vec[2][k] * r->vec[4][k]);
             e_drv = sweep_trapz(t, pw, n);
@@ -161,11 +176,13 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
         }
         energy[l] = e_drv / nq;
     }
-    c->read_energy_j = energy[nl - 1];
+    if (!oom)
+        c->read_energy_j = energy[nl - 1];
     size_t d2[2] = {(size_t)nv, (size_t)nin}, q2[2] = {(size_t)nl, (size_t)nq};
     size_t d1 = (size_t)nl;
     const char *dc_axes[] = {"dc_v_store", "v_in"}, *q_axes[] = {"pulse_width", "v_store"};
-    int rc = gc_h5_write_axis(g, "dc_v_store", nv, ax_v, "V", "stored voltage (DC sweep)", e) ||
+    int rc = (oom && gc_fail(e, "read: out of memory")) ||
+             gc_h5_write_axis(g, "dc_v_store", nv, ax_v, "V", "stored voltage (DC sweep)", e) ||
              gc_h5_write_axis(g, "v_in", nin, ax_in, "V",
                               "read word-line amplitude (rwl = v_in, rwlb = vdd - v_in)", e) ||
              gc_h5_write(g, "dc_current", 2, d2, cur, "A",

@@ -59,15 +59,23 @@ int sweep_add(sweep_ctx *c, const char *name, const char *const *templates, int 
 
 void sweep_printf(sweep_text *b, const char *fmt, ...)
 {
+    if (b->failed)
+        return;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
     if (b->len + (size_t)n + 1 > b->cap) {
         size_t cap = 2 * b->cap + (size_t)n + 1024;
         char *s = realloc(b->s, cap);
-        if (!s)
-            abort(); /* a few kilobytes of netlist text: out of memory here is fatal anyway */
+        if (!s) {
+            b->failed = 1; /* b->s stays as it was, for the caller to free */
+            return;
+        }
         b->s = s;
         b->cap = cap;
     }
@@ -75,6 +83,13 @@ void sweep_printf(sweep_text *b, const char *fmt, ...)
     vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+int sweep_text_check(const sweep_text *b, const char *name, gc_err *e)
+{
+    if (b->failed || !b->s)
+        return gc_fail(e, "%s: out of memory building the netlist", name);
+    return 0;
 }
 
 double sweep_trapz(const double *t, const double *y, size_t n)
@@ -127,7 +142,7 @@ double *sweep_linspace(double a, double b, int n)
 {
     double *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
     if (!x)
-        abort();
+        return NULL;
     for (int i = 0; i < n; i++)
         x[i] = n > 1 ? a + (b - a) * i / (n - 1) : a;
     return x;

@@ -45,6 +45,11 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
     int nvec = 5 + 3 * n;
     const char **vec = malloc((size_t)nvec * sizeof *vec);
     char (*names)[24] = malloc((size_t)nvec * sizeof *names);
+    int rc = !vec || !names ? gc_fail(e, "write: out of memory") : sweep_text_check(&b, "write", e);
+    if (rc) {
+        free(vec), free(names), free(b.s);
+        return -1;
+    }
     const char *fixed[] = {"time", "wwl", "wwlb", "vwwl#branch", "vwwlb#branch"};
     for (int k = 0; k < 5; k++)
         vec[k] = fixed[k];
@@ -55,7 +60,7 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
         for (int k = 0; k < 3; k++)
             vec[5 + 3 * i + k] = names[3 * i + k];
     }
-    int rc = sweep_add(c, "write", cell_only, 1, SWEEP_OPTIONS, b.s, vec, nvec, e);
+    rc = sweep_add(c, "write", cell_only, 1, SWEEP_OPTIONS, b.s, vec, nvec, e);
     free(vec);
     free(names);
     free(b.s);
@@ -74,6 +79,11 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     double *stored = malloc((size_t)n * sizeof *stored), *before = malloc((size_t)n * sizeof *before);
     double *settle = malloc((size_t)n * sizeof *settle), *energy = malloc((size_t)n * sizeof *energy);
     double *pw = malloc(nt * sizeof *pw);
+    if (!level || !v_dac || !stored || !before || !settle || !energy || !pw) {
+        free(level), free(v_dac), free(stored), free(before), free(settle), free(energy);
+        free(pw);
+        return gc_fail(e, "write: out of memory");
+    }
     /* drivers deliver -v * i; power they absorb is dissipated, not recovered */
     for (size_t k = 0; k < nt; k++) /* word-line drivers, shared by the n cells */
         pw[k] = fmax(0, -r->vec[1][k] * r->vec[3][k]) + fmax(0, -r->vec[2][k] * r->vec[4][k]);

@@ -11,6 +11,7 @@ import numpy as np
 
 CUBIC = (0.52136361, 13.61226063, -2.62044562, 46.05483778)
 T_MAX = 15e-9
+T_WRITE = 20e-9   # s: the presets' write time, 65 ns - 3 T_max
 
 
 def g_ua(y):
@@ -39,6 +40,7 @@ def write_cell(path, technology="synthetic-test"):
         p.attrs["v_mid_V"] = 0.45
         p.attrs["t_max_s"] = T_MAX
         p.attrs["vdd_V"] = 0.9
+        p.attrs["t_write_s"] = T_WRITE
         w = f.create_group("write")
         lev = np.arange(8)
         w["level"] = lev.astype(np.float64)

@@ -11,6 +11,7 @@ import numpy as np
 
 CUBIC = (0.52136361, 13.61226063, -2.62044562, 46.05483778)  # µA, PAPER.md 3
 T_MAX = 15e-9
+T_WRITE = 3e-9            # s, write pulse width (si.tech's)
 VDD = 0.9
 V_MID = 0.45
 C_NODE = 8.5e-15          # F
@@ -60,7 +61,7 @@ def write_curves(path, n_v=64, n_v0=10, n_t=400, span_taus=7.0):
         f.attrs["technology"] = np.bytes_("synthetic")
         p = f.create_group("params")
         for name, val, unit in (("vdd", VDD, "V"), ("t_max", T_MAX, "s"),
-                                ("c_store", C_NODE, "F")):
+                                ("t_write", T_WRITE, "s"), ("c_store", C_NODE, "F")):
             p[name] = np.array([val])
             p[name].attrs["units"] = np.bytes_(unit)
         r = f.create_group("read")
@@ -104,4 +105,5 @@ def write_curves(path, n_v=64, n_v0=10, n_t=400, span_taus=7.0):
                           ("readout_conversion", 1.1e-12)):
             e[name] = np.array([val])
             e[name].attrs["units"] = np.bytes_("J")
-    return {"c_node": C_NODE, "tau": tau, "s_sat": s_sat, "r_sat": 40e-6 * T_MAX}
+    return {"c_node": C_NODE, "tau": tau, "s_sat": s_sat, "r_sat": 40e-6 * T_MAX,
+            "t_write": T_WRITE}

@@ -1,5 +1,7 @@
 /* The cell model presets reproduce PAPER.md §3 in SI units (checked against the formulas
- * written out here), and the monotone interpolator never overshoots. */
+ * and numbers written out here, the named CELL_PAPER_* constants included), their write time
+ * makes t_write + 3 T_max the paper's 65 ns per layer, and the monotone interpolator never
+ * overshoots. */
 #include <math.h>
 #include <stdio.h>
 
@@ -17,6 +19,31 @@ static void expect(const char *what, double got, double want, double rel)
 static double g_cubic(double y)
 {
     return 0.52136361 + 13.61226063 * y - 2.62044562 * y * y + 46.05483778 * y * y * y;
+}
+
+/* The named constants against PAPER.md's numbers, written out here once more. */
+static void constants(void)
+{
+    expect("CELL_PAPER_VDD_V", CELL_PAPER_VDD_V, 0.9, 0);
+    expect("CELL_PAPER_V_MID_V", CELL_PAPER_V_MID_V, 0.45, 0);
+    expect("CELL_PAPER_T_MAX_S", CELL_PAPER_T_MAX_S, 15e-9, 0);
+    expect("CELL_PAPER_TAU_S", CELL_PAPER_TAU_S, 5e-3, 0);
+    expect("CELL_PAPER_K_LEVELS", CELL_PAPER_K_LEVELS, 8, 0);
+    expect("CELL_PAPER_Q_LEVELS", CELL_PAPER_Q_LEVELS, 16, 0);
+    expect("CELL_PAPER_OUT_LEVELS", CELL_PAPER_OUT_LEVELS, 32, 0);
+    expect("CELL_PAPER_S_SAT_A", CELL_PAPER_S_SAT_A, 80e-6, 0);
+    expect("CELL_PAPER_READOUT_SAT_A", CELL_PAPER_READOUT_SAT_A, 40e-6, 0);
+    expect("CELL_PAPER_LAMBDA_PER_TOKEN", CELL_PAPER_LAMBDA_PER_TOKEN, 1.6e-4, 0);
+    expect("CELL_PAPER_LAYER_LATENCY_S", CELL_PAPER_LAYER_LATENCY_S, 65e-9, 0);
+    const double cubic[4] = {0.52136361, 13.61226063, -2.62044562, 46.05483778};
+    const double linear[4] = {0, 19.3, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "cell_paper_g_cubic_ua[%d]", i);
+        expect(what, cell_paper_g_cubic_ua[i], cubic[i], 0);
+        snprintf(what, sizeof what, "cell_paper_g_linear_ua[%d]", i);
+        expect(what, cell_paper_g_linear_ua[i], linear[i], 0);
+    }
 }
 
 static void presets(void)
@@ -50,6 +77,10 @@ static void presets(void)
     expect("c2p(-S_sat) = 0", cell_c2p_s(m, -s_sat), 0, 0);
     expect("readout(-20 uA T_max) = -0.5", cell_readout(m, -20e-6 * 15e-9), -0.5, 1e-12);
     expect("readout(100 uA T_max) = 1", cell_readout(m, 100e-6 * 15e-9), 1, 0);
+    expect("t_write 20 ns", cell_t_write_s(m), 20e-9, 1e-12);
+    expect("t_write + 3 T_max = 65 ns per layer", cell_t_write_s(m) + 3 * cell_t_max_s(m),
+           65e-9, 1e-12);
+    expect("linear: t_write 20 ns", cell_t_write_s(lin), 20e-9, 1e-12);
     cell_model *bad;
     failures += cell_model_preset("paper-quartic", &bad, &e) == 0;
     printf("unknown preset: %s\n", e.msg);
@@ -80,6 +111,7 @@ static void monotone(void)
 
 int main(void)
 {
+    constants();
     presets();
     monotone();
     return failures != 0;

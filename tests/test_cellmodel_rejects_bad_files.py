@@ -2,7 +2,8 @@
 object at fault (and a non-zero exit), never a crash: a missing file, a non-HDF5 file, a
 truncated file, a foreign HDF5 file, a wrong format version, a missing group, dataset or
 attribute, a wrong shape, a non-monotone axis, a non-finite table entry, DAC codes out of
-order. A good synthetic file loads."""
+order, a negative or NaN /params t_write_s. A good synthetic file loads, and so does one
+without t_write_s (older files record none)."""
 import os
 import shutil
 import sys
@@ -75,6 +76,18 @@ def main():
     expect(run, "missing attribute",
            variant(run, "noattr", lambda f: f["params"].attrs.__delitem__("t_max_s")),
            ["t_max_s"])
+
+    for name, val in (("negative t_write_s", -20e-9), ("NaN t_write_s", np.nan)):
+        expect(run, name, variant(run, name, set_attr("params", "t_write_s", val)),
+               ["/params", "t_write_s"])
+    old = variant(run, "no t_write_s", lambda f: f["params"].attrs.__delitem__("t_write_s"))
+    # without a write time the token period cannot come from the cell: give it
+    r = run.call(["--cell", old, "--token-period", "0.8e-6"], expect_ok=False)
+    ok = r.returncode == 0
+    print("%-26s rc=%d  %s" % ("no t_write_s loads", r.returncode, "ok" if ok else
+                                "FAIL " + r.stderr.strip()))
+    if not ok:
+        failures.append("no t_write_s")
 
     def reshape_charge(f):
         c = f["read/charge"][()]

@@ -2,8 +2,10 @@
 transients: the fit recovers C (both sides and overall) and tau = C / G, the decay model
 matches the exponential to < 0.1 mV (in calibrate's own evaluation, through cellmodel's
 loader, and independently here from the written time-to-voltage tables), and the read table
-of a smooth 64-point sweep interpolates held-out points to <= 0.5 % of full scale. A
-leakage CSV through `gcsim import --leak` gives back the assumed C."""
+of a smooth 64-point sweep interpolates held-out points to <= 0.5 % of full scale; the write
+pulse width of the curves' /params reaches cell.h5's /params t_write_s and the JSON. A
+leakage CSV through `gcsim import --leak` gives back the assumed C (and, recording no write
+time, writes no t_write_s)."""
 import json
 import os
 import sys
@@ -61,6 +63,10 @@ def synthetic_spice(d):
             check("%s table vs analytic < 0.1 mV" % side, e < 1e-4, "%.3g V" % e)
         check("tables start at time 0", f["leak/upper_t"][0] == 0 and f["leak/lower_t"][0] == 0)
         check("c_node_F attribute", abs(f["leak"].attrs["c_node_F"] / truth["c_node"] - 1) < 1e-4)
+        check("/params t_write_s = curves' t_write",
+              f["params"].attrs.get("t_write_s") == truth["t_write"],
+              str(f["params"].attrs.get("t_write_s")))
+    check("JSON t_write_s", s.get("t_write_s") == truth["t_write"], str(s.get("t_write_s")))
     rd = s["read"]
     check("read table held-out <= 0.5 % FS", rd["table_heldout_max_pct_fs"] <= 0.5,
           "rms %.3g %%, max %.3g %%" % (rd["table_heldout_rms_pct_fs"],
@@ -96,6 +102,8 @@ def imported_leak(d):
     check("imported: model max error < 1 mV", lk["model_max_err_V"] < 1e-3,
           "%.3g V" % lk["model_max_err_V"])
     check("imported: assumed C reported", lk.get("c_node_assumed_F") == 12e-15)
+    with h5py.File(cell, "r") as f:
+        check("imported: no t_write_s recorded", "t_write_s" not in f["params"].attrs)
 
 
 def main():

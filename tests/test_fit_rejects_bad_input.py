@@ -2,7 +2,8 @@
 exit status 1 (not a crash or a sanitizer abort), and leaves an existing cell.h5 and JSON
 byte for byte as they were: a missing file, a text file, a truncated HDF5 file, a foreign
 HDF5 file, a SPICE curves file missing /c2p (allowed only for imports), a dataset of the
-wrong shape, a leakage curve without an equilibrium, and a bad --read-poly-degree."""
+wrong shape, a leakage curve without an equilibrium, a write pulse width that is not a
+positive time, and a bad --read-poly-degree."""
 import os
 import shutil
 import sys
@@ -80,6 +81,13 @@ def main():
         f["read/v_store"][3] = np.nan
     p = variant(d, good, "nan", nan_value)
     expect(d, "non-finite axis", p, [p, "read/v_store"])
+
+    for name, val in (("negative t_write", -3e-9), ("zero t_write", 0.0)):
+        p = variant(d, good, name.replace(" ", "_"),
+                    lambda f, val=val: f["params/t_write"].__setitem__(0, val))
+        expect(d, name, p, [p, "/params/t_write", "positive"])
+    p = variant(d, good, "nan_t_write", lambda f: f["params/t_write"].__setitem__(0, np.nan))
+    expect(d, "NaN t_write", p, [p, "/params/t_write", "finite"])
 
     expect(d, "bad poly degree", good, ["--read-poly-degree"], ["--read-poly-degree", "99"],
            rc_want=2)
