@@ -6,7 +6,7 @@
  * q is a pulse fraction in [0,1] and k, v are stored voltages in [0, 0.9] V (values outside
  * are clamped, as the DAC and the pulse generator would).
  *
- * Variants:
+ * Variants are rows of one table (attn_variant_type below; the built-in ones):
  *   softmax         GPT-2 causal attention, S = scale·q·k, phi = softmax(S) (window ignored)
  *   softmax-swa     the same restricted to the sliding window of M keys
  *   paper-linear    PAPER.md §3 with g(y) = 19.3 y (µA)
@@ -27,9 +27,9 @@
  * cell_decay_v; the config's q/k/v levels are replaced by the cell's.
  *
  * Output units: out is the digital sum of the tiles' readouts (dimensionless, one tile lies in
- * [-32/31, 32/31]). S is in the paper's units (µA × T_max) for paper variants and in coulombs
- * for calibrated; phi is the charge-to-pulse output as a fraction of T_max (for softmax: the
- * attention probabilities).
+ * [-32/31, 32/31]). S is in coulombs for every analog variant (the paper's µA × T_max times
+ * 1e-6 A × 15 ns) and dimensionless for softmax; phi is the charge-to-pulse output as a
+ * fraction of T_max (for softmax: the attention probabilities).
  *
  * Two evaluators: the fast one (float32, BLAS; the cell is compiled into a few separable terms
  * F ≈ Σ_r x_r(pulse) y_r(level) z_r(age), see attn_plan_decomp_error) and a slow direct
@@ -40,13 +40,54 @@
 #include "common.h"
 #include "cellmodel.h"
 
+typedef struct attn_config attn_config;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Variants: rows of one type table (attention/variants.c), as GSL's gsl_interp_type. A row
+ * says everything that distinguishes a variant; the three engines below evaluate them.
+ * Adding a variant = one row (plus its functions, if it needs new ones). */
+
 typedef enum {
-    ATTN_SOFTMAX = 0,
-    ATTN_SOFTMAX_SWA,
-    ATTN_PAPER_LINEAR,
-    ATTN_PAPER_CUBIC,
-    ATTN_CALIBRATED,
-} attn_variant;
+    ATTN_ENGINE_SOFTMAX, /* digital softmax over the causal (optionally windowed) keys */
+    ATTN_ENGINE_POLY,    /* the paper's data path with an analytic cell g(y) and exponential
+                            decay of y (PAPER.md §3), exact separable terms */
+    ATTN_ENGINE_CELL,    /* the same data path through a cell_model (cellmodel.h): write
+                            transfer, charge tables, leakage, converters, in SI units */
+} attn_engine;
+
+typedef struct {
+    const char *name;        /* command-line name, e.g. "paper-cubic" */
+    const char *summary;     /* one line for help texts */
+    attn_engine engine;
+    int windowed;            /* softmax engine: 1 = keys limited to the window */
+    const double *g_ua;      /* poly engine: g(y) = Σ_n g_ua[n] y^n in µA, n = 0..3,
+                                y = stored voltage - mid-rail */
+    /* The variant's own settings, applied over the paper's by attn_config_default (NULL:
+     * none). */
+    void (*defaults)(attn_config *c);
+} attn_variant_type;
+
+/* The built-in rows. */
+extern const attn_variant_type attn_softmax, attn_softmax_swa, attn_paper_linear,
+    attn_paper_cubic, attn_calibrated;
+
+/* The table: attn_variant_at(0 .. attn_variant_count() - 1). */
+int attn_variant_count(void);
+const attn_variant_type *attn_variant_at(int i);
+
+/* Finds a row by name; an unknown name gets an error listing the known ones. */
+int attn_variant_parse(const char *name, const attn_variant_type **out, gc_err *e);
+
+/* Writes "softmax, softmax-swa, ..." into buf (n bytes). */
+void attn_variant_names(char *buf, size_t n);
+
+/* Analog variants (poly and cell engines) take the per-head hardware scalers of PAPER.md §3,
+ * quantisers, decay and converters; softmax variants are digital. */
+int attn_variant_is_analog(const attn_variant_type *v);
+
+/* ---------------------------------------------------------------------------------------- */
+/* The configuration: every analog setting, parsed once (attn_config_set, by name) and carried
+ * from the command line to the cell. */
 
 /* Default cut of the calibrated cell's decomposition. The largest error of the compiled
  * charge table stays near 1e-3 of its full scale (silicon cell: 9.6e-4 with 3+3 terms; IGZO
@@ -56,43 +97,84 @@ typedef enum {
  * against a 1e-6 cut (9+9 terms, 2.3x slower). Tests that check exactness set 1e-6. */
 #define ATTN_DECOMP_REL_TOL 1e-3
 
-typedef struct {
-    attn_variant variant;
+struct attn_config {
+    const attn_variant_type *variant;
     int window;            /* M, keys a query sees (itself included); paper: 1024 */
     int tile;              /* keys per sub-array (columns of one K and one V array); paper: 64 */
     int quant_q, quant_k, quant_v, quant_out; /* 1: quantise that stream, 0: keep it analog */
-    int q_levels;          /* input pulse levels over [0,1] (16); calibrated: cell_q_levels */
-    int k_levels, v_levels;/* DAC levels over [0, 0.9] V (8); calibrated: cell_k_levels */
+    int q_levels;          /* input pulse levels over [0,1] (16); cell engine: the cell's */
+    int k_levels, v_levels;/* DAC levels over [0, vdd] (8); cell engine: the cell's */
     int out_levels;        /* counter grid over [-1,1]: step 2/(out_levels-1) (32) */
     int decay;             /* 1: stored values leak with age, 0: ideal retention */
-    double lambda_per_token; /* decay rate per token of age (paper: 1.6e-4); used when
-                              * token_period_s is 0 */
-    double token_period_s; /* seconds between two tokens (latency per layer × layers); > 0
-                            * overrides lambda. The two are tied by the paper's retention:
-                            * lambda = period / CELL_PAPER_TAU_S (5 ms), so paper variants
-                            * and the calibrated path see the same decay for a preset cell */
-    double softmax_scale;  /* softmax variants: S = scale·q·k; 0 means 1/sqrt(D) (GPT-2) */
-    const cell_model *cell;/* calibrated only; borrowed, must outlive the plan */
-    double decomp_rel_tol; /* calibrated: singular values below this × the largest are
+    double lambda_per_token; /* poly engine: decay rate per token of age when no token
+                              * period is given (the paper's 1.6e-4) */
+    double token_period_s; /* seconds between two tokens; 0: the variant's default (see
+                            * attn_config_token_period_s) */
+    int layers;            /* layers a token passes through, each with its own arrays in
+                            * series: the default token period of a cell is layers × the
+                            * per-layer latency (0: 1, a lone layer) */
+    double softmax_scale;  /* softmax engine: S = scale·q·k; 0 means 1/sqrt(D) (GPT-2) */
+    double decomp_rel_tol; /* cell engine: singular values below this × the largest are
                               dropped (0 means ATTN_DECOMP_REL_TOL; the plan's
                               config holds the value used) */
-} attn_config;
+    char cell_file[1024];  /* cell engine: the cell.h5 it runs through ("" if a preset) */
+    char cell_preset[32];  /* cell engine: or a built-in cell ("paper-cubic", "paper-linear") */
+    const cell_model *cell;/* cell engine: the loaded cell; borrowed, must outlive the plan
+                              (attn_config_load_cell loads it) */
+};
 
-/* Fills c with the paper's settings for variant v: M = 1024, tile 64, all quantisers on with
- * 16/8/8/32 levels, decay on with lambda = 1.6e-4 per token, cell NULL. */
-void attn_config_default(attn_config *c, attn_variant v);
+/* Fills c with the paper's settings: M = 1024, tile 64, all quantisers on with 16/8/8/32
+ * levels, decay on with lambda = 1.6e-4 per token and no token period, then the variant's
+ * own defaults. */
+void attn_config_default(attn_config *c, const attn_variant_type *v);
 
-/* "softmax", "softmax-swa", "paper-linear", "paper-cubic", "calibrated". */
-int attn_variant_parse(const char *name, attn_variant *v, gc_err *e);
-const char *attn_variant_name(attn_variant v);
+/* Sets one setting by name from text, with its range checked: the one parser behind the
+ * command line's options, a model's config.json and sweep files. Setting cell_file clears
+ * cell_preset and the other way round. Keys: see
+ * attn_config_settings (window, tile, q_levels, k_levels, v_levels, kv_levels, out_levels,
+ * quant, quant_q, quant_k, quant_v, quant_out, decay, lambda_per_token, token_period_s,
+ * layers, softmax_scale, decomp_rel_tol, cell_file, cell_preset). Booleans take
+ * on/off/true/false/1/0. The error names the key and the allowed range. */
+int attn_config_set(attn_config *c, const char *key, const char *value, gc_err *e);
 
-/* The decay rate per token the configuration implies for the paper variants: lambda, or
- * token_period_s / CELL_PAPER_TAU_S when a period is given; 0 when decay is off. */
+/* Checks that c is complete and consistent: the cell engine has a cell file or preset (or
+ * a loaded cell), other engines none; a cell's default token period can be computed. */
+int attn_config_check(const attn_config *c, gc_err *e);
+
+/* Loads the cell named by cell_file or cell_preset (cell engine only; *out NULL otherwise).
+ * The caller frees it with cell_model_free and sets c->cell. */
+int attn_config_load_cell(const attn_config *c, cell_model **out, gc_err *e);
+
+/* Per-layer latency of the analog attention of a cell, s: the write of k and v (t_write),
+ * array 1 read by the q pulses (T_max), charge-to-pulse conversion while its pulses read
+ * array 2 (T_max), and the signed readout (T_max). 0 if the cell records no write time. */
+double attn_layer_latency_s(const cell_model *cell);
+
+/* Seconds between two tokens, as used: 0 when decay is off; token_period_s when given;
+ * else poly engine: lambda_per_token × CELL_PAPER_TAU_S (the paper's rate is a period over
+ * its retention); cell engine: max(layers, 1) × attn_layer_latency_s(cell), the analog
+ * schedule's own time (0 when no cell is loaded yet). */
+double attn_config_token_period_s(const attn_config *c);
+
+/* The decay rate per token the poly engine uses: token_period_s / CELL_PAPER_TAU_S when a
+ * period is given, else lambda_per_token; 0 when decay is off. */
 double attn_config_lambda(const attn_config *c);
 
-/* Seconds between tokens for the calibrated path: token_period_s, or
- * lambda_per_token × CELL_PAPER_TAU_S when no period is given; 0 when decay is off. */
-double attn_config_token_period_s(const attn_config *c);
+/* One setting as the configuration resolves it, for recording with results. */
+typedef struct {
+    const char *key;       /* as attn_config_set takes it */
+    const char *unit;      /* "s", "tokens", "" ... */
+    int is_text, is_bool;
+    double num;            /* numbers and booleans */
+    const char *text;      /* text settings (variant, cell) */
+} attn_setting;
+
+/* The settings of c in a fixed order, the variant first; out has room for ATTN_MAX_SETTINGS.
+ * resolved = 1: every setting as the plan uses it (the token period and lambda actually
+ * used, the default cut); 0: as asked, leaving out what was not given (0 or ""), so that
+ * attn_config_set of each reproduces c. Returns the count. */
+#define ATTN_MAX_SETTINGS 24
+int attn_config_settings(const attn_config *c, attn_setting *out, int resolved);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Plan: the compiled cell, the settings and the workspaces for heads of dimension D and

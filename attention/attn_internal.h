@@ -62,9 +62,13 @@ struct attn_plan {
     int n_level_k, n_level_v;  /* level grid points (calibrated) */
     double level_step_k, level_step_v; /* grid spacing in DAC levels */
     attn_array a1, a2;
-    /* converters in the units of S: phi = c2p(S) (fraction of T_max), readout(O) in [-1,1] */
-    double s_sat;              /* paper: 80; calibrated: cell_s_sat_c */
-    double ro_sat;             /* paper: 40; calibrated: cell_readout_sat_c */
+    /* Charges inside the engines are in units of charge_unit_c coulombs: 1 for the cell
+     * engine; 1e-6 A × T_max for the poly engine, which keeps the paper's arithmetic (g in
+     * µA) bit for bit. S leaves the library in coulombs. */
+    double charge_unit_c;
+    /* converters in that unit: phi = c2p(S) (fraction of T_max), readout(O) in [-1,1] */
+    double s_sat;              /* charge-to-pulse saturation (poly: 80 µA × T_max) */
+    double ro_sat;             /* array-2 readout full scale (poly: 40 µA × T_max) */
     int n_conv;                /* calibrated: dense tables of c2p and readout */
     double c2p_lo, c2p_hi, ro_lo, ro_hi;
     float *c2p_tab, *ro_tab;
@@ -73,6 +77,17 @@ struct attn_plan {
     int n_threads;
     attn_work *work;
 };
+
+/* The engine a configuration runs on. */
+static inline int attn_on_cell(const attn_config *c)
+{
+    return c->variant->engine == ATTN_ENGINE_CELL;
+}
+
+static inline int attn_on_softmax(const attn_config *c)
+{
+    return c->variant->engine == ATTN_ENGINE_SOFTMAX;
+}
 
 /* Round half to even of x / step, times step (PAPER.md §3 quantiser anchored at 0), by the
  * 1.5·2^52 shift: exact for |x/step| < 2^51 in the default rounding mode (which the
@@ -119,7 +134,7 @@ static inline float attn_lerp_uniform(const float *tab, int n, float lo, float s
 
 static inline float attn_phi_fast(const attn_plan *p, float s)
 {
-    if (p->cfg.variant != ATTN_CALIBRATED) {
+    if (!attn_on_cell(&p->cfg)) {
         float x = s / (float)p->s_sat;
         return x < 0 ? 0 : x > 1 ? 1 : x;
     }
@@ -130,7 +145,7 @@ static inline float attn_phi_fast(const attn_plan *p, float s)
 
 static inline float attn_readout_fast(const attn_plan *p, float o)
 {
-    if (p->cfg.variant != ATTN_CALIBRATED) {
+    if (!attn_on_cell(&p->cfg)) {
         float x = o / (float)p->ro_sat;
         return x < -1 ? -1 : x > 1 ? 1 : x;
     }

@@ -50,12 +50,9 @@ static int terms_alloc(attn_plan *p, attn_array *a, int n)
 /* ---------------------------------------------------------------------------------------- */
 /* Paper variants */
 
-static const double cubic_ua[4] = {0.52136361, 13.61226063, -2.62044562, 46.05483778};
-static const double linear_ua[4] = {0, 19.3, 0, 0};
-
 static int compile_paper(attn_plan *p, attn_array *a)
 {
-    const double *c = p->cfg.variant == ATTN_PAPER_CUBIC ? cubic_ua : linear_ua;
+    const double *c = p->cfg.variant->g_ua;
     double lambda = attn_config_lambda(&p->cfg);
     int powers[4], n = 0;
     if (lambda == 0)
@@ -318,13 +315,13 @@ static int reverse_ages(const attn_plan *p, attn_array *a)
 
 int attn_compile(attn_plan *p, gc_err *e)
 {
-    attn_variant v = p->cfg.variant;
+    attn_engine engine = p->cfg.variant->engine;
     int rc = 0;
-    if (v == ATTN_PAPER_LINEAR || v == ATTN_PAPER_CUBIC) {
+    if (engine == ATTN_ENGINE_POLY) {
         rc = compile_paper(p, &p->a1);
         if (!rc)
             rc = compile_paper(p, &p->a2);
-    } else if (v == ATTN_CALIBRATED) {
+    } else if (engine == ATTN_ENGINE_CELL) {
         rc = compile_calibrated(p, &p->a1, p->n_level_k, p->level_step_k);
         if (!rc)
             rc = compile_calibrated(p, &p->a2, p->n_level_v, p->level_step_v);

@@ -27,7 +27,7 @@ static double pulse_of(const attn_plan *p, float q)
 static double coord_of(const attn_plan *p, float x, int quant, int levels, double range)
 {
     double c = attn_clamp_quant(x, range, quant ? levels : 0);
-    return p->cfg.variant == ATTN_CALIBRATED ? c / (range / (levels - 1)) : c;
+    return attn_on_cell(&p->cfg) ? c / (range / (levels - 1)) : c;
 }
 
 /* Y (D) = y of one term at the D coordinates c: the polynomial in V - 0.45 (paper), or
@@ -38,7 +38,7 @@ static void term_y_row(const attn_term *t, const double *c, int D, int n_level,
     if (t->is_poly) {
         const double *a = t->poly;
         for (int d = 0; d < D; d++) {
-            double y = c[d] - 0.45;
+            double y = c[d] - CELL_PAPER_V_MID_V;
             Y[d] = (float)(a[0] + y * (a[1] + y * (a[2] + y * a[3])));
         }
         return;

@@ -118,7 +118,7 @@ static void visible_cols(const attn_plan *p, const attn_block *b, int i, int *lo
 /* Adds the constant terms, masks, and applies the charge-to-pulse converter. */
 static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
 {
-    int calibrated = p->cfg.variant == ATTN_CALIBRATED;
+    int calibrated = attn_on_cell(&p->cfg);
     float inv_sat = (float)(1 / p->s_sat);
     for (int u = 0; u < b->bs; u++) {
         int lo, hi;
@@ -283,7 +283,7 @@ static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
 static float counter(const attn_plan *p, float o)
 {
     float r;
-    if (p->cfg.variant == ATTN_CALIBRATED) {
+    if (attn_on_cell(&p->cfg)) {
         r = attn_readout_fast(p, o);
     } else {
         r = o * (float)(1 / p->ro_sat);
@@ -337,14 +337,15 @@ static attn_block block_at(const attn_plan *p, int i0, int T)
     return b;
 }
 
-/* Copies the block's visible S and phi into the (T,T) outputs of the head. */
-static void store_rows(const attn_block *b, const float *S, const float *phi, float *S_h,
-                       float *phi_h)
+/* Copies the block's visible S (in coulombs) and phi into the (T,T) outputs of the head. */
+static void store_rows(const attn_plan *p, const attn_block *b, const float *S,
+                       const float *phi, float *S_h, float *phi_h)
 {
+    float unit = (float)p->charge_unit_c;
     for (int u = 0; u < b->bs; u++) {
         size_t row = (size_t)(b->i0 + u) * b->T + b->js;
-        if (S_h)
-            memcpy(S_h + row, S + (size_t)u * b->W, (size_t)b->W * sizeof *S);
+        for (int c = 0; S_h && c < b->W; c++)
+            S_h[row + c] = S[(size_t)u * b->W + c] * unit;
         if (phi_h)
             memcpy(phi_h + row, phi + (size_t)u * b->W, (size_t)b->W * sizeof *phi);
     }
@@ -385,7 +386,7 @@ static void head_analog(const attn_plan *p, attn_work *w, const float *q, const 
         else
             array1_tabulated(p, w, &b);
         array1_finish(p, w, &b);
-        store_rows(&b, w->S, w->phi, S_h, phi_h);
+        store_rows(p, &b, w->S, w->phi, S_h, phi_h);
         array2_block(p, w, &b, out);
     }
 }
@@ -417,7 +418,7 @@ static void head_softmax(const attn_plan *p, attn_work *w, const float *q, const
             for (int c = 0; c < b.W; c++)
                 ph[c] /= sum;
         }
-        store_rows(&b, w->S, w->phi, S_h, phi_h);
+        store_rows(p, &b, w->S, w->phi, S_h, phi_h);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b.bs, D, b.W, 1.0f, w->phi, b.W,
                     v + (size_t)b.js * D, D, 0.0f, out + (size_t)i0 * D, D);
     }
@@ -436,7 +437,7 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
         memset(S_opt, 0, (size_t)B * TT * sizeof *S_opt);
     if (phi_opt)
         memset(phi_opt, 0, (size_t)B * TT * sizeof *phi_opt);
-    int softmax = p->cfg.variant == ATTN_SOFTMAX || p->cfg.variant == ATTN_SOFTMAX_SWA;
+    int softmax = attn_on_softmax(&p->cfg);
     long work = (long)B * T * (T < p->M ? T : p->M) * D;
     int threaded = work > 1L << 20 && p->n_threads > 1 && B > 1;
     /* Heads already share the cores: BLAS threads inside them would only oversubscribe.

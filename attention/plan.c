@@ -9,15 +9,10 @@
 
 #define CONV_N 65537 /* dense converter table points: spacing full scale / 8192 */
 
-static int is_softmax(attn_variant v)
-{
-    return v == ATTN_SOFTMAX || v == ATTN_SOFTMAX_SWA;
-}
-
 static int check_config(const attn_config *c, int D, int max_T, gc_err *e)
 {
-    if ((unsigned)c->variant > ATTN_CALIBRATED)
-        return gc_fail(e, "attention: unknown variant %d", (int)c->variant);
+    if (!c->variant)
+        return gc_fail(e, "attention: no variant");
     if (D < 1 || max_T < 1)
         return gc_fail(e, "attention: D and max_T must be positive (got %d, %d)", D, max_T);
     if (c->window < 1 || c->tile < 1)
@@ -27,9 +22,9 @@ static int check_config(const attn_config *c, int D, int max_T, gc_err *e)
         return gc_fail(e, "attention: quantiser levels must be at least 2");
     if (c->decay && !(c->lambda_per_token >= 0) && !(c->token_period_s > 0))
         return gc_fail(e, "attention: decay needs lambda >= 0 or a token period > 0");
-    if (c->variant == ATTN_CALIBRATED && !c->cell)
-        return gc_fail(e, "attention: the calibrated variant needs a cell model");
-    return 0;
+    if (attn_on_cell(c) && !c->cell)
+        return gc_fail(e, "attention: variant %s needs a loaded cell model", c->variant->name);
+    return attn_config_check(c, e);
 }
 
 /* Coordinates of k, v and the pulse grid, from the paper or from the cell. */
@@ -39,8 +34,8 @@ static void resolve_axes(attn_plan *p)
     static const double unit[2] = {0, 1};
     const double *grid = unit;
     p->n_pulse = 2;
-    p->k_range = p->v_range = 0.9;
-    if (c->variant == ATTN_CALIBRATED) {
+    p->k_range = p->v_range = CELL_PAPER_VDD_V;
+    if (attn_on_cell(c)) {
         c->q_levels = cell_q_levels(c->cell);
         c->k_levels = c->v_levels = cell_k_levels(c->cell);
         p->k_range = p->v_range = cell_vdd_v(c->cell);
@@ -136,8 +131,7 @@ static int work_alloc(attn_plan *p)
 /* The separable path needs exp(±mu·(tile-1)) to stay far inside float range. */
 static int exponential_ok(const attn_plan *p)
 {
-    attn_variant v = p->cfg.variant;
-    if (v != ATTN_PAPER_LINEAR && v != ATTN_PAPER_CUBIC)
+    if (p->cfg.variant->engine != ATTN_ENGINE_POLY)
         return 0;
     for (int r = 0; r < p->a1.n_terms; r++)
         if (p->a1.t[r].mu * (p->cfg.tile - 1) > 60)
@@ -157,18 +151,23 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
         p->cfg.decomp_rel_tol = ATTN_DECOMP_REL_TOL;
     p->D = D;
     p->max_T = max_T;
-    p->M = is_softmax(cfg->variant) && cfg->variant == ATTN_SOFTMAX ? max_T
+    p->M = attn_on_softmax(cfg) && !cfg->variant->windowed ? max_T
            : cfg->window < max_T ? cfg->window : max_T;
     p->n_age = p->M;
-    p->s_sat = 80;
-    p->ro_sat = 40;
-    if (cfg->variant == ATTN_CALIBRATED) {
+    p->charge_unit_c = 1;
+    if (cfg->variant->engine == ATTN_ENGINE_POLY) {
+        /* the paper's arithmetic, in µA × T_max */
+        p->charge_unit_c = 1e-6 * CELL_PAPER_T_MAX_S;
+        p->s_sat = CELL_PAPER_S_SAT_A / 1e-6;
+        p->ro_sat = CELL_PAPER_READOUT_SAT_A / 1e-6;
+    } else if (attn_on_cell(cfg)) {
+        p->charge_unit_c = 1;
         p->s_sat = cell_s_sat_c(cfg->cell);
         p->ro_sat = cell_readout_sat_c(cfg->cell);
     }
     resolve_axes(p);
     int rc = p->pulse_grid ? attn_compile(p, e) : gc_fail(e, "attention plan: out of memory");
-    if (!rc && cfg->variant == ATTN_CALIBRATED && build_converters(p))
+    if (!rc && attn_on_cell(cfg) && build_converters(p))
         rc = gc_fail(e, "attention plan: out of memory");
     if (!rc && work_alloc(p))
         rc = gc_fail(e, "attention plan: out of memory for the workspaces");

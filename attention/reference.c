@@ -17,17 +17,17 @@ static double ref_quant(double x, double range, int levels, int on)
     return step * nearbyint(x / step);
 }
 
-static double ref_g(attn_variant v, double y)
+/* The poly engine's cell current at full pulse, µA (PAPER.md §3), y = V - mid-rail. */
+static double ref_g(const attn_variant_type *v, double y)
 {
-    if (v == ATTN_PAPER_LINEAR)
-        return 19.3 * y;
-    return 0.52136361 + 13.61226063 * y - 2.62044562 * y * y + 46.05483778 * y * y * y;
+    const double *c = v->g_ua;
+    return c[0] + c[1] * y + c[2] * y * y + c[3] * y * y * y;
 }
 
 /* First key row i sees. */
 static int ref_lo(const attn_config *c, int i)
 {
-    if (c->variant == ATTN_SOFTMAX || i - c->window + 1 < 0)
+    if (!c->variant->windowed || i - c->window + 1 < 0)
         return 0;
     return i - c->window + 1;
 }
@@ -71,14 +71,14 @@ typedef struct {
     double lambda, period_s;  /* decay per token (paper), token period (calibrated) */
 } ref_ctx;
 
-/* Stored value of one cell after `age` tokens: paper in volts (deviation decays toward
- * 0.45), calibrated through the cell's write transfer and leakage. */
+/* Stored value of one cell after `age` tokens: poly engine in volts (the deviation decays
+ * toward mid-rail), cell engine through the cell's write transfer and leakage. */
 static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int age)
 {
     const attn_config *c = r->c;
-    if (c->variant != ATTN_CALIBRATED) {
-        double vq = ref_quant(x, 0.9, levels, quant);
-        return 0.45 + (vq - 0.45) * exp(-r->lambda * age);
+    if (c->variant->engine == ATTN_ENGINE_POLY) {
+        double vq = ref_quant(x, CELL_PAPER_VDD_V, levels, quant);
+        return CELL_PAPER_V_MID_V + (vq - CELL_PAPER_V_MID_V) * exp(-r->lambda * age);
     }
     const cell_model *m = c->cell;
     int n = cell_k_levels(m);
@@ -91,25 +91,27 @@ static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int 
     return cell_decay_v(m, v0, age * r->period_s);
 }
 
-/* Charge of one cell read with pulse fraction p: paper in µA·T_max, calibrated in C. */
+/* Charge of one cell read with pulse fraction p: poly engine in the paper's µA·T_max,
+ * cell engine in C. */
 static double ref_charge(const ref_ctx *r, double p, double v_stored)
 {
-    if (r->c->variant == ATTN_CALIBRATED)
+    if (r->c->variant->engine == ATTN_ENGINE_CELL)
         return cell_read_charge_c(r->c->cell, p, v_stored);
-    return p * ref_g(r->c->variant, v_stored - 0.45);
+    return p * ref_g(r->c->variant, v_stored - CELL_PAPER_V_MID_V);
 }
 
 static double ref_phi(const ref_ctx *r, double s)
 {
-    if (r->c->variant == ATTN_CALIBRATED)
+    if (r->c->variant->engine == ATTN_ENGINE_CELL)
         return cell_c2p_s(r->c->cell, s) / cell_t_max_s(r->c->cell);
-    return fmin(fmax(s / 80, 0), 1);
+    return fmin(fmax(s / (CELL_PAPER_S_SAT_A / 1e-6), 0), 1);
 }
 
 static double ref_readout(const ref_ctx *r, double o)
 {
-    double x = r->c->variant == ATTN_CALIBRATED ? cell_readout(r->c->cell, o)
-                                                 : fmin(fmax(o / 40, -1), 1);
+    double x = r->c->variant->engine == ATTN_ENGINE_CELL
+                   ? cell_readout(r->c->cell, o)
+                   : fmin(fmax(o / (CELL_PAPER_READOUT_SAT_A / 1e-6), -1), 1);
     if (!r->c->quant_out)
         return x;
     double step = 2.0 / (r->c->out_levels - 1);
@@ -118,7 +120,8 @@ static double ref_readout(const ref_ctx *r, double o)
 
 static double ref_pulse(const ref_ctx *r, double q)
 {
-    int levels = r->c->variant == ATTN_CALIBRATED ? cell_q_levels(r->c->cell) : r->c->q_levels;
+    int levels = r->c->variant->engine == ATTN_ENGINE_CELL ? cell_q_levels(r->c->cell)
+                                                            : r->c->q_levels;
     return ref_quant(q, 1, levels, r->c->quant_q);
 }
 
@@ -153,8 +156,8 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
                            const float *v, int B, int T, int D, double *out, double *S_opt,
                            double *phi_opt, gc_err *e)
 {
-    if (cfg->variant == ATTN_CALIBRATED && !cfg->cell)
-        return gc_fail(e, "attention reference: calibrated variant needs a cell model");
+    if (cfg->variant->engine == ATTN_ENGINE_CELL && !cfg->cell)
+        return gc_fail(e, "attention reference: %s needs a cell model", cfg->variant->name);
     if (cfg->window < 1 || cfg->tile < 1)
         return gc_fail(e, "attention reference: window and tile must be positive");
     size_t TT = (size_t)T * T;
@@ -166,17 +169,18 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
     }
     ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
                  cfg->decay ? attn_config_token_period_s(cfg) : 0};
+    double unit = cfg->variant->engine == ATTN_ENGINE_POLY ? 1e-6 * CELL_PAPER_T_MAX_S : 1;
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)b * T * D;
         for (size_t x = 0; x < TT; x++)
             S[x] = phi[x] = 0;
-        if (cfg->variant == ATTN_SOFTMAX || cfg->variant == ATTN_SOFTMAX_SWA)
+        if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
             ref_softmax_head(cfg, q + o, k + o, v + o, T, D, out + o, S, phi);
         else
             for (int i = 0; i < T; i++)
                 ref_analog_row(&r, q + o, k + o, v + o, i, T, out + o, S, phi);
-        for (size_t x = 0; S_opt && x < TT; x++)
-            S_opt[(size_t)b * TT + x] = S[x];
+        for (size_t x = 0; S_opt && x < TT; x++) /* S in coulombs */
+            S_opt[(size_t)b * TT + x] = S[x] * unit;
         for (size_t x = 0; phi_opt && x < TT; x++)
             phi_opt[(size_t)b * TT + x] = phi[x];
     }

@@ -27,7 +27,7 @@ struct attn_stream {
 
 static int stream_softmax(const attn_plan *p)
 {
-    return p->cfg.variant == ATTN_SOFTMAX || p->cfg.variant == ATTN_SOFTMAX_SWA;
+    return attn_on_softmax(&p->cfg);
 }
 
 int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
@@ -196,14 +196,16 @@ static void stream_softmax_head(const attn_stream *s, int b, const float *q, lon
     }
 }
 
-/* Copies the visible lo..pos entries to a row of W ending at pos. */
-static void stream_store(const attn_stream *s, long lo, const float *src, float *row)
+/* Copies the visible lo..pos entries, times unit, to a row of W ending at pos. */
+static void stream_store(const attn_stream *s, long lo, const float *src, float unit,
+                         float *row)
 {
     if (!row)
         return;
     long first = s->pos - s->W + 1; /* position of row[0] */
     memset(row, 0, (size_t)s->W * sizeof *row);
-    memcpy(row + (lo - first), src, (size_t)(s->pos - lo + 1) * sizeof *src);
+    for (long j = lo; j <= s->pos; j++)
+        row[j - first] = src[j - lo] * unit;
 }
 
 int attn_stream_step(attn_stream *s, const float *q, const float *k, const float *v,
@@ -232,8 +234,8 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
             stream_scores(s, b, X1, lo, S, phi);
             stream_outputs(s, b, lo, phi, O, out + (size_t)b * D);
         }
-        stream_store(s, lo, S, S_row ? S_row + (size_t)b * s->W : NULL);
-        stream_store(s, lo, phi, phi_row ? phi_row + (size_t)b * s->W : NULL);
+        stream_store(s, lo, S, (float)p->charge_unit_c, S_row ? S_row + (size_t)b * s->W : NULL);
+        stream_store(s, lo, phi, 1, phi_row ? phi_row + (size_t)b * s->W : NULL);
     }
     s->pos++;
     return 0;

@@ -122,8 +122,9 @@ int main(int argc, char **argv)
            a.D, a.reps);
     /* The variants take turns within each repetition, so a busy machine slows all of them
      * alike, and each keeps its best time: the ratios stay meaningful on a shared box. */
-    const attn_variant vs[] = {ATTN_SOFTMAX, ATTN_SOFTMAX_SWA, ATTN_PAPER_LINEAR,
-                               ATTN_PAPER_CUBIC, ATTN_CALIBRATED, ATTN_CALIBRATED};
+    const attn_variant_type *const vs[] = {&attn_softmax,     &attn_softmax_swa,
+                                           &attn_paper_linear, &attn_paper_cubic,
+                                           &attn_calibrated,  &attn_calibrated};
     int nv = file ? 6 : 5;
     attn_plan *plans[6];
     double t[6], cpu[6];
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r <= a.reps; r++)
         for (int i = 0; i < nv; i++) {
-            if (a.only && strcmp(a.only, attn_variant_name(vs[i])))
+            if (a.only && strcmp(a.only, vs[i]->name))
                 continue;
             double c, w = time_once(plans[i], &a, q, k, v, out, &c);
             if (r > 0) { /* the first round warms up */
@@ -149,13 +150,13 @@ int main(int argc, char **argv)
             }
         }
     for (int i = 0; i < nv; i++) {
-        if (a.only && strcmp(a.only, attn_variant_name(vs[i])))
+        if (a.only && strcmp(a.only, vs[i]->name))
             continue;
         printf("%-14s %-28s %9.3f ms  x%.2f softmax  (cpu %8.3f ms x%.2f)",
-               attn_variant_name(vs[i]),
+               vs[i]->name,
                i == 4 ? "(cell: paper-cubic preset)" : i == 5 ? a.cell : "", t[i] * 1e3,
                t[i] / t[0], cpu[i] * 1e3, cpu[i] / cpu[0]);
-        if (vs[i] == ATTN_CALIBRATED)
+        if (vs[i] == &attn_calibrated)
             printf("  terms %d+%d, decomposition error %.1e/%.1e", attn_plan_rank(plans[i], 1),
                    attn_plan_rank(plans[i], 2), attn_plan_decomp_error(plans[i], 1),
                    attn_plan_decomp_error(plans[i], 2));

@@ -18,12 +18,16 @@ int main(int argc, char **argv)
     }
     gc_err e = {{0}};
     gpt2_model *m = NULL;
-    gpt2_attn_kind kind;
+    attn_config cfg;
     float *logits = NULL;
     uint32_t *tok = NULL;
     int rc = 1;
-    if (gpt2_load(&m, argv[1], &e) || gpt2_attn_kind_parse(argv[2], &kind, &e) ||
-        gpt2_set_attention(m, kind, NULL, &e))
+    if (gpt2_load(&m, argv[1], &e) || attn_variant_parse(argv[2], &cfg.variant, &e))
+        goto done;
+    attn_config_default(&cfg, cfg.variant);
+    if (cfg.variant->engine == ATTN_ENGINE_CELL) /* the paper-cubic cell, as a cell */
+        snprintf(cfg.cell_preset, sizeof cfg.cell_preset, "paper-cubic");
+    if (gpt2_set_attention(m, &cfg, &e))
         goto done;
     int T = argc > 3 ? atoi(argv[3]) : 1024, reps = argc > 4 ? atoi(argv[4]) : 3;
     int V = m->config.vocab_size;

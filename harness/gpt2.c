@@ -137,7 +137,8 @@ void gpt2_hw_defaults(gpt2_model *m)
             for (int h = 0; h < c->n_head; h++) {
                 size_t i = ((size_t)l * GPT2_HW_N + s) * c->n_head + h;
                 m->params.hw_scale[i] = 1.0f;
-                m->params.hw_bias[i] = (s == GPT2_HW_K || s == GPT2_HW_V) ? 0.45f : 0.0f;
+                m->params.hw_bias[i] =
+                    (s == GPT2_HW_K || s == GPT2_HW_V) ? (float)CELL_PAPER_V_MID_V : 0.0f;
             }
 }
 
@@ -189,8 +190,9 @@ int gpt2_alloc(gpt2_model **out, const gpt2_config *cfg, gc_err *e)
         p += m->param_sizes[i];
     }
     gpt2_hw_defaults(m);
-    m->attn_kind = GPT2_ATTN_SOFTMAX;
-    if (gpt2_attn_alloc(m, GPT2_ATTN_SOFTMAX, NULL, e)) {
+    attn_config softmax;
+    attn_config_default(&softmax, &attn_softmax);
+    if (gpt2_attn_alloc(m, &softmax, e)) {
         gpt2_free(m);
         return -1;
     }
@@ -213,18 +215,17 @@ void gpt2_free(gpt2_model *m)
     free(m);
 }
 
-int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e)
+int gpt2_set_attention(gpt2_model *m, const attn_config *cfg, gc_err *e)
 {
     gpt2_attn_state *old = m->attn;
-    gpt2_attn_kind old_kind = m->attn_kind;
+    attn_config old_cfg = m->attn_cfg;
     m->attn = NULL;
-    if (gpt2_attn_alloc(m, kind, cell_path, e)) {
+    if (gpt2_attn_alloc(m, cfg, e)) {
         m->attn = old;
-        m->attn_kind = old_kind;
+        m->attn_cfg = old_cfg;
         return -1;
     }
     gpt2_attn_free(old);
-    m->attn_kind = kind;
     /* streaming state belongs to the old variant: a new gpt2_stream_reset is needed */
     free(m->step_memory);
     m->step_memory = NULL;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attention.h"
 #include "common.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -62,18 +63,25 @@ typedef struct {
     float *target_std;     /* (L, 4, NH) recorded standard deviation */
 } gpt2_params;
 
-/* Attention variants: the digital reference and the analog ones of the attention library. */
-typedef enum {
-    GPT2_ATTN_SOFTMAX,      /* causal softmax computed here (the reference path) */
-    GPT2_ATTN_SOFTMAX_SWA,  /* library: softmax over a sliding window */
-    GPT2_ATTN_PAPER_LINEAR, /* library: PAPER.md §3 with g(y) = 19.3 y */
-    GPT2_ATTN_PAPER_CUBIC,  /* library: PAPER.md §3 with the cubic g */
-    GPT2_ATTN_CALIBRATED,   /* library: a cell.h5 behavioural model */
-} gpt2_attn_kind;
+/* What a model directory says about how to run it: the "gcsim" block of its config.json
+ * (tokenizer, attention variant, window, ...). Settings are key/value text pairs for
+ * attn_config_set, plus "attention" (the variant) and "tokenizer". */
+#define GPT2_MAX_SETTINGS 32
+typedef struct {
+    char key[32];
+    char value[1024];
+} gpt2_setting;
 
-/* Parses "softmax", "softmax-swa", "paper-linear", "paper-cubic", "calibrated". */
-int gpt2_attn_kind_parse(const char *name, gpt2_attn_kind *kind, gc_err *e);
-const char *gpt2_attn_kind_name(gpt2_attn_kind kind);
+typedef struct {
+    int n;
+    gpt2_setting set[GPT2_MAX_SETTINGS];
+} gpt2_settings;
+
+/* Appends key = value. */
+int gpt2_settings_add(gpt2_settings *s, const char *key, const char *value, gc_err *e);
+
+/* Replaces the value of key (every occurrence), or appends it. */
+int gpt2_settings_put(gpt2_settings *s, const char *key, const char *value, gc_err *e);
 
 typedef struct gpt2_attn_state gpt2_attn_state; /* per-variant runtime (gpt2_attn.c) */
 
@@ -94,11 +102,11 @@ typedef struct {
     int has_hw;            /* scalers were in the checkpoint (else the defaults of §3) */
     int has_targets;       /* target statistics were in the checkpoint */
 
+    gpt2_settings described; /* the model's own description (config.json "gcsim" block) */
+
     /* attention */
-    gpt2_attn_kind attn_kind;
+    attn_config attn_cfg;  /* the configuration in use (softmax after loading) */
     gpt2_attn_state *attn;
-    double attn_decomp_tol; /* calibrated: attn_config.decomp_rel_tol (0: the library's),
-                               read by gpt2_set_attention */
     gpt2_attn_probe probe; /* NULL, or called after each attention library call */
     void *probe_ctx;
 
@@ -148,10 +156,21 @@ int gpt2_save(const gpt2_model *m, const char *path, gc_err *e);
 /* ---------------------------------------------------------------------------------------- */
 /* Attention */
 
-/* Selects the attention variant. cell_path (a cell.h5) is used by "calibrated" only (NULL:
- * the paper-cubic preset cell). Analog variants need head size 64. Discards the activations
- * of the last forward and the streaming state (call gpt2_stream_reset again). */
-int gpt2_set_attention(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
+/* Runs attention as cfg says (its cell, if any, is loaded from cfg's cell_file or
+ * cell_preset and owned by the model; cfg->cell is ignored). layers 0 becomes the model's
+ * n_layer, so a cell's default token period is the model's own. Analog variants need head
+ * size 64. Discards the activations of the last forward and the streaming state (call
+ * gpt2_stream_reset again). m->attn_cfg then holds the configuration in use. */
+int gpt2_set_attention(gpt2_model *m, const attn_config *cfg, gc_err *e);
+
+/* How to run m: the attention configuration and the tokenizer from the model's description,
+ * then the overrides in order (keys as in gpt2_settings; "attention" picks the variant and
+ * resets the others to its defaults first; a cell file or preset without "attention" picks
+ * "calibrated"). A model that describes nothing runs softmax with the GPT-2 BPE tokenizer.
+ * tokenizer gets n bytes. from_model, if not NULL, gets for "attention" and "tokenizer"
+ * whether the model's description chose it (1) or an override or the default did (0). */
+int gpt2_run_config(const gpt2_model *m, const gpt2_settings *over, attn_config *cfg,
+                    char *tokenizer, size_t n, int from_model[2], gc_err *e);
 
 /* The attention library's plan for the current variant (NULL for softmax): for reporting
  * what it compiled (attn_plan_rank, attn_plan_decomp_error, attn_plan_config). */

@@ -12,29 +12,17 @@
 #include "gpt2_internal.h"
 
 struct gpt2_attn_state {
-    gpt2_attn_kind kind;
-    attn_config cfg;       /* library variants */
-    cell_model *cell;      /* calibrated only */
+    cell_model *cell;      /* cell variants: the loaded cell (m->attn_cfg.cell points here) */
     attn_plan *plan;       /* library variants: one plan, one call per layer at a time */
     attn_stream **streams; /* (L) streaming state of the library variants, or NULL */
     float *step_buf;       /* (4, NH, D) q', k', v', out of one streaming step */
 };
 
-static const char *const kind_names[] = {"softmax", "softmax-swa", "paper-linear",
-                                         "paper-cubic", "calibrated"};
-
-int gpt2_attn_kind_parse(const char *name, gpt2_attn_kind *kind, gc_err *e)
+/* Plain causal softmax runs here, not in the library: the reference path, and faster. */
+static int own_softmax(const attn_config *c)
 {
-    for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
-        if (!strcmp(name, kind_names[i])) {
-            *kind = (gpt2_attn_kind)i;
-            return 0;
-        }
-    return gc_fail(e, "unknown attention variant '%s' (softmax, softmax-swa, paper-linear, "
-                      "paper-cubic or calibrated)", name);
+    return c->variant->engine == ATTN_ENGINE_SOFTMAX && !c->variant->windowed;
 }
-
-const char *gpt2_attn_kind_name(gpt2_attn_kind kind) { return kind_names[kind]; }
 
 /* -------------------------------------------------------------------------------------- */
 /* Moments of the scaler outputs */
@@ -169,8 +157,11 @@ static void softmax_layer_step(gpt2_model *m, int l, float *out, const float *qk
 /* Library variants: per-head scalers around attn_forward_parallel / attn_stream_step */
 
 /* Scalers of layer l: a and b are (4, NH) for q, k, v, output. The paper's scalers apply to
- * the analog variants; softmax-swa is digital and sees q, k, v unscaled. */
-static int uses_scalers(gpt2_attn_kind k) { return k != GPT2_ATTN_SOFTMAX_SWA; }
+ * the analog variants; softmax variants are digital and see q, k, v unscaled. */
+static int uses_scalers(const gpt2_model *m)
+{
+    return attn_variant_is_analog(m->attn_cfg.variant);
+}
 
 /* qs, ks, vs are (B·NH, T, D) = a·x + b per head from qkv (B,T,3C). */
 static void scale_in_forward(const gpt2_model *m, int l, float *qs, float *ks, float *vs,
@@ -179,7 +170,7 @@ static void scale_in_forward(const gpt2_model *m, int l, float *qs, float *ks, f
     int C = m->config.n_embd, NH = m->config.n_head, D = C / NH;
     const float *a = m->params.hw_scale + (size_t)l * GPT2_HW_N * NH;
     const float *bb = m->params.hw_bias + (size_t)l * GPT2_HW_N * NH;
-    int on = uses_scalers(m->attn_kind);
+    int on = uses_scalers(m);
     float *dst[3] = {qs, ks, vs};
     #pragma omp parallel for collapse(2) if (B * T > 16)
     for (int b = 0; b < B; b++)
@@ -202,7 +193,7 @@ static void scale_out_forward(const gpt2_model *m, int l, float *out, const floa
     int C = m->config.n_embd, NH = m->config.n_head, D = C / NH;
     const float *a = m->params.hw_scale + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
     const float *bb = m->params.hw_bias + ((size_t)l * GPT2_HW_N + GPT2_HW_O) * NH;
-    int on = uses_scalers(m->attn_kind);
+    int on = uses_scalers(m);
     #pragma omp parallel for collapse(2) if (B * T > 16)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
@@ -256,27 +247,22 @@ static int library_layer_step(gpt2_model *m, int l, float *out, const float *qkv
 /* -------------------------------------------------------------------------------------- */
 /* Dispatch */
 
-static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const char *cell_path, gc_err *e)
+/* The library's plan for cfg (its cell loaded into s); m->attn_cfg gets the result. */
+static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const attn_config *cfg, gc_err *e)
 {
-    static const attn_variant lib[] = {ATTN_SOFTMAX, ATTN_SOFTMAX_SWA, ATTN_PAPER_LINEAR,
-                                       ATTN_PAPER_CUBIC, ATTN_CALIBRATED};
     int C = m->config.n_embd, NH = m->config.n_head;
-    if (s->kind != GPT2_ATTN_SOFTMAX_SWA && C / NH != 64)
+    attn_config c = *cfg;
+    if (attn_variant_is_analog(c.variant) && C / NH != 64)
         return gc_fail(e, "attention '%s' needs head size 64 (the model has %d)",
-                       gpt2_attn_kind_name(s->kind), C / NH);
-    attn_config_default(&s->cfg, lib[s->kind]);
-    if (s->kind == GPT2_ATTN_CALIBRATED) {
-        int rc = cell_path ? cell_model_load(cell_path, &s->cell, e)
-                           : cell_model_preset("paper-cubic", &s->cell, e);
-        if (rc)
-            return -1;
-        s->cfg.cell = s->cell;
-        s->cfg.q_levels = cell_q_levels(s->cell);
-        s->cfg.k_levels = s->cfg.v_levels = cell_k_levels(s->cell);
-    }
-    s->cfg.decomp_rel_tol = m->attn_decomp_tol;
-    if (attn_plan_alloc(&s->cfg, C / NH, m->config.max_seq_len, &s->plan, e))
+                       c.variant->name, C / NH);
+    if (!c.layers)
+        c.layers = m->config.n_layer;
+    if (attn_config_load_cell(&c, &s->cell, e))
         return -1;
+    c.cell = s->cell;
+    if (attn_plan_alloc(&c, C / NH, m->config.max_seq_len, &s->plan, e))
+        return -1;
+    m->attn_cfg = *attn_plan_config(s->plan);
     s->step_buf = malloc(4 * (size_t)C * sizeof *s->step_buf);
     if (!s->step_buf)
         return gc_fail(e, "attention: out of memory");
@@ -288,13 +274,15 @@ const attn_plan *gpt2_attention_plan(const gpt2_model *m)
     return m->attn ? m->attn->plan : NULL;
 }
 
-int gpt2_attn_alloc(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e)
+int gpt2_attn_alloc(gpt2_model *m, const attn_config *cfg, gc_err *e)
 {
     gpt2_attn_state *s = calloc(1, sizeof *s);
     if (!s)
         return gc_fail(e, "attention: out of memory");
-    s->kind = kind;
-    if (kind != GPT2_ATTN_SOFTMAX && library_alloc(m, s, cell_path, e)) {
+    if (own_softmax(cfg)) {
+        m->attn_cfg = *cfg;
+        m->attn_cfg.cell = NULL;
+    } else if (library_alloc(m, s, cfg, e)) {
         gpt2_attn_free(s);
         return -1;
     }
@@ -319,7 +307,7 @@ void gpt2_attn_free(gpt2_attn_state *s)
 
 size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T)
 {
-    if (m->attn_kind == GPT2_ATTN_SOFTMAX)
+    if (own_softmax(&m->attn_cfg))
         return (size_t)omp_get_max_threads() * SOFTMAX_BLOCK * T; /* see acts_reserve */
     return 4 * (size_t)B * T * m->config.n_embd;
 }
@@ -327,7 +315,7 @@ size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T)
 int gpt2_attn_forward(gpt2_model *m, int l, float *out, const float *qkv, int B, int T,
                       gc_err *e)
 {
-    if (m->attn_kind == GPT2_ATTN_SOFTMAX) {
+    if (own_softmax(&m->attn_cfg)) {
         softmax_layer_forward(m, l, out, qkv, B, T);
         return 0;
     }
@@ -338,7 +326,7 @@ int gpt2_attn_stream_reset(gpt2_model *m, gc_err *e)
 {
     const gpt2_config *c = &m->config;
     gpt2_attn_state *s = m->attn;
-    if (m->attn_kind != GPT2_ATTN_SOFTMAX) {
+    if (!own_softmax(&m->attn_cfg)) {
         if (!s->streams) {
             s->streams = calloc((size_t)c->n_layer + 1, sizeof *s->streams);
             if (!s->streams)
@@ -362,7 +350,7 @@ int gpt2_attn_stream_reset(gpt2_model *m, gc_err *e)
 
 int gpt2_attn_step(gpt2_model *m, int l, float *out, const float *qkv, int pos, gc_err *e)
 {
-    if (m->attn_kind == GPT2_ATTN_SOFTMAX) {
+    if (own_softmax(&m->attn_cfg)) {
         softmax_layer_step(m, l, out, qkv, pos);
         return 0;
     }

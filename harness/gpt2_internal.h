@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "gpt2.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -47,9 +49,22 @@ const gpt2_st_tensor *gpt2_st_find(const gpt2_st_file *f, const char *name);
 int gpt2_st_read(const gpt2_st_file *f, const char *name, int rank, const int64_t *shape,
                  float *out, gc_err *e);
 
-/* Loads model.safetensors (path) with its config.json (config_path). */
-int gpt2_load_safetensors(gpt2_model **out, const char *path, const char *config_path,
+/* Loads the tensors of model.safetensors (path) into a model of configuration config. */
+int gpt2_load_safetensors(gpt2_model **out, const char *path, const gpt2_config *config,
                           gc_err *e);
+
+/* Writes m's tensors (F32, Conv1D layout, plus the hardware tensors) to path atomically. */
+int gpt2_write_safetensors(const gpt2_model *m, const char *path, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
+/* The model's description (describe.c): config.json's "gcsim" block */
+
+/* Parses the block (NULL: none) into out; path names config.json in errors. */
+int gpt2_description_parse(const cJSON *block, gpt2_settings *out, const char *path,
+                           gc_err *e);
+
+/* The block for m: its tokenizer and the attention configuration it runs with, as asked. */
+cJSON *gpt2_description_json(const gpt2_model *m);
 
 /* Loads an llm.c checkpoint (header of 256 int32, version 3, float32 parameters). */
 int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e);
@@ -76,8 +91,9 @@ double gpt2_nll_rows(const float *logits, const uint32_t *targets, long n, int V
 /* ---------------------------------------------------------------------------------------- */
 /* Attention runtime (gpt2_attn.c) */
 
-/* Allocates the per-variant state for model m (workspaces sized for max_seq_len). */
-int gpt2_attn_alloc(gpt2_model *m, gpt2_attn_kind kind, const char *cell_path, gc_err *e);
+/* Allocates the state for running cfg in model m (workspaces sized for max_seq_len); on
+ * success m->attn and m->attn_cfg (with the loaded cell) are set. */
+int gpt2_attn_alloc(gpt2_model *m, const attn_config *cfg, gc_err *e);
 void gpt2_attn_free(gpt2_attn_state *s);
 
 /* Floats of m->scratch that gpt2_attn_forward needs for B sequences of T tokens. */

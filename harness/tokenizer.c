@@ -379,6 +379,13 @@ int tok_bytes_alloc(tok_tokenizer **out, gc_err *e)
     return 0;
 }
 
+int tok_name_check(const char *name, gc_err *e)
+{
+    if (!strcmp(name, "gpt2") || !strcmp(name, "bytes"))
+        return 0;
+    return gc_fail(e, "unknown tokenizer '%s' (gpt2 or bytes)", name);
+}
+
 int tok_alloc_by_name(tok_tokenizer **out, const char *name, const char *bpe_dir, gc_err *e)
 {
     if (!strcmp(name, "gpt2"))

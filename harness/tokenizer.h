@@ -33,6 +33,9 @@ int tok_gpt2_alloc(tok_tokenizer **out, const char *bpe_dir, gc_err *e);
 /* The byte tokenizer (vocabulary 256, no end-of-text token). */
 int tok_bytes_alloc(tok_tokenizer **out, gc_err *e);
 
+/* 0 for a known tokenizer name ("gpt2", "bytes"), else an error listing them. */
+int tok_name_check(const char *name, gc_err *e);
+
 /* Makes "gpt2" (reading bpe_dir) or "bytes" by name. */
 int tok_alloc_by_name(tok_tokenizer **out, const char *name, const char *bpe_dir, gc_err *e);
 

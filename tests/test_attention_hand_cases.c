@@ -37,11 +37,14 @@ static void run(const attn_config *c, const float *q, const float *k, const floa
     attn_plan_free(p);
 }
 
+/* S leaves the library in coulombs: the paper's unit, 1 uA for T_max = 15 ns, is this. */
+#define UA_TMAX_C (1e-6 * 15e-9)
+
 /* One key: the quantisers (ties to even), g, phi, and the counter, by hand. */
 static void single_key(void)
 {
     attn_config c;
-    attn_config_default(&c, ATTN_PAPER_CUBIC);
+    attn_config_default(&c, &attn_paper_cubic);
     float q[4] = {1.0f, 0.5f, 0.0f, 0.2f}, k[4] = {0.9f, 0.45f, -0.1f, 0.6f};
     float v[4] = {0.9f, 0.0f, 0.45f, 0.3f}, out[4], S, phi;
     run(&c, q, k, v, 1, 4, out, &S, &phi);
@@ -49,7 +52,8 @@ static void single_key(void)
      * below 3.5 steps of 0.9/7 -> 3: 2.7/7; k -0.1 clamps to 0 -> g(-0.45), times q = 0;
      * k 0.6 = 4.67 steps -> 5: 4.5/7. Age 0: no decay. */
     double s = 1 * g(0.45) + 8.0 / 15 * g(2.7 / 7 - 0.45) + 0 + 0.2 * g(4.5 / 7 - 0.45);
-    expect("single key: S = sum q g(k - 0.45)", S, s, 1e-5 * fabs(s));
+    expect("single key: S = sum q g(k - 0.45) uA x T_max, in C", S / UA_TMAX_C, s,
+           1e-5 * fabs(s));
     expect("single key: phi = clamp(S/80)", phi, fmin(fmax(s / 80, 0), 1), 1e-6);
     /* v 0.3 = 2.33 steps -> 2: 1.8/7; v 0.45f -> 3 (just below the tie): 2.7/7. */
     double vq[4] = {0.9, 0.0, 2.7 / 7, 1.8 / 7};
@@ -67,7 +71,7 @@ static void all_equal_keys(void)
 {
     enum { T = 100, D = 8 };
     attn_config c;
-    attn_config_default(&c, ATTN_PAPER_LINEAR);
+    attn_config_default(&c, &attn_paper_linear);
     c.decay = 0;
     c.tile = 16;
     c.window = 40;
@@ -89,7 +93,7 @@ static void all_equal_keys(void)
             want += 2.0 / 31 * nearbyint(r * 31 / 2);
         }
         worst = fmax(worst, fabs(out[i * D] - want));
-        worst = fmax(worst, fabs(S[i * T + i] - s) / s);
+        worst = fmax(worst, fabs(S[i * T + i] / UA_TMAX_C - s) / s);
     }
     expect("all-equal keys: counted tiles, max deviation", worst, 0, 2e-6);
 }
@@ -101,13 +105,14 @@ static void saturation(void)
 {
     enum { T = 70, D = 64 };
     attn_config c;
-    attn_config_default(&c, ATTN_PAPER_CUBIC);
+    attn_config_default(&c, &attn_paper_cubic);
     c.decay = 0;
     static float q[T * D], k[T * D], v[T * D], out[T * D], S[T * T], phi[T * T];
     for (int i = 0; i < T * D; i++)
         q[i] = 1, k[i] = 0.9f, v[i] = 0.9f;
     run(&c, q, k, v, T, D, out, S, phi);
-    expect("saturation: S = 64 g(0.45)", S[0], 64 * g(0.45), 1e-4);
+    expect("saturation: S = 64 g(0.45) uA x T_max, in C", S[0] / UA_TMAX_C, 64 * g(0.45),
+           1e-4);
     expect("saturation: phi = 1", phi[5 * T + 3], 1, 0);
     expect("saturation: one tile -> 32/31", out[10 * D], 32.0 / 31, 1e-6);
     expect("saturation: two tiles -> 64/31", out[69 * D + 5], 64.0 / 31, 1e-6);
@@ -118,7 +123,7 @@ static void saturation(void)
         printf("FAIL: %s\n", e.msg);
         exit(1);
     }
-    attn_config_default(&c, ATTN_CALIBRATED);
+    attn_config_default(&c, &attn_calibrated);
     c.decay = 0;
     c.cell = m;
     run(&c, q, k, v, T, D, out, S, phi);
@@ -128,7 +133,7 @@ static void saturation(void)
     expect("saturation (calibrated preset): out 32/31", out[10 * D], 32.0 / 31, 1e-6);
     cell_model_free(m);
     /* Below S_sat, analog q: q = 0.5 · 80 / (64 g(0.45)) gives phi = 0.5. */
-    attn_config_default(&c, ATTN_PAPER_CUBIC);
+    attn_config_default(&c, &attn_paper_cubic);
     c.decay = 0;
     c.quant_q = 0;
     for (int i = 0; i < T * D; i++)
@@ -143,7 +148,7 @@ static void eviction(void)
 {
     enum { T = 40, D = 32 };
     attn_config c;
-    attn_config_default(&c, ATTN_PAPER_CUBIC);
+    attn_config_default(&c, &attn_paper_cubic);
     c.window = 8;
     c.tile = 4;
     c.lambda_per_token = 0.05;

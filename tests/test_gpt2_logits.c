@@ -84,9 +84,12 @@ int main(int argc, char **argv)
     float *logits = NULL;
     probe_rec par = {0}, str = {0};
     int rc = 1;
-    gpt2_attn_kind kind;
+    attn_config cfg;
     if (gpt2_load(&m, argv[1], &e) || gc_npy_read(argv[2], GC_NPY_U32, &tok, &e) ||
-        gpt2_attn_kind_parse(argv[3], &kind, &e) || gpt2_set_attention(m, kind, NULL, &e))
+        attn_variant_parse(argv[3], &cfg.variant, &e))
+        goto done;
+    attn_config_default(&cfg, cfg.variant);
+    if (gpt2_set_attention(m, &cfg, &e))
         goto done;
     int B = tok.ndim == 2 ? (int)tok.shape[0] : 1;
     int T = (int)tok.shape[tok.ndim - 1], V = m->config.vocab_size;

@@ -30,7 +30,7 @@ def npy_bytes(arr, version=1, header=None, descr=None, fortran=False, shape=None
 def expect_error(run, name, blob, words, target="q"):
     with open(run.path(target), "wb") as f:
         f.write(blob)
-    r = run.call(["--preset", "paper-cubic"], expect_ok=False)
+    r = run.call(["--attention", "paper-cubic"], expect_ok=False)
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     ok = (r.returncode != 0 and len(lines) == 1 and run.path(target) in lines[0]
           and all(w in lines[0] for w in words))
@@ -48,13 +48,13 @@ def main():
     for version in (1, 2, 3):
         with open(run.path("q"), "wb") as f:
             f.write(npy_bytes(q, version))
-        results.append(run.call(["--preset", "paper-cubic"])["out"])
+        results.append(run.call(["--attention", "paper-cubic"])["out"])
     same = all(np.array_equal(results[0], r) for r in results[1:])
     print("%-28s %s" % ("versions 1, 2, 3 accepted", "ok" if same else "FAIL"))
     if not same:
         failures.append("versions")
     # what gcsim writes, numpy reads: shapes and dtype
-    r = run.call(["--preset", "paper-cubic"])
+    r = run.call(["--attention", "paper-cubic"])
     ok = r["out"].shape == (1, 20, 8) and r["S"].shape == (1, 20, 20) and \
         r["out"].dtype == np.float32
     print("%-28s %s" % ("outputs load in numpy", "ok" if ok else "FAIL"))

@@ -110,19 +110,17 @@ int main(void)
         printf("FAIL: %s\n", e.msg);
         return 1;
     }
-    attn_variant vs[] = {ATTN_SOFTMAX, ATTN_SOFTMAX_SWA, ATTN_PAPER_LINEAR, ATTN_PAPER_CUBIC,
-                         ATTN_CALIBRATED};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < attn_variant_count(); i++)
         for (int quant = 0; quant < 2; quant++) {
             attn_config c;
-            attn_config_default(&c, vs[i]);
+            attn_config_default(&c, attn_variant_at(i));
             c.window = 100;
             c.tile = 32;
             c.lambda_per_token = 0.01;
             c.cell = m;
             c.quant_q = c.quant_k = c.quant_v = c.quant_out = quant;
             char name[64];
-            snprintf(name, sizeof name, "%s quant=%d M=100 T=300", attn_variant_name(vs[i]),
+            snprintf(name, sizeof name, "%s quant=%d M=100 T=300", attn_variant_at(i)->name,
                      quant);
             compare(name, &c, q, k, v);
         }

@@ -1,4 +1,5 @@
 /* Helpers shared by the subcommands. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +36,12 @@ int cli_write_json(const char *path, const cJSON *root, gc_err *e)
     int rc = gc_write_file_atomic(path, buf, n + 1, e);
     free(buf);
     return rc;
+}
+
+int cli_bad_option(char **argv, gc_err *e)
+{
+    const char *a = argv[optind - 1];
+    if (optopt && !strncmp(a, "--", 2))
+        return gc_fail(e, "%s needs a value", a);
+    return gc_fail(e, "unknown option '%s'", a);
 }

@@ -12,6 +12,10 @@
 /* The gcsim source folder (spice/, data/): $GCSIM_ROOT, else the one it was built from. */
 const char *cli_root(void);
 
+/* The error for the option getopt_long (run with opterr = 0) just refused: unknown, or
+ * missing its value. Returns -1. */
+int cli_bad_option(char **argv, gc_err *e);
+
 /* "gcsim characterize --tech si ..." into buf. */
 void cli_command_line(int argc, char **argv, char *buf, size_t n);
 

@@ -2,10 +2,13 @@
  * fixed calibration batch (PAPER.md §4), optionally followed by a coordinate search of the
  * same scalers on the calibration loss, and writes the adapted checkpoint (safetensors with
  * the scalers and the targets, loadable wherever the input was). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analog_options.h"
+#include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
 #include "gpt2_cli.h"
@@ -14,11 +17,14 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: gcsim adapt --model PATH --text FILE --attention paper-cubic|calibrated\n"
-            "                   [--cell cell.h5] [--targets checkpoint|VARIANT] --out PATH\n"
+            "usage: gcsim adapt --model PATH --text FILE --out PATH [--targets checkpoint|VARIANT]\n"
             "                   [--batch B] [--ctx T] [--max-iter N] [--tokenizer gpt2|bytes]\n"
-            "                   [--bpe-dir DIR] [--decomp-tol X]\n"
-            "                   [--search PASSES] [--search-windows W] [--search-from P]\n\n"
+            "                   [--bpe-dir DIR] [--search PASSES] [--search-windows W]\n"
+            "                   [--search-from P] [analog options, e.g. --attention paper-cubic\n"
+            "                   or --cell cell.h5]\n\n"
+            "Adapts the model to the analog attention the options (over the model's own\n"
+            "description) configure; it must be an analog variant. The output's config.json\n"
+            "records that configuration and the tokenizer, so later commands need no flags.\n"
             "The calibration batch is the first B x T tokens of FILE (B = 4, T = the model's\n"
             "context by default: a head's output moments grow with the keys it sees, so they\n"
             "must be measured at the length the targets were recorded at), cut into B\n"
@@ -39,47 +45,65 @@ static void usage(FILE *f)
             "16 loss evaluations per layer and head, each running the layers from the one\n"
             "searched up. --search-from P numbers the passes from P (steps halved P - 1 times):\n"
             "a search stopped after pass P - 1 resumes from its output with --max-iter 0.\n"
-            "The search is not part of PAPER.md's method.\n" GPT2_CLI_DECOMP_TOL_HELP);
+            "The search is not part of PAPER.md's method.\n\n" ANALOG_OPTIONS_HELP);
 }
 
 typedef struct {
-    const char *model, *text, *attention, *cell, *targets, *out, *tokenizer, *bpe;
+    const char *model, *text, *targets, *out, *bpe;
     long batch, ctx, max_iter, search, search_windows, search_from;
-    double decomp_tol;
+    gpt2_settings over;
 } adapt_args;
 
+/* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
 {
-    *a = (adapt_args){.tokenizer = "gpt2", .batch = 4, .max_iter = 100, .search_from = 1};
-    const char *v;
-    const char *names[] = {"model",     "text",     "attention", "cell",   "targets",
-                           "out",       "tokenizer", "bpe-dir",  "batch",  "ctx",
-                           "max-iter",  "search",   "search-windows", "search-from",
-                           "decomp-tol"};
-    const char **dst[] = {&a->model, &a->text, &a->attention, &a->cell, &a->targets, &a->out,
-                          &a->tokenizer, &a->bpe};
-    long *num[] = {&a->batch, &a->ctx, &a->max_iter, &a->search, &a->search_windows,
-                   &a->search_from};
-    for (int i = 1; i < argc; i++) {
-        int k, r = 0;
-        for (k = 0; k < (int)(sizeof names / sizeof *names); k++)
-            if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
-                break;
-        if (r < 0)
-            return gc_fail(e, "--%s needs a value", names[k]);
-        if (!r)
-            return gc_fail(e, "unexpected argument '%s'", argv[i]);
-        if (k < 8)
-            *dst[k] = v;
-        else if (k == 14) {
-            if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
-                return -1;
-        } else if (gpt2_cli_long(v, names[k], k == 10 || k == 11 ? 0 : 1, 1 << 20, num[k - 8],
-                                 e))
-            return -1;
+    static const struct option own[] = {
+        {"model", required_argument, 0, 'm'}, {"text", required_argument, 0, 't'},
+        {"targets", required_argument, 0, 'g'}, {"out", required_argument, 0, 'o'},
+        {"tokenizer", required_argument, 0, 'k'}, {"bpe-dir", required_argument, 0, 'b'},
+        {"batch", required_argument, 0, 'B'}, {"ctx", required_argument, 0, 'T'},
+        {"max-iter", required_argument, 0, 'i'}, {"search", required_argument, 0, 's'},
+        {"search-windows", required_argument, 0, 'w'},
+        {"search-from", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct option opts[64];
+    *a = (adapt_args){.batch = 4, .max_iter = 100, .search_from = 1};
+    if (analog_options_join(opts, 64, own, e))
+        return -1;
+    int c, r = 0;
+    optind = 1;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 't': a->text = optarg; break;
+        case 'g': a->targets = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'b': a->bpe = optarg; break;
+        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
+        case 'B': r = gc_parse_long(optarg, "--batch", 1, 1 << 20, &a->batch, e); break;
+        case 'T': r = gc_parse_long(optarg, "--ctx", 1, 1 << 20, &a->ctx, e); break;
+        case 'i': r = gc_parse_long(optarg, "--max-iter", 0, 1 << 20, &a->max_iter, e); break;
+        case 's': r = gc_parse_long(optarg, "--search", 0, 1 << 20, &a->search, e); break;
+        case 'w':
+            r = gc_parse_long(optarg, "--search-windows", 1, 1 << 20, &a->search_windows, e);
+            break;
+        case 'f':
+            r = gc_parse_long(optarg, "--search-from", 1, 1 << 20, &a->search_from, e);
+            break;
+        case 'h': return 1;
+        default:
+            if (!(r = analog_option_take(&a->over, c, optarg, e)))
+                return cli_bad_option(argv, e);
+            r = r < 0;
+        }
     }
-    if (!a->model || !a->text || !a->attention || !a->out)
-        return gc_fail(e, "--model, --text, --attention and --out are required");
+    if (r)
+        return -1;
+    if (optind < argc)
+        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
+    if (!a->model || !a->text || !a->out)
+        return gc_fail(e, "--model, --text and --out are required");
     return 0;
 }
 
@@ -102,13 +126,13 @@ static void print_iter(void *ctx, int iter, double relax, double em, double es)
     fflush(stdout);
 }
 
-/* Targets from the checkpoint or from running variant src on the batch. */
-static int get_targets(gpt2_model *m, const adapt_args *a, const uint32_t *ids, int B, int T,
-                       float *tm, float *ts, gc_err *e)
+/* Targets from the checkpoint, or recorded by running variant `targets` on the batch with
+ * the rest of the configuration cfg. */
+static int get_targets(gpt2_model *m, const adapt_args *a, const attn_config *cfg,
+                       const uint32_t *ids, int B, int T, float *tm, float *ts, gc_err *e)
 {
     size_t n = (size_t)m->config.n_layer * GPT2_HW_N * m->config.n_head;
-    const char *src = a->targets ? a->targets : "checkpoint";
-    if (!strcmp(src, "checkpoint")) {
+    if (!a->targets || !strcmp(a->targets, "checkpoint")) {
         if (!m->has_targets)
             return gc_fail(e, "%s has no target statistics (h.N.attn.hw.target_mean/std); "
                               "record them with --targets VARIANT, e.g. paper-linear", a->model);
@@ -116,109 +140,121 @@ static int get_targets(gpt2_model *m, const adapt_args *a, const uint32_t *ids, 
         memcpy(ts, m->params.target_std, n * sizeof *ts);
         return 0;
     }
-    gpt2_attn_kind kind;
-    if (gpt2_attn_kind_parse(src, &kind, e) || gpt2_set_attention(m, kind, a->cell, e) ||
-        gpt2_stats_enable(m, 1, e) || gpt2_forward(m, ids, B, T, e))
+    attn_config t = *cfg;
+    if (attn_variant_parse(a->targets, &t.variant, e))
+        return gc_wrap(e, "--targets");
+    if (t.variant->engine != ATTN_ENGINE_CELL)
+        t.cell_file[0] = t.cell_preset[0] = 0;
+    if (gpt2_set_attention(m, &t, e) || gpt2_stats_enable(m, 1, e) ||
+        gpt2_forward(m, ids, B, T, e))
         return -1;
     gpt2_stats_get(m, tm, ts);
-    return gpt2_stats_enable(m, 0, e);
+    return gpt2_stats_enable(m, 0, e) || gpt2_set_attention(m, cfg, e);
+}
+
+/* The calibration batch (B x T tokens) and the search windows (W of T, each with its next
+ * token as target). */
+static int batch_shape(const adapt_args *a, const gpt2_model *m, size_t n, int *B, int *T,
+                       int *W, gc_err *e)
+{
+    *T = (int)(a->ctx ? a->ctx : m->config.max_seq_len);
+    *B = (int)a->batch;
+    if (*T > m->config.max_seq_len || (size_t)*B * *T > n)
+        return gc_fail(e, "the batch of %d x %d tokens needs T <= %d and %s to hold %d tokens "
+                          "(it has %zu)", *B, *T, m->config.max_seq_len, a->text, *B * *T, n);
+    *W = (int)(a->search_windows ? a->search_windows : 64);
+    if ((size_t)*W * *T + 1 > n)
+        *W = (int)((n - 1) / *T);
+    if (a->search && *W < 1)
+        return gc_fail(e, "--search needs %s to hold one window of %d tokens and one more (it "
+                          "has %zu)", a->text, *T, n);
+    return 0;
+}
+
+static int moment_matching(gpt2_model *m, const adapt_args *a, const uint32_t *ids, int B,
+                           int T, const float *tm, const float *ts, gc_err *e)
+{
+    gpt2_adapt_opts o;
+    gpt2_adapt_opts_default(&o);
+    o.max_iter = (int)a->max_iter;
+    o.on_iter = print_iter;
+    int iters;
+    double loss;
+    printf("adapting the %s scalers of %s on %d x %d tokens of %s (targets: %s)\n",
+           m->attn_cfg.variant->name, a->model, B, T, a->text,
+           a->targets ? a->targets : "checkpoint");
+    if (gpt2_adapt(m, ids, B, T, tm, ts, &o, &iters, &loss, e))
+        return -1;
+    printf("%s after %d iterations: largest moment error %.3e (tolerance %.0e)\n",
+           loss < o.tol ? "converged" : "stopped", iters, loss, o.tol);
+    return 0;
+}
+
+static int search(gpt2_model *m, const adapt_args *a, const uint32_t *ids, int W, int T,
+                  gc_err *e)
+{
+    gpt2_search_opts so;
+    gpt2_search_opts_default(&so);
+    so.passes = (int)a->search;
+    so.first_pass = (int)a->search_from;
+    so.on_layer = print_layer;
+    so.ctx = &m->config.n_layer;
+    long evals;
+    double loss;
+    printf("searching the scalers on %d windows of %d tokens of %s, %d pass%s\n", W, T, a->text,
+           so.passes, so.passes > 1 ? "es" : "");
+    return gpt2_search(m, ids, W, T, &so, &evals, &loss, e);
+}
+
+static int adapt(const adapt_args *a, lm_session *s, const uint32_t *ids, size_t n, gc_err *e)
+{
+    gpt2_model *m = s->model;
+    attn_config cfg = m->attn_cfg;
+    int B, T, W;
+    if (!attn_variant_is_analog(cfg.variant))
+        return gc_fail(e, "attention %s has no hardware scalers to adapt (give an analog "
+                          "variant, e.g. --attention paper-cubic or --cell cell.h5)",
+                       cfg.variant->name);
+    if (batch_shape(a, m, n, &B, &T, &W, e))
+        return -1;
+    size_t nh = (size_t)m->config.n_layer * GPT2_HW_N * m->config.n_head;
+    float *tm = malloc(2 * nh * sizeof *tm);
+    int rc = tm ? 0 : gc_fail(e, "out of memory");
+    rc = rc || get_targets(m, a, &cfg, ids, B, T, tm, tm + nh, e) ||
+         moment_matching(m, a, ids, B, T, tm, tm + nh, e) ||
+         (a->search && search(m, a, ids, W, T, e)) ||
+         gpt2_settings_put(&m->described, "tokenizer", s->tokenizer, e) ||
+         gpt2_save(m, a->out, e);
+    free(tm);
+    if (!rc)
+        printf("wrote %s\n", a->out);
+    return rc ? -1 : 0;
 }
 
 int cmd_adapt(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
     gc_err e = {{0}};
     adapt_args a;
-    if (parse_args(argc, argv, &a, &e)) {
-        fprintf(stderr, "gcsim adapt: %s\n", e.msg);
-        usage(stderr);
+    int prc = parse_args(argc, argv, &a, &e);
+    if (prc > 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (prc) {
+        fprintf(stderr, "gcsim adapt: %s (see gcsim adapt --help)\n", e.msg);
         return 2;
     }
-    char buf[4096], *text = NULL;
+    char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;
-    float *tm = NULL;
-    tok_tokenizer *tok = NULL;
-    gpt2_model *m = NULL;
-    gpt2_attn_kind kind;
-    int rc = 1;
-    if (gpt2_attn_kind_parse(a.attention, &kind, &e))
-        goto done;
-    if (kind != GPT2_ATTN_PAPER_CUBIC && kind != GPT2_ATTN_CALIBRATED &&
-        kind != GPT2_ATTN_PAPER_LINEAR) {
-        gc_fail(&e, "--attention %s has no hardware scalers to adapt", a.attention);
-        goto done;
-    }
-    if (tok_alloc_by_name(&tok, a.tokenizer, gpt2_cli_bpe_dir(a.bpe, buf, sizeof buf), &e) ||
-        gpt2_load(&m, a.model, &e) ||
-        gpt2_cli_read_tokens(a.text, tok, &text, &len, &ids, &n, &e))
-        goto done;
-    m->attn_decomp_tol = a.decomp_tol;
-    int T = (int)(a.ctx ? a.ctx : m->config.max_seq_len);
-    int B = (int)a.batch;
-    if (T > m->config.max_seq_len || (size_t)B * T > n) {
-        gc_fail(&e, "the batch of %d x %d tokens needs T <= %d and %s to hold %d tokens (it has "
-                    "%zu)", B, T, m->config.max_seq_len, a.text, B * T, n);
-        goto done;
-    }
-    /* search windows: W of T tokens, each with its next token as target */
-    int W = (int)(a.search_windows ? a.search_windows : 64);
-    if ((size_t)W * T + 1 > n)
-        W = (int)((n - 1) / T);
-    if (a.search && W < 1) {
-        gc_fail(&e, "--search needs %s to hold one window of %d tokens and one more (it has "
-                    "%zu)", a.text, T, n);
-        goto done;
-    }
-    size_t nh = (size_t)m->config.n_layer * GPT2_HW_N * m->config.n_head;
-    tm = malloc(2 * nh * sizeof *tm);
-    if (!tm) {
-        gc_fail(&e, "out of memory");
-        goto done;
-    }
-    if (get_targets(m, &a, ids, B, T, tm, tm + nh, &e) ||
-        gpt2_set_attention(m, kind, a.cell, &e))
-        goto done;
-    gpt2_adapt_opts o;
-    gpt2_adapt_opts_default(&o);
-    o.max_iter = (int)a.max_iter;
-    o.on_iter = print_iter;
-    int iters;
-    double loss;
-    printf("adapting %s scalers of %s on %d x %d tokens of %s (targets: %s)\n", a.attention,
-           a.model, B, T, a.text, a.targets ? a.targets : "checkpoint");
-    if (gpt2_adapt(m, ids, B, T, tm, tm + nh, &o, &iters, &loss, &e))
-        goto done;
-    printf("%s after %d iterations: largest moment error %.3e (tolerance %.0e)\n",
-           loss < o.tol ? "converged" : "stopped", iters, loss, o.tol);
-    if (a.search) {
-        gpt2_search_opts so;
-        gpt2_search_opts_default(&so);
-        so.passes = (int)a.search;
-        so.first_pass = (int)a.search_from;
-        so.on_layer = print_layer;
-        so.ctx = &m->config.n_layer;
-        long evals;
-        printf("searching the scalers on %d windows of %d tokens of %s, %d pass%s\n", W, T,
-               a.text, so.passes, so.passes > 1 ? "es" : "");
-        if (gpt2_search(m, ids, W, T, &so, &evals, &loss, &e))
-            goto done;
-    }
-    if (gpt2_save(m, a.out, &e))
-        goto done;
-    printf("wrote %s\n", a.out);
-    rc = 0;
-done:
+    lm_session s;
+    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+             gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
+             adapt(&a, &s, ids, n, &e);
     if (rc)
         fprintf(stderr, "gcsim adapt: %s\n", e.msg);
     free(text);
     free(ids);
-    free(tm);
-    tok_free(tok);
-    gpt2_free(m);
+    lm_session_free(&s);
     return rc;
 }

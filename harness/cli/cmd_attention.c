@@ -1,6 +1,7 @@
 /* gcsim attention: run one attention variant on q, k, v from .npy files and write S, phi and
  * the output as .npy (float32) plus settings.json, so results can be compared with a
  * PyTorch model. Parallel or streaming mode; the fast path or the float64 reference. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,10 @@
 #include "attention.h"
 #include "cli.h"
 #include "commands.h"
-#include "gpt2_cli.h"
+#include "analog_options.h"
 
 typedef struct {
-    const char *q, *k, *v, *out, *preset, *cell, *cell_preset, *mode;
+    const char *q, *k, *v, *out, *mode;
     int reference;
     attn_config cfg;
 } attention_args;
@@ -21,137 +22,67 @@ typedef struct {
 static void attention_usage(FILE *f)
 {
     fprintf(f,
-        "usage: gcsim attention --q Q.npy --k K.npy --v V.npy\n"
-        "         (--preset softmax|softmax-swa|paper-linear|paper-cubic | --cell cell.h5 |\n"
-        "          --cell-preset paper-cubic|paper-linear)\n"
-        "         [--mode parallel|streaming] [--window M] [--tile N] [--no-quant]\n"
-        "         [--no-quant-q] [--no-quant-k] [--no-quant-v] [--no-quant-out]\n"
-        "         [--q-levels N] [--kv-levels N] [--out-levels N] [--no-decay]\n"
-        "         [--decay-lambda X | --token-period S] [--softmax-scale X] [--decomp-tol X]\n"
-        "         [--reference]\n"
-        "         --out DIR\n"
+        "usage: gcsim attention --q Q.npy --k K.npy --v V.npy --out DIR\n"
+        "         (--attention VARIANT | --cell cell.h5 | --cell-preset paper-cubic|paper-linear)\n"
+        "         [--mode parallel|streaming] [--reference] [analog options]\n\n"
         "q, k, v: float32 (B,T,D) (B = batch x heads), per-head already-scaled inputs.\n"
-        "Writes DIR/S.npy, DIR/phi.npy (B,T,T), DIR/out.npy (B,T,D) and DIR/settings.json.\n"
-        "--cell runs the calibrated variant through a cell model; --cell-preset through the\n"
-        "paper's model expressed as a cell (it must match --preset paper-cubic).\n"
-        GPT2_CLI_DECOMP_TOL_HELP
-        "--reference uses the slow direct float64 evaluator instead of the fast path.\n");
+        "Writes DIR/S.npy (coulombs for analog variants), DIR/phi.npy (B,T,T), DIR/out.npy\n"
+        "(B,T,D) and DIR/settings.json (with the whole configuration used). --cell runs the\n"
+        "calibrated variant through a cell model; --cell-preset through the paper's model\n"
+        "expressed as a cell. A lone layer: the default token period of a cell is one layer's\n"
+        "latency unless --layers or --token-period says otherwise.\n"
+        "--reference uses the slow direct float64 evaluator instead of the fast path.\n\n"
+        ANALOG_OPTIONS_HELP);
 }
 
-/* Parses a positive integer / a number; returns -1 with a message on junk. */
-static int parse_int(const char *opt, const char *s, int *out, gc_err *e)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == 0 || *end || v < 1 || v > 1 << 30)
-        return gc_fail(e, "%s: expected a positive integer, got '%s'", opt, s);
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_num(const char *opt, const char *s, double *out, gc_err *e)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (*s == 0 || *end || !(v >= 0))
-        return gc_fail(e, "%s: expected a non-negative number, got '%s'", opt, s);
-    *out = v;
-    return 0;
-}
-
-/* One option with a value; returns 1 if consumed, 0 if not this option, -1 on error. */
-static int value_opt(attention_args *a, const char *opt, const char *val, gc_err *e)
-{
-    attn_config *c = &a->cfg;
-    const char **str = !strcmp(opt, "--q") ? &a->q : !strcmp(opt, "--k") ? &a->k
-                     : !strcmp(opt, "--v") ? &a->v : !strcmp(opt, "--out") ? &a->out
-                     : !strcmp(opt, "--preset") ? &a->preset : !strcmp(opt, "--cell") ? &a->cell
-                     : !strcmp(opt, "--cell-preset") ? &a->cell_preset
-                     : !strcmp(opt, "--mode") ? &a->mode : NULL;
-    if (str) {
-        *str = val;
-        return 1;
-    }
-    int kv = 0, rc = 0;
-    if (!strcmp(opt, "--window"))
-        rc = parse_int(opt, val, &c->window, e);
-    else if (!strcmp(opt, "--tile"))
-        rc = parse_int(opt, val, &c->tile, e);
-    else if (!strcmp(opt, "--q-levels"))
-        rc = parse_int(opt, val, &c->q_levels, e);
-    else if (!strcmp(opt, "--kv-levels") && !(rc = parse_int(opt, val, &kv, e)))
-        c->k_levels = c->v_levels = kv;
-    else if (!strcmp(opt, "--out-levels"))
-        rc = parse_int(opt, val, &c->out_levels, e);
-    else if (!strcmp(opt, "--decay-lambda"))
-        rc = parse_num(opt, val, &c->lambda_per_token, e);
-    else if (!strcmp(opt, "--token-period"))
-        rc = parse_num(opt, val, &c->token_period_s, e);
-    else if (!strcmp(opt, "--softmax-scale"))
-        rc = parse_num(opt, val, &c->softmax_scale, e);
-    else if (!strcmp(opt, "--decomp-tol"))
-        rc = gpt2_cli_decomp_tol(val, &c->decomp_rel_tol, e);
-    else if (strcmp(opt, "--kv-levels"))
-        return 0;
-    return rc ? -1 : 1;
-}
-
-static int flag_opt(attention_args *a, const char *opt)
-{
-    attn_config *c = &a->cfg;
-    if (!strcmp(opt, "--no-quant"))
-        c->quant_q = c->quant_k = c->quant_v = c->quant_out = 0;
-    else if (!strcmp(opt, "--no-quant-q"))
-        c->quant_q = 0;
-    else if (!strcmp(opt, "--no-quant-k"))
-        c->quant_k = 0;
-    else if (!strcmp(opt, "--no-quant-v"))
-        c->quant_v = 0;
-    else if (!strcmp(opt, "--no-quant-out"))
-        c->quant_out = 0;
-    else if (!strcmp(opt, "--no-decay"))
-        c->decay = 0;
-    else if (!strcmp(opt, "--reference"))
-        a->reference = 1;
-    else
-        return 0;
-    return 1;
-}
-
+/* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, attention_args *a, gc_err *e)
 {
+    static const struct option own[] = {
+        {"q", required_argument, 0, 'q'}, {"k", required_argument, 0, 'k'},
+        {"v", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
+        {"mode", required_argument, 0, 'm'}, {"reference", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct option opts[64];
+    gpt2_settings over = {0};
     memset(a, 0, sizeof *a);
-    attn_config_default(&a->cfg, ATTN_PAPER_CUBIC);
     a->mode = "parallel";
-    for (int i = 1; i < argc; i++) {
-        if (flag_opt(a, argv[i]))
-            continue;
-        if (i + 1 >= argc)
-            return gc_fail(e, "unknown option or missing value: %s", argv[i]);
-        int rc = value_opt(a, argv[i], argv[i + 1], e);
-        if (rc < 0)
-            return -1;
-        if (rc == 0)
-            return gc_fail(e, "unknown option %s", argv[i]);
-        i++;
+    if (analog_options_join(opts, 64, own, e))
+        return -1;
+    int c, r = 0;
+    optind = 1;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q': a->q = optarg; break;
+        case 'k': a->k = optarg; break;
+        case 'v': a->v = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'm': a->mode = optarg; break;
+        case 'r': a->reference = 1; break;
+        case 'h': return 1;
+        default:
+            if (!(r = analog_option_take(&over, c, optarg, e)))
+                return cli_bad_option(argv, e);
+            r = r < 0;
+        }
     }
+    if (r)
+        return -1;
+    if (optind < argc)
+        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
     if (!a->q || !a->k || !a->v || !a->out)
         return gc_fail(e, "--q, --k, --v and --out are required");
-    if (!!a->preset + !!a->cell + !!a->cell_preset != 1)
-        return gc_fail(e, "give exactly one of --preset, --cell, --cell-preset");
     if (strcmp(a->mode, "parallel") && strcmp(a->mode, "streaming"))
         return gc_fail(e, "--mode: expected parallel or streaming, got '%s'", a->mode);
-    if (a->preset) {
-        attn_variant v;
-        if (attn_variant_parse(a->preset, &v, e))
-            return -1;
-        if (v == ATTN_CALIBRATED)
-            return gc_fail(e, "--preset calibrated: use --cell or --cell-preset");
-        a->cfg.variant = v;
-    } else {
-        a->cfg.variant = ATTN_CALIBRATED;
-    }
-    return 0;
+    int named = 0; /* no model here to say which variant: the options must */
+    for (int i = 0; i < over.n; i++)
+        named |= !strcmp(over.set[i].key, "attention") || !strcmp(over.set[i].key, "cell_file") ||
+                 !strcmp(over.set[i].key, "cell_preset");
+    if (!named)
+        return gc_fail(e, "give --attention VARIANT, --cell or --cell-preset");
+    attn_config_default(&a->cfg, &attn_softmax);
+    return analog_config_apply(&a->cfg, &over, e);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -255,29 +186,15 @@ static cJSON *settings_json(const attention_args *a, const attn_plan *plan,
     const attn_config *c = plan ? attn_plan_config(plan) : &a->cfg;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "gcsim_version", GCSIM_VERSION);
-    cJSON_AddStringToObject(j, "variant", attn_variant_name(c->variant));
+    cJSON_AddStringToObject(j, "variant", c->variant->name);
     cJSON_AddStringToObject(j, "mode", a->mode);
     cJSON_AddStringToObject(j, "engine", a->reference ? "reference-float64" : "fast-float32");
     cJSON_AddStringToObject(j, "cell", c->cell ? cell_model_source(c->cell) : "");
     cJSON_AddNumberToObject(j, "B", in->B);
     cJSON_AddNumberToObject(j, "T", in->T);
     cJSON_AddNumberToObject(j, "D", in->D);
-    cJSON_AddNumberToObject(j, "window", c->window);
-    cJSON_AddNumberToObject(j, "tile", c->tile);
-    cJSON_AddBoolToObject(j, "quant_q", c->quant_q);
-    cJSON_AddBoolToObject(j, "quant_k", c->quant_k);
-    cJSON_AddBoolToObject(j, "quant_v", c->quant_v);
-    cJSON_AddBoolToObject(j, "quant_out", c->quant_out);
-    cJSON_AddNumberToObject(j, "q_levels", c->q_levels);
-    cJSON_AddNumberToObject(j, "k_levels", c->k_levels);
-    cJSON_AddNumberToObject(j, "v_levels", c->v_levels);
-    cJSON_AddNumberToObject(j, "out_levels", c->out_levels);
-    cJSON_AddBoolToObject(j, "decay", c->decay);
-    cJSON_AddNumberToObject(j, "lambda_per_token", attn_config_lambda(c));
-    cJSON_AddNumberToObject(j, "token_period_s", attn_config_token_period_s(c));
-    cJSON_AddNumberToObject(j, "softmax_scale", c->softmax_scale);
+    analog_config_json(j, c);
     if (plan) {
-        cJSON_AddNumberToObject(j, "decomp_rel_tol", c->decomp_rel_tol);
         cJSON_AddNumberToObject(j, "terms_array1", attn_plan_rank(plan, 1));
         cJSON_AddNumberToObject(j, "terms_array2", attn_plan_rank(plan, 2));
         cJSON_AddNumberToObject(j, "decomp_error_array1", attn_plan_decomp_error(plan, 1));
@@ -318,10 +235,8 @@ static int attention_run(const attention_args *a, gc_err *e)
     float *out = NULL, *S = NULL, *phi = NULL;
     cJSON *settings = NULL;
     int rc = load_inputs(a, &in, e);
-    if (!rc && a->cell)
-        rc = cell_model_load(a->cell, &cell, e);
-    if (!rc && a->cell_preset)
-        rc = cell_model_preset(a->cell_preset, &cell, e);
+    if (!rc)
+        rc = attn_config_load_cell(&args.cfg, &cell, e);
     args.cfg.cell = cell;
     size_t nS = rc ? 0 : (size_t)in.B * in.T * in.T;
     if (!rc && !(out = malloc((size_t)in.B * in.T * in.D * sizeof *out)))
@@ -354,14 +269,14 @@ static int attention_run(const attention_args *a, gc_err *e)
 
 int cmd_attention(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            attention_usage(stdout);
-            return 0;
-        }
     attention_args a;
     gc_err e = {{0}};
-    if (parse_args(argc, argv, &a, &e) || attention_run(&a, &e)) {
+    int prc = parse_args(argc, argv, &a, &e);
+    if (prc > 0) {
+        attention_usage(stdout);
+        return 0;
+    }
+    if (prc || attention_run(&a, &e)) {
         fprintf(stderr, "gcsim attention: %s\n", e.msg);
         return 1;
     }

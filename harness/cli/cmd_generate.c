@@ -1,10 +1,13 @@
 /* gcsim generate: samples text from a GPT-2 with streaming (KV-cached) decode, one token at a
  * time, from a seeded generator so that a run can be repeated exactly. */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analog_options.h"
+#include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
 #include "gpt2_cli.h"
@@ -15,24 +18,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim generate --model PATH [--prompt TEXT | --prompt-file FILE]\n"
             "                      [--tokens N] [--temperature T] [--top-k K] [--seed S]\n"
-            "                      [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
-            "                      [--attention VARIANT] [--cell cell.h5] [--decomp-tol X]\n\n"
+            "                      [--tokenizer gpt2|bytes] [--bpe-dir DIR] [analog options]\n\n"
             "Feeds the prompt (default: the end-of-text token) through streaming decode, then\n"
             "samples N new tokens (default 64) at temperature T (default 1; 0 = greedy) from the\n"
             "K most likely (default 0 = all), with generator seed S (default 1). Prints the\n"
-            "prompt and the continuation.\n" GPT2_CLI_DECOMP_TOL_HELP);
+            "prompt and the continuation; the settings used go to stderr. The model's\n"
+            "config.json names its tokenizer and attention settings; options override them.\n\n"
+            ANALOG_OPTIONS_HELP);
 }
-
-/* xorshift64*: small, seeded, identical on every machine. */
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) / 9007199254740992.0; }
 
 static int cmp_desc(const void *a, const void *b)
 {
@@ -42,7 +35,7 @@ static int cmp_desc(const void *a, const void *b)
 
 /* Samples an id from logits (V) at temperature temp from the top_k best; scratch has V floats. */
 static uint32_t sample(const float *logits, int V, double temp, int top_k, float *scratch,
-                       uint64_t *rng)
+                       gc_rng *rng)
 {
     int best = 0;
     for (int i = 1; i < V; i++)
@@ -58,7 +51,7 @@ static uint32_t sample(const float *logits, int V, double temp, int top_k, float
     double sum = 0;
     for (int i = 0; i < V; i++)
         sum += logits[i] >= cut ? exp((logits[i] - logits[best]) / temp) : 0;
-    double u = rng_uniform(rng) * sum, acc = 0;
+    double u = gc_rng_uniform(rng) * sum, acc = 0;
     for (int i = 0; i < V; i++) {
         acc += logits[i] >= cut ? exp((logits[i] - logits[best]) / temp) : 0;
         if (acc > u)
@@ -67,142 +60,139 @@ static uint32_t sample(const float *logits, int V, double temp, int top_k, float
     return (uint32_t)best;
 }
 
-int cmd_generate(int argc, char **argv)
+typedef struct {
+    const char *model, *prompt, *prompt_file, *bpe;
+    long n_new, top_k, seed;
+    double temp;
+    gpt2_settings over;
+} gen_args;
+
+/* Returns 1 after --help, 0 when parsed, -1 on an error. */
+static int parse_args(int argc, char **argv, gen_args *a, gc_err *e)
 {
-    const char *model = NULL, *prompt = NULL, *prompt_file = NULL, *tname = "gpt2", *bpe = NULL;
-    const char *attention = "softmax", *cell = NULL, *v;
-    long n_new = 64, top_k = 0, seed = 1;
-    double temp = 1.0, decomp_tol = 0;
-    gc_err e = {{0}};
-    for (int i = 1; i < argc; i++) {
-        int r = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        const char *names[] = {"model", "prompt", "prompt-file", "tokenizer", "bpe-dir",
-                               "attention", "cell", "tokens", "top-k", "seed", "temperature",
-                               "decomp-tol"};
-        const char **dst[] = {&model, &prompt, &prompt_file, &tname, &bpe, &attention, &cell};
-        int k;
-        for (k = 0; k < 12; k++)
-            if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
-                break;
-        if (r < 0) {
-            fprintf(stderr, "gcsim generate: --%s needs a value\n", names[k]);
-            return 2;
-        }
-        if (!r) {
-            fprintf(stderr, "gcsim generate: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-        int bad = 0;
-        if (k < 7)
-            *dst[k] = v;
-        else if (k == 7)
-            bad = gpt2_cli_long(v, "tokens", 0, 1 << 20, &n_new, &e);
-        else if (k == 8)
-            bad = gpt2_cli_long(v, "top-k", 0, 1 << 24, &top_k, &e);
-        else if (k == 9)
-            bad = gpt2_cli_long(v, "seed", 0, (1L << 62), &seed, &e);
-        else if (k == 11)
-            bad = gpt2_cli_decomp_tol(v, &decomp_tol, &e);
-        else {
-            char *end;
-            temp = strtod(v, &end);
-            if (*end || end == v || !(temp >= 0) || temp > 100)
-                bad = gc_fail(&e, "--temperature: '%s' is not a number in 0..100", v);
-        }
-        if (bad) {
-            fprintf(stderr, "gcsim generate: %s\n", e.msg);
-            return 2;
+    static const struct option own[] = {
+        {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
+        {"prompt-file", required_argument, 0, 'f'}, {"tokenizer", required_argument, 0, 'k'},
+        {"bpe-dir", required_argument, 0, 'b'}, {"tokens", required_argument, 0, 'n'},
+        {"top-k", required_argument, 0, 'K'}, {"seed", required_argument, 0, 's'},
+        {"temperature", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct option opts[64];
+    *a = (gen_args){.n_new = 64, .seed = 1, .temp = 1.0};
+    if (analog_options_join(opts, 64, own, e))
+        return -1;
+    int c, r = 0;
+    optind = 1;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'p': a->prompt = optarg; break;
+        case 'f': a->prompt_file = optarg; break;
+        case 'b': a->bpe = optarg; break;
+        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
+        case 'n': r = gc_parse_long(optarg, "--tokens", 0, 1 << 20, &a->n_new, e); break;
+        case 'K': r = gc_parse_long(optarg, "--top-k", 0, 1 << 24, &a->top_k, e); break;
+        case 's': r = gc_parse_long(optarg, "--seed", 0, 1L << 62, &a->seed, e); break;
+        case 'T': r = gc_parse_double(optarg, "--temperature", 0, 100, 0, 0, &a->temp, e); break;
+        case 'h': return 1;
+        default:
+            if (!(r = analog_option_take(&a->over, c, optarg, e)))
+                return cli_bad_option(argv, e);
+            r = r < 0;
         }
     }
-    if (!model || (prompt && prompt_file)) {
-        fprintf(stderr, "gcsim generate: --model is required; give at most one of --prompt "
-                        "and --prompt-file\n");
-        return 2;
+    if (r)
+        return -1;
+    if (optind < argc)
+        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
+    if (!a->model || (a->prompt && a->prompt_file))
+        return gc_fail(e, "--model is required; give at most one of --prompt and --prompt-file");
+    return 0;
+}
+
+/* The prompt's ids (the end-of-text token for an empty one), each known to the model. */
+static int prompt_ids(const gen_args *a, const lm_session *s, char **text, uint32_t **ids,
+                      size_t *n, gc_err *e)
+{
+    size_t len;
+    if (a->prompt_file ? gpt2_cli_read_tokens(a->prompt_file, s->tok, text, &len, ids, n, e)
+                       : tok_encode(s->tok, a->prompt ? a->prompt : "",
+                                    a->prompt ? strlen(a->prompt) : 0, ids, n, e))
+        return -1;
+    if (*n == 0) {
+        if (tok_eot(s->tok) < 0)
+            return gc_fail(e, "an empty prompt needs a tokenizer with an end-of-text token");
+        (*ids)[0] = (uint32_t)tok_eot(s->tok);
+        *n = 1;
     }
-    char buf[4096], *text = NULL;
-    size_t len = 0, n = 0;
-    uint32_t *ids = NULL;
-    float *logits = NULL, *scratch = NULL;
-    tok_tokenizer *tok = NULL;
-    gpt2_model *m = NULL;
-    gpt2_attn_kind kind;
-    int rc = 1;
-    if (gpt2_attn_kind_parse(attention, &kind, &e) ||
-        tok_alloc_by_name(&tok, tname, gpt2_cli_bpe_dir(bpe, buf, sizeof buf), &e) ||
-        gpt2_load(&m, model, &e))
-        goto done;
-    m->attn_decomp_tol = decomp_tol;
-    if (gpt2_set_attention(m, kind, cell, &e))
-        goto done;
-    if (prompt_file) {
-        if (gpt2_cli_read_tokens(prompt_file, tok, &text, &len, &ids, &n, &e))
-            goto done;
-    } else if (tok_encode(tok, prompt ? prompt : "", prompt ? strlen(prompt) : 0, &ids, &n,
-                          &e)) {
-        goto done;
-    }
-    if (n == 0) {
-        if (tok_eot(tok) < 0) {
-            gc_fail(&e, "an empty prompt needs a tokenizer with an end-of-text token");
-            goto done;
-        }
-        ids[0] = (uint32_t)tok_eot(tok);
-        n = 1;
-    }
-    int V = m->config.vocab_size;
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] >= (uint32_t)V) {
-            gc_fail(&e, "prompt token %u is outside the model's vocabulary (%d)", ids[i], V);
-            goto done;
-        }
-    if ((long)n + n_new > m->config.max_seq_len) {
-        gc_fail(&e, "prompt (%zu tokens) plus %ld new tokens exceed the context of %d", n, n_new,
-                m->config.max_seq_len);
-        goto done;
-    }
-    logits = malloc((size_t)V * sizeof *logits);
-    scratch = malloc((size_t)V * sizeof *scratch);
-    if (!logits || !scratch) {
-        gc_fail(&e, "out of memory");
-        goto done;
-    }
-    if (gpt2_stream_reset(m, &e))
-        goto done;
-    uint64_t state = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < n; i++) {
+    int V = s->model->config.vocab_size;
+    for (size_t i = 0; i < *n; i++)
+        if ((*ids)[i] >= (uint32_t)V)
+            return gc_fail(e, "prompt token %u is outside the model's vocabulary (%d)",
+                           (*ids)[i], V);
+    if ((long)*n + a->n_new > s->model->config.max_seq_len)
+        return gc_fail(e, "prompt (%zu tokens) plus %ld new tokens exceed the context of %d", *n,
+                       a->n_new, s->model->config.max_seq_len);
+    return 0;
+}
+
+/* Echoes the prompt while it streams in, then samples and prints the new tokens. */
+static int run(const gen_args *a, lm_session *s, const uint32_t *ids, size_t n, gc_err *e)
+{
+    gpt2_model *m = s->model;
+    int V = m->config.vocab_size, Vt = tok_vocab_size(s->tok) < V ? tok_vocab_size(s->tok) : V;
+    float *logits = malloc((size_t)V * sizeof *logits), *scratch = malloc((size_t)V * sizeof *scratch);
+    int rc = logits && scratch ? gpt2_stream_reset(m, e) : gc_fail(e, "out of memory");
+    gc_rng rng;
+    gc_rng_seed(&rng, (uint64_t)a->seed);
+    for (size_t i = 0; !rc && i < n; i++) {
         size_t l;
-        const char *b = tok_token_bytes(tok, ids[i], &l);
-        if (b && (int)ids[i] != tok_eot(tok))
+        const char *b = tok_token_bytes(s->tok, ids[i], &l);
+        if (b && (int)ids[i] != tok_eot(s->tok))
             fwrite(b, 1, l, stdout);
-        if (gpt2_stream_step(m, ids[i], logits, &e))
-            goto done;
+        rc = gpt2_stream_step(m, ids[i], logits, e);
     }
-    for (long t = 0; t < n_new; t++) {
-        uint32_t next = sample(logits, tok_vocab_size(tok) < V ? tok_vocab_size(tok) : V, temp,
-                               (int)top_k, scratch, &state);
+    for (long t = 0; !rc && t < a->n_new; t++) {
+        uint32_t next = sample(logits, Vt, a->temp, (int)a->top_k, scratch, &rng);
         size_t l;
-        const char *b = tok_token_bytes(tok, next, &l);
+        const char *b = tok_token_bytes(s->tok, next, &l);
         if (b)
             fwrite(b, 1, l, stdout);
         fflush(stdout);
-        if (t + 1 < n_new && gpt2_stream_step(m, next, logits, &e))
-            goto done;
+        if (t + 1 < a->n_new)
+            rc = gpt2_stream_step(m, next, logits, e);
     }
-    printf("\n");
-    rc = 0;
-done:
+    if (!rc)
+        printf("\n");
+    free(logits);
+    free(scratch);
+    return rc;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    gc_err e = {{0}};
+    gen_args a;
+    int prc = parse_args(argc, argv, &a, &e);
+    if (prc > 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (prc) {
+        fprintf(stderr, "gcsim generate: %s (see gcsim generate --help)\n", e.msg);
+        return 2;
+    }
+    char *text = NULL;
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    lm_session s;
+    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stderr, &e) ||
+             prompt_ids(&a, &s, &text, &ids, &n, &e) || run(&a, &s, ids, n, &e);
     if (rc)
         fprintf(stderr, "gcsim generate: %s\n", e.msg);
     free(text);
     free(ids);
-    free(logits);
-    free(scratch);
-    tok_free(tok);
-    gpt2_free(m);
+    lm_session_free(&s);
     return rc;
 }

@@ -2,12 +2,13 @@
  * Face's sliding-window protocol; token perplexity, bits per byte and word perplexity as
  * lm-eval-harness defines them. */
 #include <cJSON.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attention.h"
+#include "analog_options.h"
 #include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
@@ -18,8 +19,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: gcsim ppl --model PATH --text FILE [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
-            "                 [--attention VARIANT] [--cell cell.h5] [--ctx N] [--stride N]\n"
-            "                 [--max-tokens N] [--shard K/N] [--decomp-tol X] [--json out.json]\n\n"
+            "                 [--ctx N] [--stride N] [--max-tokens N] [--shard K/N]\n"
+            "                 [--json out.json] [analog options]\n\n"
+            "The model's config.json (its \"gcsim\" block) says which tokenizer and attention\n"
+            "settings it runs with; options override them (a model without the block: gpt2\n"
+            "BPE and softmax). The settings used are printed and recorded in the JSON.\n"
             "FILE is read as raw bytes (UTF-8 for gpt2) and tokenized whole. Windows of ctx\n"
             "tokens (default: the model's context, at most 1024) start every stride tokens\n"
             "(default: ctx); each token is scored once, with the longest context its window\n"
@@ -27,54 +31,68 @@ static void usage(FILE *f)
             "token of every window). Reports token perplexity exp(NLL / scored tokens), bits per byte\n"
             "NLL / (bytes ln 2) and word perplexity exp(NLL / words), words split at ASCII\n"
             "whitespace. --max-tokens keeps the first N tokens (bytes and words are then those\n"
-            "of the kept tokens). VARIANT: softmax (default), softmax-swa, paper-linear,\n"
-            "paper-cubic, calibrated (--cell, default the paper-cubic preset).\n"
+            "of the kept tokens).\n"
             "--shard K/N scores only the K-th of N contiguous runs of windows (K = 1..N), so a\n"
             "long text can be split over processes or machines: the shards' nll_nats and\n"
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
-            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n"
-            GPT2_CLI_DECOMP_TOL_HELP);
+            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n\n"
+            ANALOG_OPTIONS_HELP);
 }
 
 typedef struct {
-    const char *model, *text, *tokenizer, *bpe, *attention, *cell, *json;
+    const char *model, *text, *bpe, *json;
     long ctx, stride, max_tokens;
-    double decomp_tol;
     int shard, n_shards; /* 1-based; 0 and 0: no sharding */
+    gpt2_settings over;  /* tokenizer and analog options, in order */
 } ppl_args;
 
+static int parse_shard(const char *v, ppl_args *a, gc_err *e)
+{
+    char extra;
+    if (sscanf(v, "%d/%d%c", &a->shard, &a->n_shards, &extra) != 2 || a->n_shards < 1 ||
+        a->shard < 1 || a->shard > a->n_shards)
+        return gc_fail(e, "--shard must be K/N with 1 <= K <= N, not '%s'", v);
+    return 0;
+}
+
+/* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
 {
-    *a = (ppl_args){.tokenizer = "gpt2", .attention = "softmax"};
-    const char *v;
-    for (int i = 1; i < argc; i++) {
-        const char *names[] = {"model", "text", "tokenizer", "bpe-dir", "attention",
-                               "cell", "json", "ctx", "stride", "max-tokens", "shard",
-                               "decomp-tol"};
-        const char **dst[] = {&a->model, &a->text, &a->tokenizer, &a->bpe, &a->attention,
-                              &a->cell, &a->json};
-        int k, r = 0;
-        for (k = 0; k < 12; k++)
-            if ((r = gpt2_cli_opt(argc, argv, &i, names[k], &v)))
-                break;
-        if (r < 0)
-            return gc_fail(e, "--%s needs a value", names[k]);
-        if (!r)
-            return gc_fail(e, "unexpected argument '%s'", argv[i]);
-        if (k < 7)
-            *dst[k] = v;
-        else if (k == 11) {
-            if (gpt2_cli_decomp_tol(v, &a->decomp_tol, e))
-                return -1;
-        } else if (k == 10) {
-            char extra;
-            if (sscanf(v, "%d/%d%c", &a->shard, &a->n_shards, &extra) != 2 || a->n_shards < 1 ||
-                a->shard < 1 || a->shard > a->n_shards)
-                return gc_fail(e, "--shard must be K/N with 1 <= K <= N, not '%s'", v);
-        } else if (gpt2_cli_long(v, names[k], 1, 1L << 40,
-                               k == 7 ? &a->ctx : k == 8 ? &a->stride : &a->max_tokens, e))
-            return -1;
+    static const struct option own[] = {
+        {"model", required_argument, 0, 'm'}, {"text", required_argument, 0, 't'},
+        {"tokenizer", required_argument, 0, 'k'}, {"bpe-dir", required_argument, 0, 'b'},
+        {"json", required_argument, 0, 'j'}, {"ctx", required_argument, 0, 'c'},
+        {"stride", required_argument, 0, 's'}, {"max-tokens", required_argument, 0, 'n'},
+        {"shard", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct option opts[64];
+    *a = (ppl_args){0};
+    if (analog_options_join(opts, 64, own, e))
+        return -1;
+    int c, r = 0;
+    optind = 1;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 't': a->text = optarg; break;
+        case 'b': a->bpe = optarg; break;
+        case 'j': a->json = optarg; break;
+        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
+        case 'c': r = gc_parse_long(optarg, "--ctx", 1, 1L << 40, &a->ctx, e); break;
+        case 's': r = gc_parse_long(optarg, "--stride", 1, 1L << 40, &a->stride, e); break;
+        case 'n': r = gc_parse_long(optarg, "--max-tokens", 1, 1L << 40, &a->max_tokens, e); break;
+        case 'S': r = parse_shard(optarg, a, e); break;
+        case 'h': return 1;
+        default:
+            if (!(r = analog_option_take(&a->over, c, optarg, e)))
+                return cli_bad_option(argv, e);
+            r = r < 0;
+        }
     }
+    if (r)
+        return -1;
+    if (optind < argc)
+        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
     if (!a->model || !a->text)
         return gc_fail(e, "--model and --text are required");
     return 0;
@@ -84,7 +102,7 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
 static void add_decomposition(cJSON *o, const gpt2_model *m)
 {
     const attn_plan *p = gpt2_attention_plan(m);
-    if (!p || attn_plan_config(p)->variant != ATTN_CALIBRATED)
+    if (!p || attn_plan_config(p)->variant->engine != ATTN_ENGINE_CELL)
         return;
     cJSON *d = cJSON_AddObjectToObject(o, "cell_decomposition");
     cJSON_AddNumberToObject(d, "rel_tol", attn_plan_config(p)->decomp_rel_tol);
@@ -94,29 +112,34 @@ static void add_decomposition(cJSON *o, const gpt2_model *m)
     cJSON_AddNumberToObject(d, "error_array2", attn_plan_decomp_error(p, 2));
 }
 
-static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result *r, long tokens,
-                      size_t bytes, long words, const gpt2_model *m, int argc, char **argv,
-                      gc_err *e)
+/* The text as scored: its tokens, bytes and words. */
+typedef struct {
+    long tokens, words;
+    size_t bytes;
+} ppl_text;
+
+static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_result *r,
+                      const ppl_text *t, const gpt2_model *m, int argc, char **argv, gc_err *e)
 {
     cJSON *o = cJSON_CreateObject();
+    char cmd[4096];
+    cli_command_line(argc, argv, cmd, sizeof cmd);
     cJSON_AddStringToObject(o, "producer", "gcsim " GCSIM_VERSION " ppl");
-    char cmd[4096] = "gcsim";
-    for (int i = 0; i < argc; i++)
-        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", argv[i]);
     cJSON_AddStringToObject(o, "command", cmd);
     cJSON_AddStringToObject(o, "model", a->model);
     cJSON_AddStringToObject(o, "text", a->text);
-    cJSON_AddStringToObject(o, "tokenizer", a->tokenizer);
-    cJSON_AddStringToObject(o, "attention", a->attention);
-    if (a->cell)
-        cJSON_AddStringToObject(o, "cell", a->cell);
+    cJSON_AddStringToObject(o, "tokenizer", tokenizer);
+    cJSON_AddStringToObject(o, "attention", m->attn_cfg.variant->name);
+    if (m->attn_cfg.cell)
+        cJSON_AddStringToObject(o, "cell", cell_model_source(m->attn_cfg.cell));
+    analog_config_json(o, &m->attn_cfg);
     add_decomposition(o, m);
     cJSON_AddNumberToObject(o, "ctx", (double)a->ctx);
     cJSON_AddNumberToObject(o, "stride", (double)a->stride);
-    cJSON_AddNumberToObject(o, "tokens", (double)tokens);
+    cJSON_AddNumberToObject(o, "tokens", (double)t->tokens);
     cJSON_AddNumberToObject(o, "tokens_scored", (double)r->scored);
-    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
-    cJSON_AddNumberToObject(o, "words", (double)words);
+    cJSON_AddNumberToObject(o, "bytes", (double)t->bytes);
+    cJSON_AddNumberToObject(o, "words", (double)t->words);
     cJSON_AddNumberToObject(o, "windows", (double)r->windows);
     cJSON_AddNumberToObject(o, "nll_nats", r->nll);
     if (a->n_shards) { /* a part: the metrics need every shard's nll */
@@ -124,103 +147,98 @@ static int write_json(const char *path, const ppl_args *a, const gpt2_ppl_result
         cJSON_AddNumberToObject(o, "shards", a->n_shards);
     } else {
         cJSON_AddNumberToObject(o, "token_perplexity", exp(r->nll / (double)r->scored));
-        cJSON_AddNumberToObject(o, "bits_per_byte", r->nll / ((double)bytes * log(2.0)));
-        cJSON_AddNumberToObject(o, "word_perplexity", exp(r->nll / (double)words));
+        cJSON_AddNumberToObject(o, "bits_per_byte", r->nll / ((double)t->bytes * log(2.0)));
+        cJSON_AddNumberToObject(o, "word_perplexity", exp(r->nll / (double)t->words));
     }
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
-    int rc = cli_write_json(path, o, e);
+    int rc = cli_write_json(a->json, o, e);
     cJSON_Delete(o);
     return rc;
 }
 
-int cmd_ppl(int argc, char **argv)
+/* Keeps the first max_tokens ids (0: all); the kept tokens decode to a prefix of the file. */
+static int measure_text(const ppl_args *a, const tok_tokenizer *tok, const uint32_t *ids,
+                        const char *text, size_t len, size_t *n, ppl_text *t, gc_err *e)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-    gc_err e = {{0}};
-    ppl_args a;
-    if (parse_args(argc, argv, &a, &e)) {
-        fprintf(stderr, "gcsim ppl: %s\n", e.msg);
-        usage(stderr);
-        return 2;
-    }
-    char buf[4096], *text = NULL;
-    size_t len = 0, n = 0;
-    uint32_t *ids = NULL;
-    tok_tokenizer *tok = NULL;
-    gpt2_model *m = NULL;
-    gpt2_attn_kind kind;
-    int rc = 1;
-    if (gpt2_attn_kind_parse(a.attention, &kind, &e) ||
-        tok_alloc_by_name(&tok, a.tokenizer, gpt2_cli_bpe_dir(a.bpe, buf, sizeof buf), &e) ||
-        gpt2_load(&m, a.model, &e))
-        goto done;
-    m->attn_decomp_tol = a.decomp_tol;
-    if (gpt2_set_attention(m, kind, a.cell, &e))
-        goto done;
-    if (tok_vocab_size(tok) > m->config.vocab_size) {
-        gc_fail(&e, "tokenizer %s has %d tokens, the model only %d", a.tokenizer,
-                tok_vocab_size(tok), m->config.vocab_size);
-        goto done;
-    }
-    if (gpt2_cli_read_tokens(a.text, tok, &text, &len, &ids, &n, &e))
-        goto done;
-    size_t bytes = len;
-    if (a.max_tokens && (size_t)a.max_tokens < n) {
-        /* the kept tokens decode to a prefix of the file */
-        bytes = 0;
-        for (size_t i = 0; i < (size_t)a.max_tokens; i++) {
+    t->bytes = len;
+    if (a->max_tokens && (size_t)a->max_tokens < *n) {
+        *n = (size_t)a->max_tokens;
+        t->bytes = 0;
+        for (size_t i = 0; i < *n; i++) {
             size_t l;
             tok_token_bytes(tok, ids[i], &l);
-            bytes += l;
+            t->bytes += l;
         }
-        n = (size_t)a.max_tokens;
     }
-    long words = gpt2_count_words(text, bytes);
-    if (!a.ctx)
-        a.ctx = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
-    if (!a.stride)
-        a.stride = a.ctx;
-    if (a.ctx > m->config.max_seq_len) {
-        gc_fail(&e, "--ctx %ld is longer than the model's context %d", a.ctx,
-                m->config.max_seq_len);
-        goto done;
+    t->tokens = (long)*n;
+    t->words = gpt2_count_words(text, t->bytes);
+    if (t->words < 1)
+        return gc_fail(e, "%s: no words in the text", a->text);
+    return 0;
+}
+
+/* Windows of ctx tokens every stride (defaults: the model's context up to 1024, ctx). */
+static int resolve_windows(ppl_args *a, const gpt2_model *m, gc_err *e)
+{
+    if (!a->ctx)
+        a->ctx = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
+    if (!a->stride)
+        a->stride = a->ctx;
+    if (a->ctx > m->config.max_seq_len)
+        return gc_fail(e, "--ctx %ld is longer than the model's context %d", a->ctx,
+                       m->config.max_seq_len);
+    return 0;
+}
+
+static void print_result(const ppl_args *a, const gpt2_ppl_result *r, const ppl_text *t)
+{
+    printf("tokens %ld (scored %ld), bytes %zu, words %ld, windows %ld, ctx %ld, stride %ld\n",
+           t->tokens, r->scored, t->bytes, t->words, r->windows, a->ctx, a->stride);
+    if (a->n_shards) {
+        printf("shard %d/%d: nll %.9g nats over %ld tokens (add every shard's)\n", a->shard,
+               a->n_shards, r->nll, r->scored);
+    } else {
+        printf("token perplexity %.6f\n", exp(r->nll / (double)r->scored));
+        printf("bits per byte %.6f\n", r->nll / ((double)t->bytes * log(2.0)));
+        printf("word perplexity %.6f\n", exp(r->nll / (double)t->words));
     }
-    if (words < 1) {
-        gc_fail(&e, "%s: no words in the text", a.text);
-        goto done;
+    printf("time %.2f s (%.1f tokens/s)\n", r->seconds, (double)r->scored / r->seconds);
+}
+
+int cmd_ppl(int argc, char **argv)
+{
+    gc_err e = {{0}};
+    ppl_args a;
+    int prc = parse_args(argc, argv, &a, &e);
+    if (prc > 0) {
+        usage(stdout);
+        return 0;
     }
+    if (prc) {
+        fprintf(stderr, "gcsim ppl: %s (see gcsim ppl --help)\n", e.msg);
+        return 2;
+    }
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    uint32_t *ids = NULL;
+    lm_session s;
+    ppl_text t;
+    gpt2_ppl_result r;
+    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+             gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
+             measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
+             resolve_windows(&a, s.model, &e);
     gpt2_ppl_opts o = {.ctx = (int)a.ctx, .stride = (int)a.stride, .progress = 1,
                        .shard = a.n_shards ? a.shard - 1 : 0, .n_shards = a.n_shards};
-    gpt2_ppl_result r;
-    if (gpt2_ppl(m, ids, (long)n, &o, &r, &e))
-        goto done;
-    printf("model %s, attention %s, tokenizer %s, ctx %ld, stride %ld\n", a.model, a.attention,
-           a.tokenizer, a.ctx, a.stride);
-    printf("tokens %zu (scored %ld), bytes %zu, words %ld, windows %ld\n", n, r.scored, bytes,
-           words, r.windows);
-    if (a.n_shards) {
-        printf("shard %d/%d: nll %.9g nats over %ld tokens (add every shard's)\n", a.shard,
-               a.n_shards, r.nll, r.scored);
-    } else {
-        printf("token perplexity %.6f\n", exp(r.nll / (double)r.scored));
-        printf("bits per byte %.6f\n", r.nll / ((double)bytes * log(2.0)));
-        printf("word perplexity %.6f\n", exp(r.nll / (double)words));
-    }
-    printf("time %.2f s (%.1f tokens/s)\n", r.seconds, (double)r.scored / r.seconds);
-    if (a.json && write_json(a.json, &a, &r, (long)n, bytes, words, m, argc, argv, &e))
-        goto done;
-    rc = 0;
-done:
+    rc = rc || gpt2_ppl(s.model, ids, (long)n, &o, &r, &e);
+    if (!rc)
+        print_result(&a, &r, &t);
+    rc = rc || (a.json && write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
     if (rc)
         fprintf(stderr, "gcsim ppl: %s\n", e.msg);
     free(text);
     free(ids);
-    tok_free(tok);
-    gpt2_free(m);
+    lm_session_free(&s);
     return rc;
 }

@@ -1,52 +1,40 @@
-/* gpt2_cli: helpers shared by the language-model subcommands (see gpt2_cli.h). */
-#include <errno.h>
+/* gpt2_cli: what the language-model commands share (see gpt2_cli.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analog_options.h"
 #include "gpt2_cli.h"
 
 #ifndef GCSIM_SOURCE_ROOT
 #define GCSIM_SOURCE_ROOT "."
 #endif
 
-int gpt2_cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
+int lm_session_open(lm_session *s, const char *path, const gpt2_settings *over,
+                    const char *bpe_dir, FILE *report, gc_err *e)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, "--", 2) || strncmp(a + 2, name, n))
-        return 0;
-    if (a[2 + n] == '=') {
-        *val = a + 3 + n;
-        return 1;
-    }
-    if (a[2 + n] != 0)
-        return 0;
-    if (*i + 1 >= argc)
+    memset(s, 0, sizeof *s);
+    attn_config cfg;
+    char buf[4096];
+    if (gpt2_load(&s->model, path, e) ||
+        gpt2_run_config(s->model, over, &cfg, s->tokenizer, sizeof s->tokenizer, s->from_model,
+                        e) ||
+        gpt2_set_attention(s->model, &cfg, e) ||
+        tok_alloc_by_name(&s->tok, s->tokenizer, gpt2_cli_bpe_dir(bpe_dir, buf, sizeof buf), e))
         return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-int gpt2_cli_long(const char *s, const char *opt, long lo, long hi, long *out, gc_err *e)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return gc_fail(e, "--%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
-    *out = v;
+    if (tok_vocab_size(s->tok) > s->model->config.vocab_size)
+        return gc_fail(e, "tokenizer %s has %d tokens, the model %s only %d (its config.json "
+                          "names no tokenizer: give --tokenizer)", s->tokenizer,
+                       tok_vocab_size(s->tok), path, s->model->config.vocab_size);
+    analog_config_print(report, &s->model->attn_cfg, s->tokenizer, s->from_model);
     return 0;
 }
 
-int gpt2_cli_decomp_tol(const char *s, double *out, gc_err *e)
+void lm_session_free(lm_session *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0 && v < 1))
-        return gc_fail(e, "--decomp-tol: '%s' is not a number between 0 and 1", s);
-    *out = v;
-    return 0;
+    tok_free(s->tok);
+    gpt2_free(s->model);
+    memset(s, 0, sizeof *s);
 }
 
 const char *gpt2_cli_bpe_dir(const char *opt, char *buf, size_t n)

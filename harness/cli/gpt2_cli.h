@@ -1,28 +1,33 @@
-/* gpt2_cli: small helpers the language-model subcommands (tokenize, ppl, generate, adapt)
- * share: option matching, default data paths, and loading a text and its tokens. */
+/* gpt2_cli: what the language-model commands (ppl, generate, adapt; tokenize for the data
+ * paths) share: loading a model with its tokenizer and attention configured from the
+ * model's description and the options, default data paths, and reading a text's tokens. */
 #ifndef GCSIM_GPT2_CLI_H
 #define GCSIM_GPT2_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "common.h"
+#include "gpt2.h"
 #include "tokenizer.h"
 
-/* Matches argv[*i] against "--name VALUE" or "--name=VALUE". On a match *val gets the value,
- * *i advances past it and 1 is returned; a missing value returns -1; no match returns 0. */
-int gpt2_cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* A loaded model ready to run, and how it was configured. */
+typedef struct {
+    gpt2_model *model;
+    tok_tokenizer *tok;
+    char tokenizer[16];      /* the tokenizer's name */
+    int from_model[2];       /* the variant and the tokenizer came from the model's description */
+} lm_session;
 
-/* Parses a whole decimal integer in [lo, hi]; -1 with a message naming the option if not. */
-int gpt2_cli_long(const char *s, const char *opt, long lo, long hi, long *out, gc_err *e);
-
-/* --decomp-tol: a number in (0, 1), the calibrated cell's decomposition cut. */
-int gpt2_cli_decomp_tol(const char *s, double *out, gc_err *e);
-
-/* Help text line for --decomp-tol, shared by the commands that take it. */
-#define GPT2_CLI_DECOMP_TOL_HELP \
-    "--decomp-tol X: the calibrated cell is compiled into separable terms, dropping singular\n" \
-    "values below X times the largest (default 1e-3, about 1e-3 of full scale).\n"
+/* Loads the model at path, resolves its attention configuration and tokenizer (the model's
+ * description, then the overrides over, see gpt2_run_config), runs attention so, loads the
+ * tokenizer (GPT-2 BPE files from bpe_dir, see gpt2_cli_bpe_dir) and checks that the model
+ * knows every token. Prints the configuration used on report (one line). lm_session_free
+ * releases it, also after a failure. */
+int lm_session_open(lm_session *s, const char *path, const gpt2_settings *over,
+                    const char *bpe_dir, FILE *report, gc_err *e);
+void lm_session_free(lm_session *s);
 
 /* The GPT-2 BPE folder: opt if given, else $GCSIM_DATA/gpt2-bpe, else gpt2-bpe in the
  * shared data folder beside the source tree. buf has n bytes. */

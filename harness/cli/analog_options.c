@@ -1,0 +1,129 @@
+/* analog_options: the shared option group of the commands that run attention. */
+#include <stdio.h>
+#include <string.h>
+
+#include "analog_options.h"
+
+/* Each option with the setting it becomes; a flag sets its fixed value. */
+static const struct {
+    const char *name;
+    const char *key, *fixed;
+} group[] = {
+    {"attention", "attention", NULL},
+    {"cell", "cell_file", NULL},
+    {"cell-preset", "cell_preset", NULL},
+    {"token-period", "token_period_s", NULL},
+    {"layers", "layers", NULL},
+    {"window", "window", NULL},
+    {"tile", "tile", NULL},
+    {"q-levels", "q_levels", NULL},
+    {"kv-levels", "kv_levels", NULL},
+    {"out-levels", "out_levels", NULL},
+    {"no-quant", "quant", "off"},
+    {"no-quant-q", "quant_q", "off"},
+    {"no-quant-k", "quant_k", "off"},
+    {"no-quant-v", "quant_v", "off"},
+    {"no-quant-out", "quant_out", "off"},
+    {"decay", "decay", NULL},
+    {"no-decay", "decay", "off"},
+    {"decay-lambda", "lambda_per_token", NULL},
+    {"softmax-scale", "softmax_scale", NULL},
+    {"decomp-tol", "decomp_rel_tol", NULL},
+};
+enum { N_GROUP = sizeof group / sizeof *group };
+
+int analog_options_join(struct option *out, int cap, const struct option *own, gc_err *e)
+{
+    int n = 0;
+    for (; own[n].name; n++)
+        if (n < cap)
+            out[n] = own[n];
+    if (n + N_GROUP + 1 > cap)
+        return gc_fail(e, "option table too small (%d entries for %d)", cap, n + N_GROUP + 1);
+    for (int i = 0; i < N_GROUP; i++)
+        out[n++] = (struct option){group[i].name, group[i].fixed ? no_argument : required_argument,
+                                   NULL, ANALOG_OPTION_FIRST + i};
+    out[n] = (struct option){0, 0, 0, 0};
+    return 0;
+}
+
+int analog_option_take(gpt2_settings *s, int id, const char *arg, gc_err *e)
+{
+    int i = id - ANALOG_OPTION_FIRST;
+    if (i < 0 || i >= N_GROUP)
+        return 0;
+    const char *value = group[i].fixed ? group[i].fixed : arg;
+    /* check the value now, so that the message names the option */
+    attn_config probe;
+    attn_config_default(&probe, &attn_softmax);
+    const attn_variant_type *v;
+    int bad = !strcmp(group[i].key, "attention") ? attn_variant_parse(value, &v, e)
+                                                 : attn_config_set(&probe, group[i].key, value, e);
+    if (bad || gpt2_settings_add(s, group[i].key, value, e))
+        return gc_wrap(e, "--%s", group[i].name);
+    return 1;
+}
+
+int analog_config_apply(attn_config *c, const gpt2_settings *s, gc_err *e)
+{
+    int named = 0, cell = 0;
+    for (int i = 0; i < s->n; i++) {
+        const char *k = s->set[i].key;
+        const attn_variant_type *type;
+        if (!strcmp(k, "attention")) {
+            if (attn_variant_parse(s->set[i].value, &type, e))
+                return -1;
+            attn_config_default(c, type);
+            named = 1;
+        }
+        cell |= !strcmp(k, "cell_file") || !strcmp(k, "cell_preset");
+    }
+    if (cell && !named) /* a cell names the variant that runs through one */
+        attn_config_default(c, &attn_calibrated);
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->set[i].key, "attention") &&
+            attn_config_set(c, s->set[i].key, s->set[i].value, e))
+            return -1;
+    return attn_config_check(c, e);
+}
+
+void analog_config_print(FILE *f, const attn_config *c, const char *tokenizer,
+                         const int from_model[2])
+{
+    static const char *const src[2] = {"", " (from the model)"};
+    fprintf(f, "attention %s%s", c->variant->name, from_model ? src[from_model[0]] : "");
+    if (tokenizer)
+        fprintf(f, ", tokenizer %s%s", tokenizer, from_model ? src[from_model[1]] : "");
+    attn_setting s[ATTN_MAX_SETTINGS];
+    int n = attn_config_settings(c, s, 1);
+    for (int i = 1; i < n; i++) {
+        if (s[i].is_text && !s[i].text[0])
+            continue;
+        fprintf(f, i == 1 ? "; %s " : ", %s ", s[i].key);
+        if (s[i].is_text)
+            fprintf(f, "%s", s[i].text);
+        else if (s[i].is_bool)
+            fprintf(f, "%s", s[i].num ? "on" : "off");
+        else
+            fprintf(f, "%.6g%s%s", s[i].num, s[i].unit[0] ? " " : "", s[i].unit);
+    }
+    fprintf(f, "\n");
+}
+
+void analog_config_json(cJSON *o, const attn_config *c)
+{
+    cJSON *j = cJSON_AddObjectToObject(o, "attention_config");
+    cJSON *u = cJSON_AddObjectToObject(o, "attention_config_units");
+    attn_setting s[ATTN_MAX_SETTINGS];
+    int n = attn_config_settings(c, s, 1);
+    for (int i = 0; i < n; i++) {
+        if (s[i].is_text)
+            cJSON_AddStringToObject(j, s[i].key, s[i].text);
+        else if (s[i].is_bool)
+            cJSON_AddBoolToObject(j, s[i].key, s[i].num != 0);
+        else
+            cJSON_AddNumberToObject(j, s[i].key, s[i].num);
+        if (s[i].unit[0])
+            cJSON_AddStringToObject(u, s[i].key, s[i].unit);
+    }
+}
