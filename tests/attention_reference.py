@@ -33,8 +33,10 @@ def window_mask(T, M):
 
 
 def paper(q, k, v, variant="paper-cubic", window=1024, tile=64, quant_q=True, quant_k=True,
-          quant_v=True, quant_out=True, q_levels=16, kv_levels=8, out_levels=32, lam=1.6e-4):
-    coeffs = CUBIC if variant == "paper-cubic" else LINEAR
+          quant_v=True, quant_out=True, q_levels=16, kv_levels=8, out_levels=32, lam=1.6e-4,
+          coeffs=None):
+    """coeffs: g's polynomial in uA (4), instead of the variant's."""
+    coeffs = coeffs or (CUBIC if variant == "paper-cubic" else LINEAR)
     B, T, D = q.shape
     vis, age = window_mask(T, window)
     delta = np.exp(-lam * age)                                  # (T,T)

@@ -294,10 +294,11 @@ def default_hw(n_head):
             "v": (np.ones(n_head), np.full(n_head, .45)), "o": (np.ones(n_head), np.zeros(n_head))}
 
 
-def forward(cfg, tensors, tokens, variant="softmax", stats=None, guide=None):
+def forward(cfg, tensors, tokens, variant="softmax", stats=None, guide=None, cell=None):
     """tokens: (T,) ints. Returns logits (T, V) float64 torch. variant: softmax, paper-linear,
     paper-cubic. stats, if a dict, gets (layer, scaler) -> (mean (NH,), std (NH,)).
-    guide: a Guide with the implementation's decisions for this sequence (analog only)."""
+    guide: a Guide with the implementation's decisions for this sequence (analog only).
+    cell: dict(g=..., window=..., tile=...) for an analog variant of other g and geometry."""
     P = {k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in tensors.items()}
     L, NH, C = cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
     D = C // NH
@@ -328,8 +329,12 @@ def forward(cfg, tensors, tokens, variant="softmax", stats=None, guide=None):
             ks = sc["k"][0] * k[:, sl] + sc["k"][1]
             vs = sc["v"][0] * v[:, sl] + sc["v"][1]
             g = g_cubic if variant == "paper-cubic" else g_linear
+            geometry = {}
+            if cell:
+                g, geometry = cell["g"], dict(window=cell["window"], tile=cell["tile"])
             seen = guide.head(l, hd) if guide is not None else None
-            o = analog_head(qs, ks, vs, g, guide=guide, where=f"layer {l} head {hd}", seen=seen)
+            o = analog_head(qs, ks, vs, g, guide=guide, where=f"layer {l} head {hd}", seen=seen,
+                            **geometry)
             o = sc["o"][0] * o + sc["o"][1]
             if stats is not None:
                 for s, val in zip(HW, (qs, ks, vs, o)):
@@ -346,7 +351,7 @@ def forward(cfg, tensors, tokens, variant="softmax", stats=None, guide=None):
     return x @ P["wte.weight"].T
 
 
-def sliding_nll(cfg, tensors, ids, ctx, stride, variant="softmax"):
+def sliding_nll(cfg, tensors, ids, ctx, stride, variant="softmax", cell=None):
     """Hugging Face's sliding-window protocol: windows of ctx tokens start every stride tokens;
     each window scores only the tokens the previous one did not. Returns (total NLL, count)."""
     ids = np.asarray(ids)
@@ -355,7 +360,7 @@ def sliding_nll(cfg, tensors, ids, ctx, stride, variant="softmax"):
     for begin in range(0, n, stride):
         end = min(begin + ctx, n)
         trg = end - prev_end
-        logits = forward(cfg, tensors, ids[begin:end], variant)
+        logits = forward(cfg, tensors, ids[begin:end], variant, cell=cell)
         logp = torch.log_softmax(logits, -1)
         tgt = torch.as_tensor(ids[begin + 1:end].astype(np.int64))
         nll = -logp[:-1].gather(1, tgt[:, None])[:, 0]

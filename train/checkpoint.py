@@ -94,8 +94,15 @@ def hf_config(cfg):
         "n_inner": None, "layer_norm_epsilon": cfg["ln_eps"],
         "activation_function": "gelu_new" if cfg["gelu"] == "tanh" else "gelu",
         "tie_word_embeddings": True, "bos_token_id": 0, "eos_token_id": 0,
-        "gcsim": {k: v for k, v in cfg.items() if k != "checkpoint_attn"},
+        "gcsim": dict(tokenizer=tokenizer_of(cfg),
+                      **{k: v for k, v in cfg.items() if k not in ("checkpoint_attn", "tokenizer")}),
     }
+
+
+def tokenizer_of(cfg):
+    """The tokenizer a model reads (gcsim runs it without --tokenizer): train/data.py makes
+    exactly two kinds of data, bytes (vocabulary 256) and GPT-2 BPE (50257)."""
+    return cfg.get("tokenizer") or ("bytes" if cfg["vocab_size"] == 256 else "gpt2")
 
 
 def portable_path(path):
@@ -126,12 +133,14 @@ def save_checkpoint(folder, model, dtype=torch.float32, extra_meta=None):
 def read_config(folder):
     with open(os.path.join(folder, "config.json")) as f:
         j = json.load(f)
-    g = dict(j.get("gcsim", {}))
-    if not g:   # a plain Hugging Face GPT-2 config
-        g = dict(vocab_size=j["vocab_size"], n_ctx=j["n_positions"], n_layer=j["n_layer"],
-                 n_head=j["n_head"], n_embd=j["n_embd"],
-                 gelu="erf" if j.get("activation_function") == "gelu" else "tanh",
-                 ln_eps=j.get("layer_norm_epsilon", 1e-5))
+    # the architecture from Hugging Face's fields, how to run it from our block (whose C
+    # writer, gcsim adapt, names two keys its own way)
+    g = dict(vocab_size=j["vocab_size"], n_ctx=j["n_positions"], n_layer=j["n_layer"],
+             n_head=j["n_head"], n_embd=j["n_embd"],
+             gelu="erf" if j.get("activation_function") == "gelu" else "tanh",
+             ln_eps=j.get("layer_norm_epsilon", 1e-5))
+    alias = {"cell_file": "cell_h5", "token_period_s": "seconds_per_token"}
+    g.update({alias.get(k, k): v for k, v in j.get("gcsim", {}).items()})
     return default_config(**g)
 
 
