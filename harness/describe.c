@@ -196,3 +196,21 @@ cJSON *gpt2_description_json(const gpt2_model *m)
     }
     return b;
 }
+
+void gpt2_attn_config_json(cJSON *o, const attn_config *c)
+{
+    cJSON *j = cJSON_AddObjectToObject(o, "attention_config");
+    cJSON *u = cJSON_AddObjectToObject(o, "attention_config_units");
+    attn_setting s[ATTN_MAX_SETTINGS];
+    int n = attn_config_settings(c, s, 1);
+    for (int i = 0; i < n; i++) {
+        if (s[i].is_text)
+            cJSON_AddStringToObject(j, s[i].key, s[i].text);
+        else if (s[i].is_bool)
+            cJSON_AddBoolToObject(j, s[i].key, s[i].num != 0);
+        else
+            cJSON_AddNumberToObject(j, s[i].key, s[i].num);
+        if (s[i].unit[0])
+            cJSON_AddStringToObject(u, s[i].key, s[i].unit);
+    }
+}

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "attention.h"
 #include "common.h"
 
@@ -162,6 +164,10 @@ int gpt2_save(const gpt2_model *m, const char *path, gc_err *e);
  * size 64. Discards the activations of the last forward and the streaming state (call
  * gpt2_stream_reset again). m->attn_cfg then holds the configuration in use. */
 int gpt2_set_attention(gpt2_model *m, const attn_config *cfg, gc_err *e);
+
+/* Adds c as used (every setting resolved) to o under "attention_config", the units under
+ * "attention_config_units": the record every result carries. */
+void gpt2_attn_config_json(cJSON *o, const attn_config *c);
 
 /* How to run m: the attention configuration and the tokenizer from the model's description,
  * then the overrides in order (keys as in gpt2_settings; "attention" picks the variant and

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "gpt2.h"
 #include "validate.h"
 
 #ifndef GCSIM_SOURCE_ROOT
@@ -22,7 +23,9 @@ void validate_opts_default(validate_opts *o)
     *o = (validate_opts){.tech = "si", .root = GCSIM_SOURCE_ROOT, .samples = 200, .rows = 64,
                          .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
-                         .token_period_s = 780e-9, .timeout_s = 300, .progress = 1};
+                         .timeout_s = 300, .progress = 1};
+    attn_config_default(&o->analog, &attn_calibrated);
+    o->analog.layers = 12;
 }
 
 /* n_pat patterns of rows × cols cells: levels, ages (tokens) and stored voltages per cell
@@ -69,7 +72,8 @@ static double aged_v(const cell_model *m, int level, int age, double token_perio
 
 /* The draw order (pulse of a row, then level and age of each of its cells) fixes the
  * patterns of a seed: keep it. */
-static void make_patterns(const cell_model *m, const validate_opts *o, val_data *d)
+static void make_patterns(const cell_model *m, const validate_opts *o, double period_s,
+                          val_data *d)
 {
     gc_rng rng;
     gc_rng_seed(&rng, o->seed);
@@ -80,7 +84,7 @@ static void make_patterns(const cell_model *m, const validate_opts *o, val_data 
         for (size_t i = r * d->cols; i < (r + 1) * d->cols; i++) {
             d->level[i] = gc_rng_int(&rng, kl);
             d->age[i] = gc_rng_int(&rng, o->max_age_tokens + 1);
-            d->v_store[i] = aged_v(m, d->level[i], d->age[i], o->token_period_s);
+            d->v_store[i] = aged_v(m, d->level[i], d->age[i], period_s);
         }
     }
 }
@@ -370,9 +374,10 @@ static void add_patterns(cJSON *root, const val_data *d)
     add_array(pp, "model_pulse_s", d->p_model, n, 1);
 }
 
-static cJSON *report(const validate_opts *o, const cell_model *m, const spice_tech *t,
+static cJSON *report(const validate_opts *o, const attn_config *analog, const spice_tech *t,
                      const val_data *d, const val_summary *s, const char *cmdline)
 {
+    const cell_model *m = analog->cell;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "command", cmdline ? cmdline : "");
     cJSON_AddStringToObject(root, "gcsim_version", GCSIM_VERSION);
@@ -382,7 +387,8 @@ static cJSON *report(const validate_opts *o, const cell_model *m, const spice_te
     cJSON_AddNumberToObject(root, "rows", d->rows);
     cJSON_AddNumberToObject(root, "columns", d->cols);
     cJSON_AddNumberToObject(root, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(root, "token_period_s", o->token_period_s);
+    cJSON_AddNumberToObject(root, "token_period_s", attn_config_token_period_s(analog));
+    gpt2_attn_config_json(root, analog);
     cJSON_AddNumberToObject(root, "max_age_tokens", o->max_age_tokens);
     cJSON_AddStringToObject(root, "leakage",
                             "not validated here: each cell's age is applied in SPICE as the "
@@ -443,19 +449,22 @@ int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opt
     val_data d = {0};
     val_summary s = {0};
     cJSON *root = NULL;
-    int rc = check_match(t, m, e) || gc_mkdir_p(o->out_dir, e);
+    attn_config analog = o->analog;
+    analog.cell = m;
+    double period_s = attn_config_token_period_s(&analog);
+    int rc = check_match(t, m, e) || attn_config_check(&analog, e) || gc_mkdir_p(o->out_dir, e);
     if (!rc && data_alloc(&d, o->samples, o->rows, o->cols))
         rc = gc_fail(e, "out of memory");
     if (!rc) {
-        make_patterns(m, o, &d);
+        make_patterns(m, o, period_s, &d);
         rc = spice_side(t, o, &d, &s.sim_s, &s.wall_s, e);
     }
     if (!rc) {
-        s.model_s = model_run(m, &d, o->token_period_s, &s.repeats);
+        s.model_s = model_run(m, &d, period_s, &s.repeats);
         rc = summarize(m, &d, &s) ? gc_fail(e, "out of memory") : 0;
     }
     if (!rc) {
-        root = report(o, m, t, &d, &s, command_line);
+        root = report(o, &analog, t, &d, &s, command_line);
         rc = plots(o->out_dir, &d, s.fs_c, e) || write_json(o->out_dir, root, e);
     }
     if (!rc && res)
@@ -472,7 +481,7 @@ int validate_run(const validate_opts *o, const char *command_line, validate_resu
     cell_model *m = NULL;
     int rc = t ? 0 : gc_fail(e, "out of memory");
     rc = rc || spice_tech_load(o->tech, o->root, t, e) || spice_tech_check(t, e) ||
-         cell_model_load(o->cell_path, &m, e) ||
+         attn_config_load_cell(&o->analog, &m, e) ||
          validate_run_on(t, m, o, command_line, res, e);
     cell_model_free(m);
     free(t);

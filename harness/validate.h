@@ -1,7 +1,7 @@
 /* validate: the behavioural cell model against a whole column or array in SPICE.
  *
  * Each seeded random pattern stores rows × columns levels (written with the model's write
- * transfer, aged with its decay over age × token_period_s, and set in SPICE as initial
+ * transfer, aged with its decay over age × the token period, and set in SPICE as initial
  * conditions), reads them with one pulse level per row on the rows' word lines into each
  * column's bit line, integrator and charge-to-pulse converter, and compares every column's
  * bit-line charge and output pulse with the model's per-cell sum. It is not a check of the
@@ -16,12 +16,15 @@
 
 #include <stdint.h>
 
+#include "attention.h"
 #include "cellmodel.h"
 #include "common.h"
 #include "spice.h"
 
 typedef struct {
-    const char *cell_path;      /* cell.h5 (gcsim fit) of the same technology */
+    attn_config analog;         /* the cell (cell_file: a cell.h5 of the same technology, or
+                                   cell_preset) and the token period: age × the period is a
+                                   cell's hold time (attn_config_token_period_s) */
     const char *tech;           /* "si", "igzo" or a .tech file */
     const char *root;           /* gcsim source folder holding spice/ (tech files, netlists) */
     const char *out_dir;        /* created if missing */
@@ -31,14 +34,15 @@ typedef struct {
     int jobs;                   /* simulations at once, >= 1 */
     int max_age_tokens;         /* ages are uniform in 0..max_age_tokens */
     uint64_t seed;              /* pattern seed */
-    double token_period_s;      /* seconds between two tokens: age × this is a cell's hold time */
     double timeout_s;           /* per simulation */
     int progress;               /* progress line on stderr (on a terminal only) */
 } validate_opts;
 
 /* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
- * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, token period 780e-9 s (PAPER.md: 12 layers
- * × 65 ns), timeout 300 s, progress on. cell_path and out_dir are NULL: the caller sets them. */
+ * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, timeout 300 s, progress on; analog: the
+ * calibrated variant in a 12-layer model (GPT-2 124M's depth), so that the token period is
+ * 12 × the cell's per-layer latency unless a period is set. The cell and out_dir are
+ * unset: the caller sets them. */
 void validate_opts_default(validate_opts *o);
 
 /* The headline numbers (validate.json has them all). */
@@ -51,13 +55,13 @@ typedef struct {
     double model_s_per_pattern; /* model seconds per pattern */
 } validate_result;
 
-/* Loads o->tech (under o->root) and o->cell_path and runs validate_run_on. command_line is
+/* Loads o->tech (under o->root) and o->analog's cell and runs validate_run_on. command_line is
  * recorded in validate.json (NULL: ""). res may be NULL. */
 int validate_run(const validate_opts *o, const char *command_line, validate_result *res,
                  gc_err *e);
 
 /* The same on a technology and a cell model already loaded (e.g. a sweep point's technology
- * with parameter overrides); o->tech, o->root and o->cell_path are not used. Fails unless
+ * with parameter overrides); o->tech, o->root and o->analog's cell file are not used. Fails unless
  * the cell's t_max and vdd match the technology's. */
 int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *o,
                     const char *command_line, validate_result *res, gc_err *e);

@@ -52,8 +52,4 @@ int analog_config_apply(attn_config *c, const gpt2_settings *s, gc_err *e);
 void analog_config_print(FILE *f, const attn_config *c, const char *tokenizer,
                          const int from_model[2]);
 
-/* Adds the whole configuration as used (resolved) to o under "attention_config", with the
- * units in "attention_config_units". */
-void analog_config_json(cJSON *o, const attn_config *c);
-
 #endif

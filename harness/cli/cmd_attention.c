@@ -193,7 +193,7 @@ static cJSON *settings_json(const attention_args *a, const attn_plan *plan,
     cJSON_AddNumberToObject(j, "B", in->B);
     cJSON_AddNumberToObject(j, "T", in->T);
     cJSON_AddNumberToObject(j, "D", in->D);
-    analog_config_json(j, c);
+    gpt2_attn_config_json(j, c);
     if (plan) {
         cJSON_AddNumberToObject(j, "terms_array1", attn_plan_rank(plan, 1));
         cJSON_AddNumberToObject(j, "terms_array2", attn_plan_rank(plan, 2));

@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim import --read-iv FILE.csv [--leak FILE.csv] --out curves.h5\n"
-            "                    [--t-max S] [--levels N] [--c-node F] [--vdd V]\n"
+            "                    [--t-max S] [--t-write S] [--levels N] [--c-node F] [--vdd V]\n"
             "                    [--technology NAME]\n\n"
             "Turns measured or foreign-simulator curves into a curves.h5 that `gcsim fit`\n"
             "reads (written atomically). CSV files have one header line, then rows in any\n"
@@ -23,6 +23,8 @@ static void usage(FILE *out)
             "Missing write, converter and (without --leak) leakage sweeps get PAPER.md\n"
             "defaults when fitted.\n\n"
             "  --t-max S      full read pulse width (default 15e-9)\n"
+            "  --t-write S    write pulse width, recorded for the cell's default token period\n"
+            "                 (default: none recorded; then give --token-period when running it)\n"
             "  --levels N     read pulse levels of the charge table (default 16)\n"
             "  --c-node F     node capacitance assumed to derive I_leak = -C dV/dt from the\n"
             "                 transients (default 10e-15)\n"
@@ -47,6 +49,7 @@ static int set_opt(int ch, calib_import_opts *o, const char **out, gc_err *e)
     case 'o': *out = optarg; return 0;
     case 'T': o->technology = optarg; return 0;
     case 't': return parse_pos("--t-max", &o->t_max_s, e);
+    case 'w': return parse_pos("--t-write", &o->t_write_s, e);
     case 'c': return parse_pos("--c-node", &o->c_node_f, e);
     case 'v': return parse_pos("--vdd", &o->vdd_v, e);
     case 'n':
@@ -65,6 +68,7 @@ int cmd_import(int argc, char **argv)
         {"out", required_argument, 0, 'o'},     {"t-max", required_argument, 0, 't'},
         {"levels", required_argument, 0, 'n'},  {"c-node", required_argument, 0, 'c'},
         {"vdd", required_argument, 0, 'v'},     {"technology", required_argument, 0, 'T'},
+        {"t-write", required_argument, 0, 'w'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     calib_import_opts o = {.t_max_s = 15e-9, .levels = 16, .c_node_f = 10e-15};
     const char *out = NULL;

@@ -132,7 +132,7 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     cJSON_AddStringToObject(o, "attention", m->attn_cfg.variant->name);
     if (m->attn_cfg.cell)
         cJSON_AddStringToObject(o, "cell", cell_model_source(m->attn_cfg.cell));
-    analog_config_json(o, &m->attn_cfg);
+    gpt2_attn_config_json(o, &m->attn_cfg);
     add_decomposition(o, m);
     cJSON_AddNumberToObject(o, "ctx", (double)a->ctx);
     cJSON_AddNumberToObject(o, "stride", (double)a->stride);

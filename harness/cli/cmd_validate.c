@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "analog_options.h"
 #include "cli.h"
 #include "commands.h"
 #include "validate.h"
@@ -12,8 +13,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
-            "                      [--cells N] [--columns N] [--jobs N] [--token-s T]\n"
-            "                      [--max-age N] [--timeout S] --out DIR\n\n"
+            "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
+            "                      [--timeout S] [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
             "line, the integrator and the charge-to-pulse converter; each row: one word-line\n"
             "driver and wire across the columns) and compares every column's bit-line charge\n"
@@ -26,9 +27,11 @@ static void usage(FILE *out)
             "  --cells N       cells on each bit line, i.e. rows (default 64)\n"
             "  --columns N     bit lines (default 1: one column; 64 for a 64 x 64 array)\n"
             "  --jobs N        simulations at once (default 2)\n"
-            "  --token-s T     time per token for the ages, s (default 780e-9: 12 x 65 ns)\n"
-            "  --max-age N     ages are uniform in 0..N tokens (default 1024)\n"
-            "  --timeout S     per-simulation limit in seconds (default 300)\n");
+            "  --max-age N     ages are uniform in 0..N tokens (default 1024); a cell's hold time\n"
+            "                  is its age times the token period (--token-period; by default\n"
+            "                  the cell's own schedule in a 12-layer model, --layers 12)\n"
+            "  --timeout S     per-simulation limit in seconds (default 300)\n\n"
+            ANALOG_OPTIONS_HELP);
 }
 
 /* An integer option into an int field. */
@@ -46,7 +49,6 @@ static int set_opt(int c, validate_opts *o, gc_err *e)
 {
     long seed;
     switch (c) {
-    case 'c': o->cell_path = optarg; return 0;
     case 't': o->tech = optarg; return 0;
     case 'o': o->out_dir = optarg; return 0;
     case 'n': return opt_int("--samples", 1, 100000, &o->samples, e);
@@ -59,7 +61,6 @@ static int set_opt(int c, validate_opts *o, gc_err *e)
             return -1;
         o->seed = (uint64_t)seed;
         return 0;
-    case 'k': return gc_parse_double(optarg, "--token-s", 0, INFINITY, 1, 1, &o->token_period_s, e);
     case 'T': return gc_parse_double(optarg, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
     }
     return -1;
@@ -68,31 +69,38 @@ static int set_opt(int c, validate_opts *o, gc_err *e)
 /* 0: run; 1: --help was printed; 2: a usage error was printed. */
 static int parse(int argc, char **argv, validate_opts *o)
 {
-    static const struct option opts[] = {
-        {"cell", required_argument, 0, 'c'},   {"tech", required_argument, 0, 't'},
-        {"samples", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
-        {"cells", required_argument, 0, 'C'},  {"jobs", required_argument, 0, 'j'},
-        {"columns", required_argument, 0, 'L'},
-        {"token-s", required_argument, 0, 'k'}, {"max-age", required_argument, 0, 'a'},
-        {"timeout", required_argument, 0, 'T'}, {"out", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option own[] = {
+        {"tech", required_argument, 0, 't'},    {"samples", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 's'},    {"cells", required_argument, 0, 'C'},
+        {"jobs", required_argument, 0, 'j'},    {"columns", required_argument, 0, 'L'},
+        {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
+        {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct option opts[64];
+    gpt2_settings over = {0};
     gc_err e = {{0}};
-    int c;
+    int c, r = analog_options_join(opts, 64, own, &e);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'h' || c == '?') {
-            usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 1 : 2;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 1;
         }
-        if (set_opt(c, o, &e)) {
-            fprintf(stderr, "gcsim validate: %s\n", e.msg);
-            return 2;
-        }
+        r = analog_option_take(&over, c, optarg, &e);
+        r = r > 0 ? 0 : r < 0 ? -1 : c == '?' ? cli_bad_option(argv, &e) : set_opt(c, o, &e);
     }
-    if (optind < argc || !o->cell_path || !o->out_dir) {
-        fprintf(stderr, "gcsim validate: %s\n",
-                optind < argc ? "unexpected argument" : "--cell and --out are required");
-        usage(stderr);
+    if (!r && optind < argc)
+        r = gc_fail(&e, "unexpected argument '%s'", argv[optind]);
+    if (!r && !o->out_dir)
+        r = gc_fail(&e, "--out is required");
+    if (!r && !over.n)
+        r = gc_fail(&e, "--cell is required");
+    r = r || analog_config_apply(&o->analog, &over, &e);
+    if (!r && o->analog.variant->engine != ATTN_ENGINE_CELL)
+        r = gc_fail(&e, "validate compares a cell model with SPICE: give --cell");
+    if (r) {
+        fprintf(stderr, "gcsim validate: %s (see gcsim validate --help)\n", e.msg);
         return 2;
     }
     return 0;
