@@ -43,6 +43,13 @@ int gc_read_file(const char *path, char **data, size_t *len, gc_err *e);
 /* Creates a directory and its parents (like mkdir -p). */
 int gc_mkdir_p(const char *path, gc_err *e);
 
+/* path (an existing file) relative to the existing folder dir, e.g. "../cells/si.h5", so that
+ * a file that names another keeps working when both move together. */
+int gc_path_relative_to(const char *dir, const char *path, char *out, size_t n, gc_err *e);
+
+/* path as seen from the folder dir: itself when absolute, else dir/path. */
+int gc_path_resolve(const char *dir, const char *path, char *out, size_t n, gc_err *e);
+
 /* ---------------------------------------------------------------------------------------- */
 /* SHA-256 as 64 lowercase hex characters plus NUL. */
 

@@ -104,3 +104,42 @@ int gc_mkdir_p(const char *path, gc_err *e)
         return gc_fail(e, "%s: cannot create folder: %s", buf, strerror(errno));
     return 0;
 }
+
+/* Splits an absolute path into its components in place; returns their count (at most max). */
+static int components(char *p, char **c, int max)
+{
+    int n = 0;
+    char *save;
+    for (char *t = strtok_r(p, "/", &save); t && n < max; t = strtok_r(NULL, "/", &save))
+        c[n++] = t;
+    return n;
+}
+
+int gc_path_relative_to(const char *dir, const char *path, char *out, size_t n, gc_err *e)
+{
+    char *d = realpath(dir, NULL), *p = realpath(path, NULL);
+    char *dc[256], *pc[256];
+    int rc = d && p ? 0 : gc_fail(e, "%s: %s", d ? path : dir, strerror(errno));
+    int nd = rc ? 0 : components(d, dc, 256), np = rc ? 0 : components(p, pc, 256), k = 0;
+    while (k < nd && k < np && !strcmp(dc[k], pc[k]))
+        k++;
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = k; !rc && i < nd; i++)
+        used += (size_t)snprintf(out + used, used < n ? n - used : 0, "../");
+    for (int i = k; !rc && i < np; i++)
+        used += (size_t)snprintf(out + used, used < n ? n - used : 0, "%s%s", pc[i],
+                                 i + 1 < np ? "/" : "");
+    if (!rc && used >= n)
+        rc = gc_fail(e, "%s: path too long", path);
+    free(d);
+    free(p);
+    return rc;
+}
+
+int gc_path_resolve(const char *dir, const char *path, char *out, size_t n, gc_err *e)
+{
+    int len = path[0] == '/' ? snprintf(out, n, "%s", path)
+                             : snprintf(out, n, "%s/%s", dir, path);
+    return len < 0 || (size_t)len >= n ? gc_fail(e, "%s: path too long", path) : 0;
+}

@@ -129,6 +129,12 @@ int gpt2_load(gpt2_model **out, const char *path, gc_err *e)
 static int write_config(const gpt2_model *m, const char *path, gc_err *e)
 {
     const gpt2_config *c = &m->config;
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    cJSON *gcsim = gpt2_description_json(m, dir, e);
+    if (!gcsim)
+        return gc_wrap(e, "%s", path);
     cJSON *root = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(root, "architectures");
     cJSON_AddItemToArray(arch, cJSON_CreateString("GPT2LMHeadModel"));
@@ -142,7 +148,7 @@ static int write_config(const gpt2_model *m, const char *path, gc_err *e)
     cJSON_AddNumberToObject(root, "layer_norm_epsilon", c->ln_eps);
     cJSON_AddStringToObject(root, "activation_function",
                             c->gelu == GPT2_GELU_TANH ? "gelu_new" : "gelu");
-    cJSON_AddItemToObject(root, "gcsim", gpt2_description_json(m));
+    cJSON_AddItemToObject(root, "gcsim", gcsim);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     if (!s)

@@ -76,6 +76,20 @@ static int item_text(const cJSON *it, char *buf, size_t n, int *skip, const char
     return 0;
 }
 
+/* A cell file named in config.json at path is relative to that file's folder. */
+static int resolve_beside(const char *path, char *value, size_t n, gc_err *e)
+{
+    char dir[4096], full[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (gc_path_resolve(dir, value, full, sizeof full, e))
+        return -1;
+    if (strlen(full) >= n)
+        return gc_fail(e, "%s: path too long", value);
+    strcpy(value, full);
+    return 0;
+}
+
 int gpt2_description_parse(const cJSON *block, gpt2_settings *out, const char *path, gc_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -99,6 +113,8 @@ int gpt2_description_parse(const cJSON *block, gpt2_settings *out, const char *p
         int ok = !strcmp(key, "tokenizer") ? tok_name_check(value, e)
                  : !strcmp(key, "attention") ? attn_variant_parse(value, &v, e)
                                              : attn_config_set(&probe, key, value, e);
+        if (!ok && !strcmp(key, "cell_file"))
+            ok = resolve_beside(path, value, sizeof value, e);
         if (ok || gpt2_settings_add(out, key, value, e))
             return gc_wrap(e, "%s: gcsim.%s", path, it->string);
     }
@@ -175,8 +191,12 @@ int gpt2_run_config(const gpt2_model *m, const gpt2_settings *over, attn_config 
 /* ---------------------------------------------------------------------------------------- */
 /* Writing the block */
 
-cJSON *gpt2_description_json(const gpt2_model *m)
+cJSON *gpt2_description_json(const gpt2_model *m, const char *dir, gc_err *e)
 {
+    char rel[4096];
+    if (m->attn_cfg.cell_file[0] &&
+        gc_path_relative_to(dir, m->attn_cfg.cell_file, rel, sizeof rel, e))
+        return NULL;
     cJSON *b = cJSON_CreateObject();
     const char *tok = last_value(&m->described, "tokenizer");
     if (tok)
@@ -188,7 +208,7 @@ cJSON *gpt2_description_json(const gpt2_model *m)
         if (!strcmp(key, "layers")) /* the model's own n_layer */
             continue;
         if (s[i].is_text)
-            cJSON_AddStringToObject(b, key, s[i].text);
+            cJSON_AddStringToObject(b, key, !strcmp(key, "cell_file") ? rel : s[i].text);
         else if (s[i].is_bool)
             cJSON_AddBoolToObject(b, key, s[i].num != 0);
         else

@@ -59,12 +59,14 @@ int gpt2_write_safetensors(const gpt2_model *m, const char *path, gc_err *e);
 /* ---------------------------------------------------------------------------------------- */
 /* The model's description (describe.c): config.json's "gcsim" block */
 
-/* Parses the block (NULL: none) into out; path names config.json in errors. */
+/* Parses the block (NULL: none) into out; path names config.json in errors, and a relative
+ * cell_file is taken relative to its folder. */
 int gpt2_description_parse(const cJSON *block, gpt2_settings *out, const char *path,
                            gc_err *e);
 
-/* The block for m: its tokenizer and the attention configuration it runs with, as asked. */
-cJSON *gpt2_description_json(const gpt2_model *m);
+/* The block for m, written into the folder dir: its tokenizer and the attention
+ * configuration it runs with, as asked; a cell file relative to dir. NULL on failure. */
+cJSON *gpt2_description_json(const gpt2_model *m, const char *dir, gc_err *e);
 
 /* Loads an llm.c checkpoint (header of 256 int32, version 3, float32 parameters). */
 int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e);

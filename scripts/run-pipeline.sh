@@ -36,20 +36,19 @@ head -c 65536 < <(xz -dc "$calib") > "$out/calibration.txt"
 models=data/models
 for tech in si igzo; do
   "$g" adapt --model "$models/bytes-5x256-paper-linear" --text "$out/calibration.txt" \
-    --tokenizer bytes --attention calibrated --cell "$out/cell_$tech.h5" \
-    --out "$out/model-linear-adapted-$tech" > "$out/adapt_$tech.log"
+    --cell "$out/cell_$tech.h5" --out "$out/model-linear-adapted-$tech" > "$out/adapt_$tech.log"
   tail -n 1 "$out/adapt_$tech.log"
 done
 
 echo "== perplexity on WikiText-2 test, first $tokens bytes, ctx 1024, stride 512"
-ppl() { # name model attention [cell]
-  "$g" ppl --model "$2" --text "$text" --tokenizer bytes --ctx 1024 --stride 512 \
-    --max-tokens "$tokens" --attention "$3" ${4:+--cell "$4"} --json "$out/ppl_$1.json" \
-    | grep 'bits per byte' | sed "s/^/$1: /"
+# each model folder names its tokenizer and attention (config.json, "gcsim" block)
+ppl() { # name model
+  "$g" ppl --model "$2" --text "$text" --ctx 1024 --stride 512 --max-tokens "$tokens" \
+    --json "$out/ppl_$1.json" | grep 'bits per byte' | sed "s/^/$1: /"
 }
-ppl software "$models/bytes-5x256-softmax" softmax
-ppl paper-linear "$models/bytes-5x256-paper-linear" paper-linear
-ppl paper-cubic "$models/bytes-5x256-paper-cubic" paper-cubic
-ppl calibrated-si "$out/model-linear-adapted-si" calibrated "$out/cell_si.h5"
-ppl calibrated-igzo "$out/model-linear-adapted-igzo" calibrated "$out/cell_igzo.h5"
+ppl software "$models/bytes-5x256-softmax"
+ppl paper-linear "$models/bytes-5x256-paper-linear"
+ppl paper-cubic "$models/bytes-5x256-paper-cubic"
+ppl calibrated-si "$out/model-linear-adapted-si"
+ppl calibrated-igzo "$out/model-linear-adapted-igzo"
 echo "results in $out/"
