@@ -48,10 +48,8 @@ static char *trim(char *s)
 
 static int parse_number(const table *t, int line, char *field, double *out, gc_err *e)
 {
-    char *s = trim(field), *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    if (!*s || *end || !isfinite(*out) || errno == ERANGE)
+    char *s = trim(field);
+    if (gc_parse_double(s, "value", -HUGE_VAL, HUGE_VAL, 0, 0, out, NULL))
         return gc_fail(e, "%s:%d: '%s' is not a number", t->path, line, s);
     return 0;
 }

@@ -60,11 +60,11 @@ int spice_plan_load(const char *path, spice_plan *p, gc_err *e)
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strcmp(keys[i].key, key))
                 k = &keys[i];
-        char *end;
-        double v = strtod(value, &end);
+        double v = 0;
         if (!k)
             rc = gc_fail(e, "%s:%d: unknown key '%s'", path, line, key);
-        else if (*end || v < k->min || v > k->max || (!k->is_double && v != (int)v))
+        else if (gc_parse_double(value, key, k->min, k->max, 0, 0, &v, NULL) ||
+                 (!k->is_double && v != (int)v))
             rc = gc_fail(e, "%s:%d: %s must be a%s number in [%g, %g]", path, line, key,
                          k->is_double ? "" : "n integer", k->min, k->max);
         else if (k->is_double)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "analog_options.h"
+#include "cli.h"
 
 /* Each option with the setting it becomes; a flag sets its fixed value. */
 static const struct {
@@ -32,7 +33,9 @@ static const struct {
 };
 enum { N_GROUP = sizeof group / sizeof *group };
 
-int analog_options_join(struct option *out, int cap, const struct option *own, gc_err *e)
+/* A command's options: its own (zero-terminated) followed by the group's, into out (room
+ * for cap entries, zero-terminated). */
+static int options_join(struct option *out, int cap, const struct option *own, gc_err *e)
 {
     int n = 0;
     for (; own[n].name; n++)
@@ -62,6 +65,54 @@ int analog_option_take(gpt2_settings *s, int id, const char *arg, gc_err *e)
     if (bad || gpt2_settings_add(s, group[i].key, value, e))
         return gc_wrap(e, "--%s", group[i].name);
     return 1;
+}
+
+void analog_options_help(FILE *f)
+{
+    char names[512];
+    attn_variant_names(names, sizeof names);
+    fprintf(f,
+        "Analog attention (the same options in every command that runs attention):\n"
+        "  --attention VARIANT  %s\n"
+        "  --cell FILE          calibrated: the behavioural cell model (gcsim fit); implies\n"
+        "                       --attention calibrated when no variant is given\n"
+        "  --cell-preset NAME   calibrated through a built-in cell: paper-cubic, paper-linear\n"
+        "  --token-period S     seconds between two tokens (the cells' age step). Default: for a\n"
+        "                       cell, the analog schedule's own time, layers x (t_write + 3 T_max)\n"
+        "                       from the cell file; for paper-*: lambda x 5 ms (the paper's rate)\n"
+        "  --layers N           layers a token passes through, for that default (the model's)\n"
+        "  --window M  --tile N keys a query sees (1024); keys per sub-array (64)\n"
+        "  --q-levels N --kv-levels N --out-levels N   quantiser levels (16, 8, 32; a cell's own)\n"
+        "  --no-quant, --no-quant-q, --no-quant-k, --no-quant-v, --no-quant-out\n"
+        "  --decay on|off (--no-decay)   leakage with age (on)\n"
+        "  --decay-lambda X     paper-*: decay per token when no period is given (1.6e-4)\n"
+        "  --softmax-scale X    softmax variants: S = X q.k (1/sqrt(D))\n"
+        "  --decomp-tol X       calibrated: the cell is compiled into separable terms, dropping\n"
+        "                       singular values below X times the largest (1e-3)\n",
+        names);
+}
+
+int analog_getopt(int argc, char **argv, const struct option *own,
+                  int (*set)(int id, const char *arg, void *ctx, gc_err *e), void *ctx,
+                  gpt2_settings *over, gc_err *e)
+{
+    struct option opts[64];
+    if (options_join(opts, 64, own, e))
+        return -1;
+    int c, r = 0;
+    optind = 1;
+    opterr = 0;
+    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h')
+            return 1;
+        if (c == '?')
+            return cli_bad_option(argv, e);
+        r = analog_option_take(over, c, optarg, e);
+        r = r < 0 ? -1 : r > 0 ? 0 : set(c, optarg, ctx, e);
+    }
+    if (!r && optind < argc)
+        r = gc_fail(e, "unexpected argument '%s'", argv[optind]);
+    return r ? -1 : 0;
 }
 
 int analog_config_apply(attn_config *c, const gpt2_settings *s, gc_err *e)

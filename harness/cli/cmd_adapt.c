@@ -45,7 +45,8 @@ static void usage(FILE *f)
             "16 loss evaluations per layer and head, each running the layers from the one\n"
             "searched up. --search-from P numbers the passes from P (steps halved P - 1 times):\n"
             "a search stopped after pass P - 1 resumes from its output with --max-iter 0.\n"
-            "The search is not part of PAPER.md's method.\n\n" ANALOG_OPTIONS_HELP);
+            "The search is not part of PAPER.md's method.\n\n");
+    analog_options_help(f);
 }
 
 typedef struct {
@@ -53,6 +54,26 @@ typedef struct {
     long batch, ctx, max_iter, search, search_windows, search_from;
     gpt2_settings over;
 } adapt_args;
+
+static int set_opt(int c, const char *v, void *ctx, gc_err *e)
+{
+    adapt_args *a = ctx;
+    switch (c) {
+    case 'm': a->model = v; return 0;
+    case 't': a->text = v; return 0;
+    case 'g': a->targets = v; return 0;
+    case 'o': a->out = v; return 0;
+    case 'b': a->bpe = v; return 0;
+    case 'k': return gpt2_settings_add(&a->over, "tokenizer", v, e);
+    case 'B': return gc_parse_long(v, "--batch", 1, 1 << 20, &a->batch, e);
+    case 'T': return gc_parse_long(v, "--ctx", 1, 1 << 20, &a->ctx, e);
+    case 'i': return gc_parse_long(v, "--max-iter", 0, 1 << 20, &a->max_iter, e);
+    case 's': return gc_parse_long(v, "--search", 0, 1 << 20, &a->search, e);
+    case 'w': return gc_parse_long(v, "--search-windows", 1, 1 << 20, &a->search_windows, e);
+    case 'f': return gc_parse_long(v, "--search-from", 1, 1 << 20, &a->search_from, e);
+    }
+    return gc_fail(e, "option %d not handled", c);
+}
 
 /* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
@@ -66,45 +87,11 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
         {"search-windows", required_argument, 0, 'w'},
         {"search-from", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct option opts[64];
     *a = (adapt_args){.batch = 4, .max_iter = 100, .search_from = 1};
-    if (analog_options_join(opts, 64, own, e))
-        return -1;
-    int c, r = 0;
-    optind = 1;
-    opterr = 0;
-    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': a->model = optarg; break;
-        case 't': a->text = optarg; break;
-        case 'g': a->targets = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'b': a->bpe = optarg; break;
-        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
-        case 'B': r = gc_parse_long(optarg, "--batch", 1, 1 << 20, &a->batch, e); break;
-        case 'T': r = gc_parse_long(optarg, "--ctx", 1, 1 << 20, &a->ctx, e); break;
-        case 'i': r = gc_parse_long(optarg, "--max-iter", 0, 1 << 20, &a->max_iter, e); break;
-        case 's': r = gc_parse_long(optarg, "--search", 0, 1 << 20, &a->search, e); break;
-        case 'w':
-            r = gc_parse_long(optarg, "--search-windows", 1, 1 << 20, &a->search_windows, e);
-            break;
-        case 'f':
-            r = gc_parse_long(optarg, "--search-from", 1, 1 << 20, &a->search_from, e);
-            break;
-        case 'h': return 1;
-        default:
-            if (!(r = analog_option_take(&a->over, c, optarg, e)))
-                return cli_bad_option(argv, e);
-            r = r < 0;
-        }
-    }
-    if (r)
-        return -1;
-    if (optind < argc)
-        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
-    if (!a->model || !a->text || !a->out)
+    int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
+    if (!r && (!a->model || !a->text || !a->out))
         return gc_fail(e, "--model, --text and --out are required");
-    return 0;
+    return r;
 }
 
 static void print_layer(void *ctx, int pass, int layer, double loss, long evals)

@@ -31,8 +31,32 @@ static void attention_usage(FILE *f)
         "calibrated variant through a cell model; --cell-preset through the paper's model\n"
         "expressed as a cell. A lone layer: the default token period of a cell is one layer's\n"
         "latency unless --layers or --token-period says otherwise.\n"
-        "--reference uses the slow direct float64 evaluator instead of the fast path.\n\n"
-        ANALOG_OPTIONS_HELP);
+        "--reference uses the slow direct float64 evaluator instead of the fast path.\n\n");
+    analog_options_help(f);
+}
+
+static int set_opt(int c, const char *v, void *ctx, gc_err *e)
+{
+    attention_args *a = ctx;
+    switch (c) {
+    case 'q': a->q = v; return 0;
+    case 'k': a->k = v; return 0;
+    case 'v': a->v = v; return 0;
+    case 'o': a->out = v; return 0;
+    case 'm': a->mode = v; return 0;
+    case 'r': a->reference = 1; return 0;
+    }
+    return gc_fail(e, "option %d not handled", c);
+}
+
+/* No model here to say which variant: the options must. */
+static int names_variant(const gpt2_settings *over)
+{
+    for (int i = 0; i < over->n; i++)
+        if (!strcmp(over->set[i].key, "attention") || !strcmp(over->set[i].key, "cell_file") ||
+            !strcmp(over->set[i].key, "cell_preset"))
+            return 1;
+    return 0;
 }
 
 /* Returns 1 after --help, 0 when parsed, -1 on an error. */
@@ -43,43 +67,17 @@ static int parse_args(int argc, char **argv, attention_args *a, gc_err *e)
         {"v", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
         {"mode", required_argument, 0, 'm'}, {"reference", no_argument, 0, 'r'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    struct option opts[64];
     gpt2_settings over = {0};
     memset(a, 0, sizeof *a);
     a->mode = "parallel";
-    if (analog_options_join(opts, 64, own, e))
-        return -1;
-    int c, r = 0;
-    optind = 1;
-    opterr = 0;
-    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q': a->q = optarg; break;
-        case 'k': a->k = optarg; break;
-        case 'v': a->v = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'm': a->mode = optarg; break;
-        case 'r': a->reference = 1; break;
-        case 'h': return 1;
-        default:
-            if (!(r = analog_option_take(&over, c, optarg, e)))
-                return cli_bad_option(argv, e);
-            r = r < 0;
-        }
-    }
+    int r = analog_getopt(argc, argv, own, set_opt, a, &over, e);
     if (r)
-        return -1;
-    if (optind < argc)
-        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
+        return r;
     if (!a->q || !a->k || !a->v || !a->out)
         return gc_fail(e, "--q, --k, --v and --out are required");
     if (strcmp(a->mode, "parallel") && strcmp(a->mode, "streaming"))
         return gc_fail(e, "--mode: expected parallel or streaming, got '%s'", a->mode);
-    int named = 0; /* no model here to say which variant: the options must */
-    for (int i = 0; i < over.n; i++)
-        named |= !strcmp(over.set[i].key, "attention") || !strcmp(over.set[i].key, "cell_file") ||
-                 !strcmp(over.set[i].key, "cell_preset");
-    if (!named)
+    if (!names_variant(&over))
         return gc_fail(e, "give --attention VARIANT, --cell or --cell-preset");
     attn_config_default(&a->cfg, &attn_softmax);
     return analog_config_apply(&a->cfg, &over, e);

@@ -23,8 +23,8 @@ static void usage(FILE *f)
             "samples N new tokens (default 64) at temperature T (default 1; 0 = greedy) from the\n"
             "K most likely (default 0 = all), with generator seed S (default 1). Prints the\n"
             "prompt and the continuation; the settings used go to stderr. The model's\n"
-            "config.json names its tokenizer and attention settings; options override them.\n\n"
-            ANALOG_OPTIONS_HELP);
+            "config.json names its tokenizer and attention settings; options override them.\n\n");
+    analog_options_help(f);
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -67,6 +67,23 @@ typedef struct {
     gpt2_settings over;
 } gen_args;
 
+static int set_opt(int c, const char *v, void *ctx, gc_err *e)
+{
+    gen_args *a = ctx;
+    switch (c) {
+    case 'm': a->model = v; return 0;
+    case 'p': a->prompt = v; return 0;
+    case 'f': a->prompt_file = v; return 0;
+    case 'b': a->bpe = v; return 0;
+    case 'k': return gpt2_settings_add(&a->over, "tokenizer", v, e);
+    case 'n': return gc_parse_long(v, "--tokens", 0, 1 << 20, &a->n_new, e);
+    case 'K': return gc_parse_long(v, "--top-k", 0, 1 << 24, &a->top_k, e);
+    case 's': return gc_parse_long(v, "--seed", 0, 1L << 62, &a->seed, e);
+    case 'T': return gc_parse_double(v, "--temperature", 0, 100, 0, 0, &a->temp, e);
+    }
+    return gc_fail(e, "option %d not handled", c);
+}
+
 /* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, gen_args *a, gc_err *e)
 {
@@ -77,38 +94,11 @@ static int parse_args(int argc, char **argv, gen_args *a, gc_err *e)
         {"top-k", required_argument, 0, 'K'}, {"seed", required_argument, 0, 's'},
         {"temperature", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct option opts[64];
     *a = (gen_args){.n_new = 64, .seed = 1, .temp = 1.0};
-    if (analog_options_join(opts, 64, own, e))
-        return -1;
-    int c, r = 0;
-    optind = 1;
-    opterr = 0;
-    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': a->model = optarg; break;
-        case 'p': a->prompt = optarg; break;
-        case 'f': a->prompt_file = optarg; break;
-        case 'b': a->bpe = optarg; break;
-        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
-        case 'n': r = gc_parse_long(optarg, "--tokens", 0, 1 << 20, &a->n_new, e); break;
-        case 'K': r = gc_parse_long(optarg, "--top-k", 0, 1 << 24, &a->top_k, e); break;
-        case 's': r = gc_parse_long(optarg, "--seed", 0, 1L << 62, &a->seed, e); break;
-        case 'T': r = gc_parse_double(optarg, "--temperature", 0, 100, 0, 0, &a->temp, e); break;
-        case 'h': return 1;
-        default:
-            if (!(r = analog_option_take(&a->over, c, optarg, e)))
-                return cli_bad_option(argv, e);
-            r = r < 0;
-        }
-    }
-    if (r)
-        return -1;
-    if (optind < argc)
-        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
-    if (!a->model || (a->prompt && a->prompt_file))
+    int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
+    if (!r && (!a->model || (a->prompt && a->prompt_file)))
         return gc_fail(e, "--model is required; give at most one of --prompt and --prompt-file");
-    return 0;
+    return r;
 }
 
 /* The prompt's ids (the end-of-text token for an empty one), each known to the model. */

@@ -35,8 +35,8 @@ static void usage(FILE *f)
             "--shard K/N scores only the K-th of N contiguous runs of windows (K = 1..N), so a\n"
             "long text can be split over processes or machines: the shards' nll_nats and\n"
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
-            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n\n"
-            ANALOG_OPTIONS_HELP);
+            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n\n");
+    analog_options_help(f);
 }
 
 typedef struct {
@@ -55,6 +55,23 @@ static int parse_shard(const char *v, ppl_args *a, gc_err *e)
     return 0;
 }
 
+static int set_opt(int c, const char *v, void *ctx, gc_err *e)
+{
+    ppl_args *a = ctx;
+    switch (c) {
+    case 'm': a->model = v; return 0;
+    case 't': a->text = v; return 0;
+    case 'b': a->bpe = v; return 0;
+    case 'j': a->json = v; return 0;
+    case 'k': return gpt2_settings_add(&a->over, "tokenizer", v, e);
+    case 'c': return gc_parse_long(v, "--ctx", 1, 1L << 40, &a->ctx, e);
+    case 's': return gc_parse_long(v, "--stride", 1, 1L << 40, &a->stride, e);
+    case 'n': return gc_parse_long(v, "--max-tokens", 1, 1L << 40, &a->max_tokens, e);
+    case 'S': return parse_shard(v, a, e);
+    }
+    return gc_fail(e, "option %d not handled", c);
+}
+
 /* Returns 1 after --help, 0 when parsed, -1 on an error. */
 static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
 {
@@ -64,38 +81,11 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
         {"json", required_argument, 0, 'j'}, {"ctx", required_argument, 0, 'c'},
         {"stride", required_argument, 0, 's'}, {"max-tokens", required_argument, 0, 'n'},
         {"shard", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    struct option opts[64];
     *a = (ppl_args){0};
-    if (analog_options_join(opts, 64, own, e))
-        return -1;
-    int c, r = 0;
-    optind = 1;
-    opterr = 0;
-    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': a->model = optarg; break;
-        case 't': a->text = optarg; break;
-        case 'b': a->bpe = optarg; break;
-        case 'j': a->json = optarg; break;
-        case 'k': r = gpt2_settings_add(&a->over, "tokenizer", optarg, e); break;
-        case 'c': r = gc_parse_long(optarg, "--ctx", 1, 1L << 40, &a->ctx, e); break;
-        case 's': r = gc_parse_long(optarg, "--stride", 1, 1L << 40, &a->stride, e); break;
-        case 'n': r = gc_parse_long(optarg, "--max-tokens", 1, 1L << 40, &a->max_tokens, e); break;
-        case 'S': r = parse_shard(optarg, a, e); break;
-        case 'h': return 1;
-        default:
-            if (!(r = analog_option_take(&a->over, c, optarg, e)))
-                return cli_bad_option(argv, e);
-            r = r < 0;
-        }
-    }
-    if (r)
-        return -1;
-    if (optind < argc)
-        return gc_fail(e, "unexpected argument '%s'", argv[optind]);
-    if (!a->model || !a->text)
+    int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
+    if (!r && (!a->model || !a->text))
         return gc_fail(e, "--model and --text are required");
-    return 0;
+    return r;
 }
 
 /* What the calibrated cell compiled to: the fast path's approximation, beside the results. */

@@ -30,44 +30,45 @@ static void usage(FILE *out)
             "  --max-age N     ages are uniform in 0..N tokens (default 1024); a cell's hold time\n"
             "                  is its age times the token period (--token-period; by default\n"
             "                  the cell's own schedule in a 12-layer model, --layers 12)\n"
-            "  --timeout S     per-simulation limit in seconds (default 300)\n\n"
-            ANALOG_OPTIONS_HELP);
+            "  --timeout S     per-simulation limit in seconds (default 300)\n\n");
+    analog_options_help(out);
 }
 
 /* An integer option into an int field. */
-static int opt_int(const char *opt, long lo, long hi, int *out, gc_err *e)
+static int opt_int(const char *arg, const char *opt, long lo, long hi, int *out, gc_err *e)
 {
     long v;
-    if (gc_parse_long(optarg, opt, lo, hi, &v, e))
+    if (gc_parse_long(arg, opt, lo, hi, &v, e))
         return -1;
     *out = (int)v;
     return 0;
 }
 
 /* One option into o; -1 with a message naming the option if its value is bad. */
-static int set_opt(int c, validate_opts *o, gc_err *e)
+static int set_opt(int c, const char *v, void *ctx, gc_err *e)
 {
+    validate_opts *o = ctx;
     long seed;
     switch (c) {
-    case 't': o->tech = optarg; return 0;
-    case 'o': o->out_dir = optarg; return 0;
-    case 'n': return opt_int("--samples", 1, 100000, &o->samples, e);
-    case 'C': return opt_int("--cells", 1, 1024, &o->rows, e);
-    case 'L': return opt_int("--columns", 1, 1024, &o->cols, e);
-    case 'j': return opt_int("--jobs", 1, 256, &o->jobs, e);
-    case 'a': return opt_int("--max-age", 0, 1 << 24, &o->max_age_tokens, e);
+    case 't': o->tech = v; return 0;
+    case 'o': o->out_dir = v; return 0;
+    case 'n': return opt_int(v, "--samples", 1, 100000, &o->samples, e);
+    case 'C': return opt_int(v, "--cells", 1, 1024, &o->rows, e);
+    case 'L': return opt_int(v, "--columns", 1, 1024, &o->cols, e);
+    case 'j': return opt_int(v, "--jobs", 1, 256, &o->jobs, e);
+    case 'a': return opt_int(v, "--max-age", 0, 1 << 24, &o->max_age_tokens, e);
     case 's':
-        if (gc_parse_long(optarg, "--seed", 0, 2147483647, &seed, e))
+        if (gc_parse_long(v, "--seed", 0, 2147483647, &seed, e))
             return -1;
         o->seed = (uint64_t)seed;
         return 0;
-    case 'T': return gc_parse_double(optarg, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
+    case 'T': return gc_parse_double(v, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
     }
-    return -1;
+    return gc_fail(e, "option %d not handled", c);
 }
 
-/* 0: run; 1: --help was printed; 2: a usage error was printed. */
-static int parse(int argc, char **argv, validate_opts *o)
+/* Returns 1 after --help, 0 when parsed, -1 on an error. */
+static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
 {
     static const struct option own[] = {
         {"tech", required_argument, 0, 't'},    {"samples", required_argument, 0, 'n'},
@@ -76,33 +77,16 @@ static int parse(int argc, char **argv, validate_opts *o)
         {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct option opts[64];
     gpt2_settings over = {0};
-    gc_err e = {{0}};
-    int c, r = analog_options_join(opts, 64, own, &e);
-    optind = 1;
-    opterr = 0;
-    while (!r && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 1;
-        }
-        r = analog_option_take(&over, c, optarg, &e);
-        r = r > 0 ? 0 : r < 0 ? -1 : c == '?' ? cli_bad_option(argv, &e) : set_opt(c, o, &e);
-    }
-    if (!r && optind < argc)
-        r = gc_fail(&e, "unexpected argument '%s'", argv[optind]);
-    if (!r && !o->out_dir)
-        r = gc_fail(&e, "--out is required");
-    if (!r && !over.n)
-        r = gc_fail(&e, "--cell is required");
-    r = r || analog_config_apply(&o->analog, &over, &e);
-    if (!r && o->analog.variant->engine != ATTN_ENGINE_CELL)
-        r = gc_fail(&e, "validate compares a cell model with SPICE: give --cell");
-    if (r) {
-        fprintf(stderr, "gcsim validate: %s (see gcsim validate --help)\n", e.msg);
-        return 2;
-    }
+    int r = analog_getopt(argc, argv, own, set_opt, o, &over, e);
+    if (r)
+        return r;
+    if (!o->out_dir)
+        return gc_fail(e, "--out is required");
+    if (analog_config_apply(&o->analog, &over, e))
+        return -1;
+    if (o->analog.variant->engine != ATTN_ENGINE_CELL)
+        return gc_fail(e, "validate compares a cell model with SPICE: give --cell");
     return 0;
 }
 
@@ -111,12 +95,18 @@ int cmd_validate(int argc, char **argv)
     validate_opts o;
     validate_opts_default(&o);
     o.root = cli_root();
-    int prc = parse(argc, argv, &o);
-    if (prc)
-        return prc == 1 ? 0 : 2;
+    gc_err e = {{0}};
+    int prc = parse(argc, argv, &o, &e);
+    if (prc > 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (prc) {
+        fprintf(stderr, "gcsim validate: %s (see gcsim validate --help)\n", e.msg);
+        return 2;
+    }
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
-    gc_err e = {{0}};
     validate_result r;
     if (validate_run(&o, cmdline, &r, &e)) {
         fprintf(stderr, "gcsim validate: %s\n", e.msg[0] ? e.msg : "out of memory");
