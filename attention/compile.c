@@ -1,6 +1,6 @@
 /* Compiling the cell into separable terms F(pulse, level, age) ≈ Σ_r x_r y_r z_r
  * (DESIGN.md "Fast evaluation").
- * Paper variants: exact analytic terms, g(yδ) = Σ_n c_n y^n δ^n, so x = pulse,
+ * Poly engine (the paper's variants): exact analytic terms, g(yδ) = Σ_n c_n y^n δ^n, so x = pulse,
  * y = c_n (V - 0.45)^n, z = exp(-n λ age); without decay one term y = g.
  * Calibrated: the table F is built from the cell model on (pulse grid = the cell's own pulse
  * axis, level grid = DAC levels or a fine grid, ages 0..n_age-1) and decomposed by two
@@ -48,7 +48,7 @@ static int terms_alloc(attn_plan *p, attn_array *a, int n)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Paper variants */
+/* The poly engine (the paper's variants): g of the variant's row */
 
 static int compile_paper(attn_plan *p, attn_array *a)
 {

@@ -161,7 +161,6 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
         p->s_sat = CELL_PAPER_S_SAT_A / 1e-6;
         p->ro_sat = CELL_PAPER_READOUT_SAT_A / 1e-6;
     } else if (attn_on_cell(cfg)) {
-        p->charge_unit_c = 1;
         p->s_sat = cell_s_sat_c(cfg->cell);
         p->ro_sat = cell_readout_sat_c(cfg->cell);
     }

@@ -50,6 +50,10 @@ int gc_path_relative_to(const char *dir, const char *path, char *out, size_t n, 
 /* path as seen from the folder dir: itself when absolute, else dir/path. */
 int gc_path_resolve(const char *dir, const char *path, char *out, size_t n, gc_err *e);
 
+/* Writes a cJSON tree to path as indented JSON plus a final newline, atomically. */
+struct cJSON;
+int gc_json_write(const char *path, const struct cJSON *root, gc_err *e);
+
 /* ---------------------------------------------------------------------------------------- */
 /* SHA-256 as 64 lowercase hex characters plus NUL. */
 

@@ -401,21 +401,12 @@ static cJSON *report(const validate_opts *o, const attn_config *analog, const sp
     return root;
 }
 
-/* dir/validate.json, indented, with a final newline, replaced atomically. */
+/* dir/validate.json */
 static int write_json(const char *dir, const cJSON *root, gc_err *e)
 {
-    char path[4096], *text = cJSON_Print(root);
+    char path[4096];
     snprintf(path, sizeof path, "%s/validate.json", dir);
-    size_t n = text ? strlen(text) : 0;
-    char *buf = text ? realloc(text, n + 2) : NULL;
-    if (!buf) {
-        free(text);
-        return gc_fail(e, "%s: out of memory", path);
-    }
-    buf[n] = '\n';
-    int rc = gc_write_file_atomic(path, buf, n + 1, e);
-    free(buf);
-    return rc;
+    return gc_json_write(path, root, e);
 }
 
 /* ---------------------------------------------------------------------------------------- */

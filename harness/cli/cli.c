@@ -21,22 +21,6 @@ void cli_command_line(int argc, char **argv, char *buf, size_t n)
     }
 }
 
-int cli_write_json(const char *path, const cJSON *root, gc_err *e)
-{
-    char *text = cJSON_Print(root);
-    if (!text)
-        return gc_fail(e, "%s: cannot format JSON (out of memory)", path);
-    size_t n = strlen(text);
-    char *buf = realloc(text, n + 2);
-    if (!buf) {
-        free(text);
-        return gc_fail(e, "%s: out of memory", path);
-    }
-    buf[n] = '\n';
-    int rc = gc_write_file_atomic(path, buf, n + 1, e);
-    free(buf);
-    return rc;
-}
 
 int cli_bad_option(char **argv, gc_err *e)
 {
@@ -44,4 +28,14 @@ int cli_bad_option(char **argv, gc_err *e)
     if (optopt && !strncmp(a, "--", 2))
         return gc_fail(e, "%s needs a value", a);
     return gc_fail(e, "unknown option '%s'", a);
+}
+
+int cli_parse_exit(const char *name, int prc, void (*usage)(FILE *), const gc_err *e)
+{
+    if (prc > 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "gcsim %s: %s (see gcsim %s --help)\n", name, e->msg, name);
+    return 2;
 }

@@ -4,6 +4,7 @@
 #define GCSIM_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cJSON.h>
 
@@ -12,6 +13,11 @@
 /* The gcsim source folder (spice/, data/): $GCSIM_ROOT, else the one it was built from. */
 const char *cli_root(void);
 
+/* After a command's option parse returned prc (1: --help, -1: an error in e): prints the
+ * usage on stdout, or "gcsim NAME: error (see gcsim NAME --help)" on stderr, and returns the
+ * exit status (0 or 2). */
+int cli_parse_exit(const char *name, int prc, void (*usage)(FILE *), const gc_err *e);
+
 /* The error for the option getopt_long (run with opterr = 0) just refused: unknown, or
  * missing its value. Returns -1. */
 int cli_bad_option(char **argv, gc_err *e);
@@ -19,7 +25,5 @@ int cli_bad_option(char **argv, gc_err *e);
 /* "gcsim characterize --tech si ..." into buf. */
 void cli_command_line(int argc, char **argv, char *buf, size_t n);
 
-/* Writes root as indented JSON plus a final newline to path, atomically. */
-int cli_write_json(const char *path, const cJSON *root, gc_err *e);
 
 #endif

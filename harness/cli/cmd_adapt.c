@@ -223,14 +223,8 @@ int cmd_adapt(int argc, char **argv)
     gc_err e = {{0}};
     adapt_args a;
     int prc = parse_args(argc, argv, &a, &e);
-    if (prc > 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc) {
-        fprintf(stderr, "gcsim adapt: %s (see gcsim adapt --help)\n", e.msg);
-        return 2;
-    }
+    if (prc)
+        return cli_parse_exit("adapt", prc, usage, &e);
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;

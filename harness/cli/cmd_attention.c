@@ -221,7 +221,7 @@ static int write_outputs(const attention_args *a, const attention_inputs *in, co
     if (gc_npy_write(path, GC_NPY_F32, 3, sO, out, e))
         return -1;
     snprintf(path, sizeof path, "%s/settings.json", a->out);
-    return cli_write_json(path, settings, e);
+    return gc_json_write(path, settings, e);
 }
 
 static int attention_run(const attention_args *a, gc_err *e)
@@ -270,11 +270,9 @@ int cmd_attention(int argc, char **argv)
     attention_args a;
     gc_err e = {{0}};
     int prc = parse_args(argc, argv, &a, &e);
-    if (prc > 0) {
-        attention_usage(stdout);
-        return 0;
-    }
-    if (prc || attention_run(&a, &e)) {
+    if (prc)
+        return cli_parse_exit("attention", prc, attention_usage, &e);
+    if (attention_run(&a, &e)) {
         fprintf(stderr, "gcsim attention: %s\n", e.msg);
         return 1;
     }

@@ -94,7 +94,7 @@ static int fit_and_write(const char *curves, const char *out, const char *json, 
     if (calib_write_cell(m, tmp, cmdline, e) || check_with_cellmodel(tmp, c, summary, e))
         goto done;
     have_tmp = 0;
-    if (gc_commit_file(tmp, out, e) || (json && cli_write_json(json, summary, e)))
+    if (gc_commit_file(tmp, out, e) || (json && gc_json_write(json, summary, e)))
         goto done;
     print_summary(m);
     rc = 0;

@@ -165,14 +165,8 @@ int cmd_generate(int argc, char **argv)
     gc_err e = {{0}};
     gen_args a;
     int prc = parse_args(argc, argv, &a, &e);
-    if (prc > 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc) {
-        fprintf(stderr, "gcsim generate: %s (see gcsim generate --help)\n", e.msg);
-        return 2;
-    }
+    if (prc)
+        return cli_parse_exit("generate", prc, usage, &e);
     char *text = NULL;
     uint32_t *ids = NULL;
     size_t n = 0;

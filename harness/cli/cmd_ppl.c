@@ -142,7 +142,7 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     }
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
-    int rc = cli_write_json(a->json, o, e);
+    int rc = gc_json_write(a->json, o, e);
     cJSON_Delete(o);
     return rc;
 }
@@ -201,14 +201,8 @@ int cmd_ppl(int argc, char **argv)
     gc_err e = {{0}};
     ppl_args a;
     int prc = parse_args(argc, argv, &a, &e);
-    if (prc > 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc) {
-        fprintf(stderr, "gcsim ppl: %s (see gcsim ppl --help)\n", e.msg);
-        return 2;
-    }
+    if (prc)
+        return cli_parse_exit("ppl", prc, usage, &e);
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;

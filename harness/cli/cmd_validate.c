@@ -97,14 +97,8 @@ int cmd_validate(int argc, char **argv)
     o.root = cli_root();
     gc_err e = {{0}};
     int prc = parse(argc, argv, &o, &e);
-    if (prc > 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (prc) {
-        fprintf(stderr, "gcsim validate: %s (see gcsim validate --help)\n", e.msg);
-        return 2;
-    }
+    if (prc)
+        return cli_parse_exit("validate", prc, usage, &e);
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
     validate_result r;
