@@ -231,6 +231,16 @@ long attn_stream_pos(const attn_stream *s);
 int attn_stream_step(attn_stream *s, const float *q, const float *k, const float *v,
                      float *out, float *S_row, float *phi_row, gc_err *e);
 
+/* Writes T tokens' keys and values for all B heads without reading them: the state after T
+ * steps with these k and v, whatever their queries (a step's query changes nothing stored).
+ * k and v are (B,T,D), as attn_forward_parallel takes them, so a parallel (prefill) pass can
+ * fill the ring and streaming continue from it. */
+int attn_stream_append(attn_stream *s, const float *k, const float *v, int T, gc_err *e);
+
+/* Makes dst the state of src (both from the same plan, same B): position, write times and the
+ * stored columns in use. A snapshot to continue from more than once. */
+int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e);
+
 /* ---------------------------------------------------------------------------------------- */
 /* The slow direct evaluator, float64, cell by cell, written from PAPER.md (and, for
  * calibrated, from the cell_model functions) without the term decomposition. Same shapes as

@@ -90,11 +90,12 @@ long attn_stream_pos(const attn_stream *s) { return s->pos; }
 
 /* ---------------------------------------------------------------------------------------- */
 
-/* Writes k, v of head b into the current column; coord is scratch of 2·D. */
-static void stream_write(attn_stream *s, int b, const float *k, const float *v, double *coord)
+/* Writes k, v of head b into column col; coord is scratch of 2·D. */
+static void stream_write(attn_stream *s, int b, int col, const float *k, const float *v,
+                         double *coord)
 {
     const attn_plan *p = s->p;
-    int D = p->D, col = (int)(s->pos % s->cap);
+    int D = p->D;
     float *y1 = s->Y1 + (((size_t)b * s->cap + col) * s->R1) * D;
     float *yv = s->Yv + (((size_t)b * s->cap + col) * s->R2) * D;
     if (stream_softmax(p)) {
@@ -225,7 +226,7 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
         float *P = s->scratch + (size_t)omp_get_thread_num() * s->scratch_len;
         float *X1 = P + D, *S = X1 + (size_t)s->R1 * D, *phi = S + s->W, *O = phi + s->W;
         const float *qb = q + (size_t)b * D;
-        stream_write(s, b, k + (size_t)b * D, v + (size_t)b * D,
+        stream_write(s, b, (int)(s->pos % s->cap), k + (size_t)b * D, v + (size_t)b * D,
                      s->coord + (size_t)omp_get_thread_num() * 2 * D);
         if (stream_softmax(p)) {
             stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
@@ -238,5 +239,45 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
         stream_store(s, lo, phi, 1, phi_row ? phi_row + (size_t)b * s->W : NULL);
     }
     s->pos++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Filling and snapshots */
+
+int attn_stream_append(attn_stream *s, const float *k, const float *v, int T, gc_err *e)
+{
+    if (T < 0 || T > s->limit - s->pos)
+        return gc_fail(e, "attention stream: %ld + %d tokens overflow the plan's max_T with a "
+                          "window that does not slide (window >= max_T)", s->pos, T);
+    int D = s->p->D;
+    for (int t = 0; t < T; t++)
+        s->t_write[(s->pos + t) % s->cap] = s->pos + t;
+#pragma omp parallel for schedule(static) num_threads(s->n_threads) if ((long)s->B * T > 256)
+    for (int b = 0; b < s->B; b++) {
+        double *coord = s->coord + (size_t)omp_get_thread_num() * 2 * D;
+        for (int t = 0; t < T; t++) {
+            size_t at = ((size_t)b * T + t) * D;
+            stream_write(s, b, (int)((s->pos + t) % s->cap), k + at, v + at, coord);
+        }
+    }
+    s->pos += T;
+    return 0;
+}
+
+int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e)
+{
+    if (dst->p != src->p || dst->B != src->B)
+        return gc_fail(e, "attention stream: a copy needs two streams of one plan and as many "
+                          "heads (%d and %d)", dst->B, src->B);
+    size_t D = (size_t)src->p->D, cap = (size_t)src->cap;
+    size_t used = src->pos < src->cap ? (size_t)src->pos : cap; /* columns 0..used-1 */
+    for (int b = 0; b < src->B; b++) {
+        size_t o1 = (size_t)b * cap * src->R1 * D, o2 = (size_t)b * cap * src->R2 * D;
+        memcpy(dst->Y1 + o1, src->Y1 + o1, used * src->R1 * D * sizeof *dst->Y1);
+        memcpy(dst->Yv + o2, src->Yv + o2, used * src->R2 * D * sizeof *dst->Yv);
+    }
+    memcpy(dst->t_write, src->t_write, cap * sizeof *dst->t_write);
+    dst->pos = src->pos;
     return 0;
 }
