@@ -298,10 +298,9 @@ static int write_energy_group(const calib_model *m, hid_t g, gc_err *e)
 int calib_write_cell(const calib_model *m, const char *path, const char *command_line,
                      gc_err *e)
 {
-    gc_h5_quiet();
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = gc_h5_create(path, e);
     if (f < 0)
-        return gc_fail(e, "%s: cannot create", path);
+        return -1;
     int rc = write_root(m, f, command_line, e);
     if (rc == 0)
         rc = in_group(f, "write", "write transfer: stored voltage per DAC level", write_write, m,
@@ -321,7 +320,7 @@ int calib_write_cell(const calib_model *m, const char *path, const char *command
     if (rc == 0 && m->src->has_energy)
         rc = in_group(f, "energy", "energy per operation, copied from the curves",
                       write_energy_group, m, e);
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = gc_fail(e, "%s: cannot finish writing", path);
-    return rc ? gc_wrap(e, "%s", path) : 0;
+    if (rc)
+        return gc_h5_save(f, path, 0, e), gc_wrap(e, "%s", path);
+    return gc_h5_save(f, path, 1, e);
 }

@@ -1,6 +1,9 @@
-/* Reading curves.h5 into calib_curves. Every dataset is checked for shape and finite values
- * so that the fits can trust what they get; a file with source = "import" may lack the
- * write, converter and leakage sweeps, which are then filled with PAPER.md's values. */
+/* Reading curves.h5 into calib_curves. Every dataset is checked for shape, finite values and
+ * a physical range so that the fits can trust what they get; a file with source = "import"
+ * may lack the write, converter and leakage sweeps, which are then filled with PAPER.md's
+ * values. Ranges: vdd in (0, 10] V, voltages in [-vdd, 2 vdd], t_max and t_write in (0, 1] s,
+ * leakage times in [0, 1e9] s, read charges within 1e-9 C and converter charges within
+ * 1e-6 C, currents within 10 mA, pulses within 1 s, energies within 1 J. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,43 @@ static int read_1d(reader *R, const char *name, int n_want, double **out, int *n
     return read_nd(R, name, 1, n_want, 0, out, n, NULL);
 }
 
+#define CURVES_MAX_V 10.0
+#define CURVES_MAX_S 1.0
+#define CURVES_MAX_TIME_S 1e9
+#define CURVES_MAX_READ_C 1e-9
+#define CURVES_MAX_CHARGE_C 1e-6
+#define CURVES_MAX_A 1e-2
+#define CURVES_MAX_J 1.0
+
+/* Every value of dataset name in [lo, hi] (already known finite). */
+static int in_range(reader *R, const char *name, const double *x, size_t n, double lo,
+                    double hi, const char *unit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] < lo || x[i] > hi)
+            return gc_fail(R->e, "%s: dataset /%s holds %g %s (element %zu), outside [%g, %g] %s",
+                           R->path, name, x[i], unit, i, lo, hi, unit);
+    return 0;
+}
+
+/* Voltages: [-vdd, 2 vdd]. */
+static int volts(reader *R, const calib_curves *c, const char *name, const double *x, size_t n)
+{
+    return in_range(R, name, x, n, -c->vdd_v, 2 * c->vdd_v, "V");
+}
+
+/* A numeric attribute, finite and in (lo, hi] (lo_open) or [lo, hi]. */
+static int attr_in(reader *R, const char *obj, const char *name, double lo, int lo_open,
+                   double hi, const char *unit, double *out)
+{
+    if (gc_h5_read_attr_double(R->f, obj, name, out, R->path, R->e))
+        return -1;
+    if (!isfinite(*out) || (lo_open ? !(*out > lo) : !(*out >= lo)) || !(*out <= hi))
+        return gc_fail(R->e, "%s: /%s attribute %s is %g, not a number in %s%g, %g] %s", R->path,
+                       obj, name, *out, lo_open ? "(" : "[", lo, hi, unit);
+    return 0;
+}
+
 static int ascending(reader *R, const char *name, const double *x, int n, int min_n)
 {
     if (n < min_n)
@@ -98,6 +138,12 @@ static int load_header(reader *R, calib_curves *c)
     if (!ok)
         return gc_fail(R->e, "%s: attribute format is not \"gcsim-curves\" (a foreign HDF5 file)",
                        R->path);
+    double version;
+    if (gc_h5_read_attr_double(R->f, ".", "format_version", &version, R->path, R->e))
+        return -1;
+    if (version != 1)
+        return gc_fail(R->e, "%s: root attribute format_version %g is not supported (expected 1)",
+                       R->path, version);
     if (H5Aexists_by_name(R->f, ".", "source", H5P_DEFAULT) > 0) {
         if (gc_h5_read_attr_str(R->f, ".", "source", &s, R->path, R->e))
             return -1;
@@ -114,21 +160,26 @@ static int load_header(reader *R, calib_curves *c)
     if (!has(R, "params") || !has(R, "read"))
         return gc_fail(R->e, "%s: missing group /%s", R->path,
                        has(R, "params") ? "read" : "params");
-    if (read_scalar(R, "params/vdd", &c->vdd_v) ||
-        gc_h5_read_attr_double(R->f, "read", "v_mid_V", &c->v_mid_v, R->path, R->e) ||
-        gc_h5_read_attr_double(R->f, "read", "t_max_s", &c->t_max_s, R->path, R->e) ||
-        gc_h5_read_attr_double(R->f, "read", "v_in_V", &c->v_in_v, R->path, R->e))
+    if (read_scalar(R, "params/vdd", &c->vdd_v))
         return -1;
-    if (!(c->vdd_v > 0) || !(c->t_max_s > 0) || !(c->v_mid_v > 0 && c->v_mid_v < c->vdd_v))
-        return gc_fail(R->e, "%s: need vdd > 0, t_max_s > 0 and 0 < v_mid_V < vdd", R->path);
+    if (!(c->vdd_v > 0 && c->vdd_v <= CURVES_MAX_V))
+        return gc_fail(R->e, "%s: dataset /params/vdd is %g V, not in (0, %g] V", R->path,
+                       c->vdd_v, CURVES_MAX_V);
+    if (attr_in(R, "read", "t_max_s", 0, 1, CURVES_MAX_S, "s", &c->t_max_s) ||
+        attr_in(R, "read", "v_in_V", 0, 0, 2 * c->vdd_v, "V", &c->v_in_v) ||
+        attr_in(R, "read", "v_mid_V", 0, 1, c->vdd_v, "V", &c->v_mid_v))
+        return -1;
+    if (!(c->v_mid_v < c->vdd_v))
+        return gc_fail(R->e, "%s: /read attribute v_mid_V %g V must lie below vdd = %g V",
+                       R->path, c->v_mid_v, c->vdd_v);
     /* the write pulse width: every characterization records it, an import only on request */
     if (!has(R, "params/t_write"))
         return 0;
     if (read_scalar(R, "params/t_write", &c->t_write_s))
         return -1;
-    if (!(c->t_write_s > 0))
-        return gc_fail(R->e, "%s: dataset /params/t_write must be a positive time in s (is %g)",
-                       R->path, c->t_write_s);
+    if (!(c->t_write_s > 0 && c->t_write_s <= CURVES_MAX_S))
+        return gc_fail(R->e, "%s: dataset /params/t_write is %g s, not a positive time in "
+                       "(0, %g] s", R->path, c->t_write_s, CURVES_MAX_S);
     return 0;
 }
 
@@ -145,6 +196,13 @@ static int load_read(reader *R, calib_curves *c)
         ascending(R, "read/v_in", c->vin, c->n_vin, 1) ||
         read_nd(R, "read/dc_current", 2, c->n_dc, c->n_vin, &c->dc_i, NULL, NULL))
         return -1;
+    size_t n_tab = (size_t)c->n_p * c->n_v, n_dc = (size_t)c->n_dc * c->n_vin;
+    if (volts(R, c, "read/v_store", c->v_store, (size_t)c->n_v) ||
+        volts(R, c, "read/dc_v_store", c->dc_v, (size_t)c->n_dc) ||
+        volts(R, c, "read/v_in", c->vin, (size_t)c->n_vin) ||
+        in_range(R, "read/charge", c->charge, n_tab, -CURVES_MAX_READ_C, CURVES_MAX_READ_C, "C") ||
+        in_range(R, "read/dc_current", c->dc_i, n_dc, -CURVES_MAX_A, CURVES_MAX_A, "A"))
+        return -1;
     /* The table's pulse axis is stored as fractions 0..1 of t_max: check it spans that. */
     double tol = 1e-6 * c->t_max_s;
     if (fabs(c->pulse_s[0]) > tol || fabs(c->pulse_s[c->n_p - 1] - c->t_max_s) > tol)
@@ -157,18 +215,22 @@ static int load_leak(reader *R, calib_curves *c)
 {
     if (read_1d(R, "leak/dc_v", 0, &c->leak_v, &c->n_leak) ||
         ascending(R, "leak/dc_v", c->leak_v, c->n_leak, 4) ||
-        read_1d(R, "leak/i_leak", c->n_leak, &c->leak_i, NULL))
+        volts(R, c, "leak/dc_v", c->leak_v, (size_t)c->n_leak) ||
+        read_1d(R, "leak/i_leak", c->n_leak, &c->leak_i, NULL) ||
+        in_range(R, "leak/i_leak", c->leak_i, (size_t)c->n_leak, -CURVES_MAX_A, CURVES_MAX_A, "A"))
         return -1;
     if (H5Aexists_by_name(R->f, "leak", "c_node_assumed_F", H5P_DEFAULT) > 0 &&
-        gc_h5_read_attr_double(R->f, "leak", "c_node_assumed_F", &c->c_node_assumed_f, R->path,
-                               R->e))
+        attr_in(R, "leak", "c_node_assumed_F", 0, 1, 1e-9, "F", &c->c_node_assumed_f))
         return -1;
     if (!has(R, "leak/v_store"))
         return 0; /* no hold transients: C cannot be fitted, see fit_leak.c */
     return read_1d(R, "leak/v0", 0, &c->v0, &c->n_v0) ||
+                   volts(R, c, "leak/v0", c->v0, (size_t)c->n_v0) ||
                    read_1d(R, "leak/time", 0, &c->t, &c->n_t) ||
                    ascending(R, "leak/time", c->t, c->n_t, 3) ||
-                   read_nd(R, "leak/v_store", 2, c->n_v0, c->n_t, &c->vt, NULL, NULL)
+                   in_range(R, "leak/time", c->t, (size_t)c->n_t, 0, CURVES_MAX_TIME_S, "s") ||
+                   read_nd(R, "leak/v_store", 2, c->n_v0, c->n_t, &c->vt, NULL, NULL) ||
+                   volts(R, c, "leak/v_store", c->vt, (size_t)c->n_v0 * c->n_t)
                ? -1
                : 0;
 }
@@ -178,18 +240,28 @@ static int load_converters(reader *R, calib_curves *c)
     if (has(R, "write") &&
         (read_1d(R, "write/level", 0, &c->w_level, &c->n_w) ||
          read_1d(R, "write/v_dac", c->n_w, &c->w_dac, NULL) ||
+         volts(R, c, "write/v_dac", c->w_dac, (size_t)c->n_w) ||
          read_1d(R, "write/v_stored", c->n_w, &c->w_stored, NULL) ||
-         ascending(R, "write/v_stored", c->w_stored, c->n_w, 2)))
+         ascending(R, "write/v_stored", c->w_stored, c->n_w, 2) ||
+         volts(R, c, "write/v_stored", c->w_stored, (size_t)c->n_w)))
         return -1;
     if (has(R, "c2p") &&
         (read_1d(R, "c2p/charge", 0, &c->c2p_q, &c->n_c2p) ||
          ascending(R, "c2p/charge", c->c2p_q, c->n_c2p, 4) ||
-         read_1d(R, "c2p/pulse_width", c->n_c2p, &c->c2p_p, NULL)))
+         in_range(R, "c2p/charge", c->c2p_q, (size_t)c->n_c2p, -CURVES_MAX_CHARGE_C,
+                  CURVES_MAX_CHARGE_C, "C") ||
+         read_1d(R, "c2p/pulse_width", c->n_c2p, &c->c2p_p, NULL) ||
+         in_range(R, "c2p/pulse_width", c->c2p_p, (size_t)c->n_c2p, -CURVES_MAX_S, CURVES_MAX_S,
+                  "s")))
         return -1;
     if (has(R, "readout") &&
         (read_1d(R, "readout/charge", 0, &c->ro_q, &c->n_ro) ||
          ascending(R, "readout/charge", c->ro_q, c->n_ro, 4) ||
-         read_1d(R, "readout/pulse_signed", c->n_ro, &c->ro_p, NULL)))
+         in_range(R, "readout/charge", c->ro_q, (size_t)c->n_ro, -CURVES_MAX_CHARGE_C,
+                  CURVES_MAX_CHARGE_C, "C") ||
+         read_1d(R, "readout/pulse_signed", c->n_ro, &c->ro_p, NULL) ||
+         in_range(R, "readout/pulse_signed", c->ro_p, (size_t)c->n_ro, -CURVES_MAX_S,
+                  CURVES_MAX_S, "s")))
         return -1;
     if (!has(R, "energy"))
         return 0;
@@ -197,7 +269,15 @@ static int load_converters(reader *R, calib_curves *c)
     return read_scalar(R, "energy/read_per_cell", &c->e_read_j) ||
                    read_scalar(R, "energy/write", &c->e_write_j) ||
                    read_scalar(R, "energy/c2p_conversion", &c->e_c2p_j) ||
-                   read_scalar(R, "energy/readout_conversion", &c->e_readout_j)
+                   read_scalar(R, "energy/readout_conversion", &c->e_readout_j) ||
+                   in_range(R, "energy/read_per_cell", &c->e_read_j, 1, -CURVES_MAX_J,
+                            CURVES_MAX_J, "J") ||
+                   in_range(R, "energy/write", &c->e_write_j, 1, -CURVES_MAX_J, CURVES_MAX_J,
+                            "J") ||
+                   in_range(R, "energy/c2p_conversion", &c->e_c2p_j, 1, -CURVES_MAX_J,
+                            CURVES_MAX_J, "J") ||
+                   in_range(R, "energy/readout_conversion", &c->e_readout_j, 1, -CURVES_MAX_J,
+                            CURVES_MAX_J, "J")
                ? -1
                : 0;
 }

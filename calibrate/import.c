@@ -406,15 +406,12 @@ static int import_tables(const calib_import_opts *o, const table *iv, const tabl
     double vdd = o->vdd_v > 0 ? o->vdd_v : iv->ga[iv->na - 1];
     if (!(vdd > 0))
         return gc_fail(e, "%s: the largest vstore_V must be positive (it sets vdd)", iv->path);
-    gc_h5_quiet();
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = gc_h5_create(path, e);
     if (f < 0)
-        return gc_fail(e, "%s: cannot create", path);
+        return -1;
     int rc = write_root(o, vdd, f, e) || write_read(iv, o, vdd, f, e) ||
              (lk && write_leak(lk, o->c_node_f, f, e));
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = gc_fail(e, "%s: cannot finish writing", path);
-    return rc ? -1 : 0;
+    return gc_h5_save(f, path, !rc, e) || rc ? -1 : 0;
 }
 
 int calib_import(const calib_import_opts *o, const char *path, gc_err *e)

@@ -10,6 +10,11 @@
  *                  (s, ascending from 0), lower_v (ascending toward v_eq) with lower_t
  *   /c2p           charge (n, C, ascending), pulse (n, s); attrs s_sat_C, t_max_s
  *   /readout       charge (n, C, ascending), pulse_signed (n, s)
+ * Physical ranges (every number is also finite): vdd_V in (0, 10] V; stored voltages, v_mid_V
+ * and v_eq_V in [-vdd, 2 vdd]; times (t_max_s, t_write_s, pulses) within 1 s and leakage
+ * times and tau_tail_s within 1e9 s; charges within 1e-6 C (a read: 1e-9 C). Each row of
+ * /read/charge is non-decreasing in v_store and the full-pulse row rises; the converters'
+ * pulses rise from the first charge to the last.
  * Every check failure names the file and the object; nothing is half-loaded. */
 #include <math.h>
 #include <stdlib.h>
@@ -44,6 +49,46 @@ static int read_1d(loader *L, const char *name, int n_expect, double **out, int 
     return 0;
 }
 
+#define LOAD_MAX_V 10.0         /* V, the largest supply a cell file may name */
+#define LOAD_MAX_PULSE_S 1.0    /* s, read pulses and converter outputs */
+#define LOAD_MAX_TIME_S 1e9     /* s, leakage tables and time constants */
+#define LOAD_MAX_CHARGE_C 1e-6  /* C, converter inputs */
+#define LOAD_MAX_READ_C 1e-9    /* C, one cell's read */
+
+/* Every value of dataset name finite and in [lo, hi] (unit for the message). */
+static int check_range(loader *L, const char *name, const double *x, size_t n, double lo,
+                       double hi, const char *unit)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return gc_fail(L->e, "%s: dataset %s holds a non-finite value", L->path, name);
+        if (x[i] < lo || x[i] > hi)
+            return gc_fail(L->e, "%s: dataset %s holds %g %s, outside [%g, %g] %s", L->path,
+                           name, x[i], unit, lo, hi, unit);
+    }
+    return 0;
+}
+
+/* A numeric attribute obj/name, finite and in [lo, hi] (lo_open: lo itself excluded). */
+static int read_attr(loader *L, const char *obj, const char *name, double lo, int lo_open,
+                     double hi, const char *unit, double *out)
+{
+    if (gc_h5_read_attr_double(L->f, obj, name, out, L->path, L->e))
+        return -1;
+    if (!isfinite(*out) || (lo_open ? !(*out > lo) : !(*out >= lo)) || !(*out <= hi))
+        return gc_fail(L->e, "%s: /%s attribute %s is %g, not a number in %s%g, %g] %s", L->path,
+                       strcmp(obj, ".") ? obj : "", name, *out, lo_open ? "(" : "[", lo, hi,
+                       unit);
+    return 0;
+}
+
+/* Stored voltages: [-vdd, 2 vdd]. */
+static int check_volts(loader *L, const cell_model *m, const char *name, const double *x,
+                       size_t n)
+{
+    return check_range(L, name, x, n, -m->vdd_v, 2 * m->vdd_v, "V");
+}
+
 /* dir > 0: strictly ascending; dir < 0: strictly descending. */
 static int check_monotone(loader *L, const char *name, const double *x, int n, int dir)
 {
@@ -75,9 +120,9 @@ static int load_t_write(loader *L, cell_model *m)
         return 0;
     if (gc_h5_read_attr_double(L->f, "params", "t_write_s", &m->t_write_s, L->path, L->e))
         return -1;
-    if (!isfinite(m->t_write_s) || !(m->t_write_s > 0))
-        return gc_fail(L->e, "%s: /params t_write_s must be a finite positive time in s (is %g)",
-                       L->path, m->t_write_s);
+    if (!isfinite(m->t_write_s) || !(m->t_write_s > 0) || m->t_write_s > LOAD_MAX_PULSE_S)
+        return gc_fail(L->e, "%s: /params t_write_s must be a finite positive time in s, at "
+                       "most %g (is %g)", L->path, LOAD_MAX_PULSE_S, m->t_write_s);
     return 0;
 }
 
@@ -98,18 +143,16 @@ static int load_header(loader *L, cell_model *m)
     if (gc_h5_read_attr_double(L->f, ".", "format_version", &version, L->path, L->e))
         return -1;
     if (version != 1)
-        return gc_fail(L->e, "%s: format_version %g is not supported (expected 1)", L->path,
-                       version);
+        return gc_fail(L->e, "%s: root attribute format_version %g is not supported (expected 1)",
+                       L->path, version);
     if (gc_h5_read_attr_str(L->f, ".", "technology", &tech, L->path, L->e))
         return -1;
     free(tech);
     if (need_group(L, "params") ||
-        gc_h5_read_attr_double(L->f, "params", "v_mid_V", &m->v_mid_v, L->path, L->e) ||
-        gc_h5_read_attr_double(L->f, "params", "t_max_s", &m->t_max_s, L->path, L->e) ||
-        gc_h5_read_attr_double(L->f, "params", "vdd_V", &m->vdd_v, L->path, L->e))
+        read_attr(L, "params", "vdd_V", 0, 1, LOAD_MAX_V, "V", &m->vdd_v) ||
+        read_attr(L, "params", "v_mid_V", 0, 0, m->vdd_v, "V", &m->v_mid_v) ||
+        read_attr(L, "params", "t_max_s", 0, 1, LOAD_MAX_PULSE_S, "s", &m->t_max_s))
         return -1;
-    if (!(m->t_max_s > 0) || !(m->vdd_v > 0))
-        return gc_fail(L->e, "%s: /params t_max_s and vdd_V must be positive", L->path);
     return load_t_write(L, m);
 }
 
@@ -128,7 +171,27 @@ static int load_write(loader *L, cell_model *m)
     if (read_1d(L, "write/v_stored", n, &m->write_v, &n2))
         return -1;
     m->k_levels = n;
-    return check_monotone(L, "/write/v_stored", m->write_v, n, 1) ? -1 : 0;
+    return check_monotone(L, "/write/v_stored", m->write_v, n, 1) ||
+                   check_volts(L, m, "/write/v_stored", m->write_v, (size_t)n)
+               ? -1
+               : 0;
+}
+
+/* A cell delivers more charge from a higher stored voltage: every row non-decreasing, and
+ * the full pulse's row rises (a reversed or all-zero table is not a cell). */
+static int check_read_rows(loader *L, const double *charge, int n_p, int n_v)
+{
+    for (int p = 0; p < n_p; p++)
+        for (int i = 1; i < n_v; i++)
+            if (charge[(size_t)p * n_v + i] < charge[(size_t)p * n_v + i - 1])
+                return gc_fail(L->e, "%s: dataset /read/charge falls with v_store (row %d, "
+                               "columns %d..%d): the charge must not decrease as the stored "
+                               "voltage rises", L->path, p, i - 1, i);
+    const double *full = charge + (size_t)(n_p - 1) * n_v;
+    if (!(full[n_v - 1] > full[0]))
+        return gc_fail(L->e, "%s: dataset /read/charge is flat at the full pulse (all equal, "
+                       "e.g. all zero): not a cell", L->path);
+    return 0;
 }
 
 static int load_read(loader *L, cell_model *m)
@@ -144,6 +207,7 @@ static int load_read(loader *L, cell_model *m)
         return gc_fail(L->e, "%s: /read/pulse_frac must run from 0 to 1", L->path);
     if (read_1d(L, "read/v_store", 0, &v, &n_v) ||
         check_monotone(L, "/read/v_store", v, n_v, 1) ||
+        check_volts(L, m, "/read/v_store", v, (size_t)n_v) ||
         gc_h5_read(L->f, "read/charge", &charge, &rank, dims, L->path, L->e))
         goto done;
     if (rank != 2 || dims[0] != (size_t)m->n_p || dims[1] != (size_t)n_v) {
@@ -151,11 +215,10 @@ static int load_read(loader *L, cell_model *m)
                 L->path, m->n_p, n_v);
         goto done;
     }
-    for (size_t i = 0; i < (size_t)m->n_p * n_v; i++)
-        if (!isfinite(charge[i])) {
-            gc_fail(L->e, "%s: dataset /read/charge holds a non-finite value", L->path);
-            goto done;
-        }
+    if (check_range(L, "/read/charge", charge, (size_t)m->n_p * n_v, -LOAD_MAX_READ_C,
+                    LOAD_MAX_READ_C, "C") ||
+        check_read_rows(L, charge, m->n_p, n_v))
+        goto done;
     m->n_v = n_v;
     m->q_levels = m->n_p;
     m->read_rows = calloc((size_t)m->n_p, sizeof *m->read_rows);
@@ -180,13 +243,15 @@ done:
 
 /* One side of the leakage table: v_name runs from the range end toward v_eq (dir_v), t_name
  * ascends from 0. Builds t(v) with v ascending and v(t). */
-static int load_leak_side(loader *L, const char *v_name, const char *t_name, int dir_v,
-                          cell_curve *t_of_v, cell_curve *v_of_t)
+static int load_leak_side(loader *L, const cell_model *m, const char *v_name,
+                          const char *t_name, int dir_v, cell_curve *t_of_v, cell_curve *v_of_t)
 {
     double *v = NULL, *t = NULL;
     int n = 0, n2, rc = -1;
     if (read_1d(L, v_name, 0, &v, &n) || read_1d(L, t_name, n, &t, &n2) ||
-        check_monotone(L, v_name, v, n, dir_v) || check_monotone(L, t_name, t, n, 1))
+        check_monotone(L, v_name, v, n, dir_v) || check_monotone(L, t_name, t, n, 1) ||
+        check_volts(L, m, v_name, v, (size_t)n) ||
+        check_range(L, t_name, t, (size_t)n, 0, LOAD_MAX_TIME_S, "s"))
         goto done;
     if (t[0] != 0) {
         gc_fail(L->e, "%s: dataset /%s must start at time 0", L->path, t_name);
@@ -215,13 +280,12 @@ done:
 static int load_leak(loader *L, cell_model *m)
 {
     if (need_group(L, "leak") ||
-        gc_h5_read_attr_double(L->f, "leak", "v_eq_V", &m->v_eq_v, L->path, L->e) ||
-        gc_h5_read_attr_double(L->f, "leak", "tau_tail_s", &m->tau_tail_s, L->path, L->e))
+        read_attr(L, "leak", "v_eq_V", -m->vdd_v, 0, 2 * m->vdd_v, "V", &m->v_eq_v) ||
+        read_attr(L, "leak", "tau_tail_s", 0, 1, LOAD_MAX_TIME_S, "s", &m->tau_tail_s))
         return -1;
-    if (!(m->tau_tail_s > 0))
-        return gc_fail(L->e, "%s: /leak tau_tail_s must be positive", L->path);
-    if (load_leak_side(L, "leak/upper_v", "leak/upper_t", -1, &m->up_t_of_v, &m->up_v_of_t) ||
-        load_leak_side(L, "leak/lower_v", "leak/lower_t", 1, &m->lo_t_of_v, &m->lo_v_of_t))
+    if (load_leak_side(L, m, "leak/upper_v", "leak/upper_t", -1, &m->up_t_of_v,
+                       &m->up_v_of_t) ||
+        load_leak_side(L, m, "leak/lower_v", "leak/lower_t", 1, &m->lo_t_of_v, &m->lo_v_of_t))
         return -1;
     if (m->up_v_of_t.y[m->up_v_of_t.n - 1] < m->v_eq_v ||
         m->lo_v_of_t.y[m->lo_v_of_t.n - 1] > m->v_eq_v)
@@ -235,13 +299,15 @@ static int load_curve(loader *L, const char *charge_name, const char *y_name, ce
     double *x = NULL, *y = NULL;
     int n = 0, n2, rc = -1;
     if (read_1d(L, charge_name, 0, &x, &n) || read_1d(L, y_name, n, &y, &n2) ||
-        check_monotone(L, charge_name, x, n, 1))
+        check_monotone(L, charge_name, x, n, 1) ||
+        check_range(L, charge_name, x, (size_t)n, -LOAD_MAX_CHARGE_C, LOAD_MAX_CHARGE_C, "C") ||
+        check_range(L, y_name, y, (size_t)n, -LOAD_MAX_PULSE_S, LOAD_MAX_PULSE_S, "s"))
         goto done;
-    for (int i = 0; i < n; i++)
-        if (!isfinite(y[i])) {
-            gc_fail(L->e, "%s: dataset /%s holds a non-finite value", L->path, y_name);
-            goto done;
-        }
+    if (!(y[n - 1] > y[0])) {
+        gc_fail(L->e, "%s: dataset /%s does not rise from the first charge to the last (flat or "
+                "reversed): not a converter", L->path, y_name);
+        goto done;
+    }
     c->n = n;
     c->x = x;
     c->y = y;
@@ -264,12 +330,10 @@ static int load_converters(loader *L, cell_model *m)
 {
     double t_max;
     if (need_group(L, "c2p") ||
-        gc_h5_read_attr_double(L->f, "c2p", "s_sat_C", &m->s_sat_c, L->path, L->e) ||
-        gc_h5_read_attr_double(L->f, "c2p", "t_max_s", &t_max, L->path, L->e) ||
+        read_attr(L, "c2p", "s_sat_C", 0, 1, LOAD_MAX_CHARGE_C, "C", &m->s_sat_c) ||
+        read_attr(L, "c2p", "t_max_s", 0, 1, LOAD_MAX_PULSE_S, "s", &t_max) ||
         load_curve(L, "c2p/charge", "c2p/pulse", &m->c2p))
         return -1;
-    if (!(m->s_sat_c > 0))
-        return gc_fail(L->e, "%s: /c2p s_sat_C must be positive", L->path);
     if (need_group(L, "readout") ||
         load_curve(L, "readout/charge", "readout/pulse_signed", &m->readout))
         return -1;

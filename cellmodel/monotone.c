@@ -108,8 +108,8 @@ double cell_curve_eval(const cell_curve *c, double xv)
         return c->y[0];
     if (xv >= x[n - 1])
         return c->y[n - 1];
-    int b = (int)((xv - x[0]) * c->inv_w);
-    b = b < n ? b : n - 1;
+    double u = (xv - x[0]) * c->inv_w; /* in [0, n] unless the span overflowed */
+    int b = u >= 0 && u < n ? (int)u : u >= n ? n - 1 : 0;
     int lo = c->bucket[b], hi = c->bucket[b + 1] + 1;
     /* the bucket arithmetic may be off by a rounding step at an edge */
     while (lo > 0 && x[lo] > xv)

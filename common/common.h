@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <hdf5.h>
 
 /* ---------------------------------------------------------------------------------------- */
@@ -37,8 +38,28 @@ int gc_commit_file(const char *tmp, const char *path, gc_err *e);
 /* Writes len bytes to path atomically. */
 int gc_write_file_atomic(const char *path, const void *data, size_t len, gc_err *e);
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size. */
+/* Largest input file gcsim reads, in bytes. */
+#define GC_INPUT_MAX_BYTES ((size_t)1 << 34)
+
+/* Checks that path is a regular file of at most GC_INPUT_MAX_BYTES that can be opened:
+ * directories, devices (/dev/zero), pipes and sockets are refused with one line naming the
+ * path. The size goes to *size if size is not NULL. */
+int gc_check_input_file(const char *path, size_t *size, gc_err *e);
+
+/* fopen(path, "rb") after gc_check_input_file; NULL with the message in e. */
+FILE *gc_open_input(const char *path, gc_err *e);
+
+/* Reads a whole regular file (gc_check_input_file) into a NUL-terminated malloc'd buffer;
+ * *len gets its size. */
 int gc_read_file(const char *path, char **data, size_t *len, gc_err *e);
+
+/* 1 if the two paths name the same existing file (same device and inode), else 0. */
+int gc_same_file(const char *a, const char *b);
+
+/* Refuses an output that would replace one of the inputs (n paths, NULL entries skipped):
+ * "OPTION OUT is also the input IN". */
+int gc_check_output(const char *what, const char *out, const char *const *inputs, int n,
+                    gc_err *e);
 
 /* Creates a directory and its parents (like mkdir -p). */
 int gc_mkdir_p(const char *path, gc_err *e);
@@ -95,9 +116,24 @@ int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out
 int gc_h5_read_attr_double(hid_t loc, const char *obj, const char *name, double *out,
                            const char *file, gc_err *e);
 
-/* Opens an existing HDF5 file read-only with a clear error for missing, truncated or
- * non-HDF5 files. */
+/* Opens an existing HDF5 file read-only with a clear error for missing, truncated, damaged
+ * or non-HDF5 files. The file is parsed in a child process, which copies its groups, numeric
+ * datasets and numeric or string attributes into an in-memory file handed back here: a
+ * malformed file that crashes or hangs libhdf5 is one error line, never a crash of gcsim.
+ * Soft and external links, references and non-scalar strings are not carried over. */
 hid_t gc_h5_open_read(const char *path, gc_err *e);
+
+/* Largest dataset gc_h5_read and gc_h5_open_read accept, in numbers. */
+#define GC_H5_MAX_VALUES (1ul << 26)
+
+/* A new HDF5 file built in memory for path (nothing touches the disk until gc_h5_save).
+ * Returns a handle or H5I_INVALID_HID. */
+hid_t gc_h5_create(const char *path, gc_err *e);
+
+/* Closes f and, if keep, writes its image to path (created or truncated) with checked writes:
+ * a full disk is an error naming path, never a crash inside libhdf5. Write to a temporary
+ * file (gc_tmp_path_beside) and commit it to replace a result atomically. */
+int gc_h5_save(hid_t f, const char *path, int keep, gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
 /* PNG plots through gnuplot. */

@@ -19,6 +19,9 @@ int gc_tmp_path_beside(const char *path, char *tmp, size_t n, gc_err *e)
     if (fd < 0)
         return gc_fail(e, "%s: cannot create a temporary file beside it: %s", path,
                        strerror(errno));
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask); /* as fopen would make it, not mkstemp's 0600 */
     close(fd);
     return 0;
 }
@@ -52,37 +55,102 @@ int gc_write_file_atomic(const char *path, const void *data, size_t len, gc_err 
     return gc_commit_file(tmp, path, e);
 }
 
+/* The kind of file st describes, for a message; NULL for a regular file. */
+static const char *not_regular(const struct stat *st)
+{
+    if (S_ISREG(st->st_mode))
+        return NULL;
+    if (S_ISDIR(st->st_mode))
+        return "is a folder, not a file";
+    return S_ISFIFO(st->st_mode)   ? "is a pipe, not a regular file"
+           : S_ISCHR(st->st_mode)  ? "is a device, not a regular file"
+           : S_ISSOCK(st->st_mode) ? "is a socket, not a regular file"
+                                   : "is not a regular file";
+}
+
+static int check_stat(const char *path, const struct stat *st, size_t *size, gc_err *e)
+{
+    const char *why = not_regular(st);
+    if (why)
+        return gc_fail(e, "%s: %s", path, why);
+    if ((unsigned long long)st->st_size > GC_INPUT_MAX_BYTES)
+        return gc_fail(e, "%s: larger than %llu bytes", path,
+                       (unsigned long long)GC_INPUT_MAX_BYTES);
+    if (size)
+        *size = (size_t)st->st_size;
+    return 0;
+}
+
+int gc_check_input_file(const char *path, size_t *size, gc_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return gc_fail(e, "%s: cannot open: %s", path,
+                       errno == ENOENT ? "no such file" : strerror(errno));
+    if (check_stat(path, &st, size, e))
+        return -1;
+    if (access(path, R_OK) != 0)
+        return gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+}
+
+FILE *gc_open_input(const char *path, gc_err *e)
+{
+    if (gc_check_input_file(path, NULL, e))
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f) {
+        gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || check_stat(path, &st, NULL, e)) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
 int gc_read_file(const char *path, char **data, size_t *len, gc_err *e)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = gc_open_input(path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *bigger = realloc(buf, 2 * cap + 1);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
+        return -1;
+    struct stat st;
+    size_t size = fstat(fileno(f), &st) == 0 ? (size_t)st.st_size : 0;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        fclose(f);
+        return gc_fail(e, "%s: out of memory reading %zu bytes", path, size);
     }
-    int failed = ferror(f);
+    size_t n = fread(buf, 1, size, f);
+    int failed = ferror(f) || n != size || fgetc(f) != EOF;
     fclose(f);
-    if (!buf || failed) {
+    if (failed) {
         free(buf);
-        return gc_fail(e, "%s: read failed", path);
+        return gc_fail(e, "%s: read failed (the file changed while being read?)", path);
     }
     buf[n] = '\0';
     *data = buf;
     if (len)
         *len = n;
+    return 0;
+}
+
+int gc_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+int gc_check_output(const char *what, const char *out, const char *const *inputs, int n,
+                    gc_err *e)
+{
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && (gc_same_file(out, inputs[i]) || !strcmp(out, inputs[i])))
+            return gc_fail(e, "%s %s is also an input (%s): choose another output", what, out,
+                           inputs[i]);
     return 0;
 }
 
@@ -102,6 +170,9 @@ int gc_mkdir_p(const char *path, gc_err *e)
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
         return gc_fail(e, "%s: cannot create folder: %s", buf, strerror(errno));
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return gc_fail(e, "%s: exists and is not a folder", buf);
     return 0;
 }
 

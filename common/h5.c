@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5_hl.h>
 
@@ -110,23 +109,6 @@ int gc_h5_attach(hid_t loc, const char *dset, int rank, const char *const *axes,
     return rc;
 }
 
-hid_t gc_h5_open_read(const char *path, gc_err *e)
-{
-    gc_h5_quiet();
-    if (access(path, R_OK) != 0) {
-        gc_fail(e, "%s: cannot open: no such file or not readable", path);
-        return H5I_INVALID_HID;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        gc_fail(e, "%s: not an HDF5 file (or truncated)", path);
-        return H5I_INVALID_HID;
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        gc_fail(e, "%s: cannot open as HDF5 (truncated or damaged)", path);
-    return f;
-}
-
 int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dims[8],
                const char *file, gc_err *e)
 {
@@ -145,11 +127,18 @@ int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dim
     }
     H5Sget_simple_extent_dims(s, hd, NULL);
     size_t n = 1;
+    int too_big = 0;
     for (int i = 0; i < r; i++) {
         dims[i] = hd[i];
-        n *= hd[i];
+        too_big |= hd[i] > GC_H5_MAX_VALUES || (hd[i] && n > GC_H5_MAX_VALUES / hd[i]);
+        n *= too_big ? 1 : hd[i];
     }
     H5Sclose(s);
+    if (too_big) {
+        H5Dclose(d);
+        return gc_fail(e, "%s: dataset %s is larger than %lu numbers", file, name,
+                       (unsigned long)GC_H5_MAX_VALUES);
+    }
     hid_t t = H5Dget_type(d);
     int numeric = H5Tget_class(t) == H5T_FLOAT || H5Tget_class(t) == H5T_INTEGER;
     H5Tclose(t);
@@ -166,23 +155,46 @@ int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dim
     return 0;
 }
 
+/* "the root" or "/group" for messages about an object's attributes. */
+static const char *obj_name(const char *obj, char *buf, size_t n)
+{
+    if (!strcmp(obj, "."))
+        return "the root";
+    snprintf(buf, n, "%s%s", obj[0] == '/' ? "" : "/", obj);
+    return buf;
+}
+
+/* Number of values an attribute holds (-1 if it cannot be told). */
+static hssize_t attr_points(hid_t a)
+{
+    hid_t s = a < 0 ? H5I_INVALID_HID : H5Aget_space(a);
+    hssize_t n = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
+    if (s >= 0)
+        H5Sclose(s);
+    return n;
+}
+
 int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out,
                         const char *file, gc_err *e)
 {
-    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0)
-        return gc_fail(e, "%s: %s has no attribute %s", file, obj, name);
+    char ob[256];
+    const char *on = obj_name(obj, ob, sizeof ob);
+    htri_t has = H5Aexists_by_name(loc, obj, name, H5P_DEFAULT);
+    if (has <= 0)
+        return gc_fail(e, has < 0 ? "%s: cannot read the attributes of %s (%s)"
+                                  : "%s: %s has no attribute %s", file, on, name);
     hid_t a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
     hid_t t = H5Aget_type(a);
     int rc = 0;
-    if (H5Tget_class(t) != H5T_STRING) {
-        rc = gc_fail(e, "%s: attribute %s of %s is not a string", file, name, obj);
+    if (attr_points(a) != 1 || H5Tget_class(t) != H5T_STRING) {
+        rc = gc_fail(e, "%s: attribute %s of %s is not one string", file, name, on);
     } else if (H5Tis_variable_str(t) > 0) {
         char *v = NULL;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes UTF-8 */
         if (H5Aread(a, mt, &v) < 0 || !v)
-            rc = gc_fail(e, "%s: cannot read attribute %s", file, name);
+            rc = gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on);
         else {
             *out = strdup(v);
             H5free_memory(v);
@@ -192,7 +204,7 @@ int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out
         size_t n = H5Tget_size(t);
         char *v = calloc(n + 1, 1);
         if (H5Aread(a, t, v) < 0)
-            rc = gc_fail(e, "%s: cannot read attribute %s", file, name);
+            rc = gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on);
         if (rc)
             free(v);
         else
@@ -206,10 +218,22 @@ int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out
 int gc_h5_read_attr_double(hid_t loc, const char *obj, const char *name, double *out,
                            const char *file, gc_err *e)
 {
-    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0)
-        return gc_fail(e, "%s: %s has no attribute %s", file, obj, name);
+    char ob[256];
+    const char *on = obj_name(obj, ob, sizeof ob);
+    htri_t has = H5Aexists_by_name(loc, obj, name, H5P_DEFAULT);
+    if (has <= 0)
+        return gc_fail(e, has < 0 ? "%s: cannot read the attributes of %s (%s)"
+                                  : "%s: %s has no attribute %s", file, on, name);
     hid_t a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = H5Aread(a, H5T_NATIVE_DOUBLE, out);
-    H5Aclose(a);
-    return st < 0 ? gc_fail(e, "%s: cannot read attribute %s of %s", file, name, obj) : 0;
+    hid_t t = a < 0 ? H5I_INVALID_HID : H5Aget_type(a);
+    H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+    int one = attr_points(a) == 1 && (cls == H5T_FLOAT || cls == H5T_INTEGER);
+    herr_t st = one ? H5Aread(a, H5T_NATIVE_DOUBLE, out) : -1;
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    if (!one)
+        return gc_fail(e, "%s: attribute %s of %s is not one number", file, name, on);
+    return st < 0 ? gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on) : 0;
 }

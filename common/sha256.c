@@ -24,9 +24,9 @@ void gc_sha256_hex(const void *data, size_t len, char hex[65])
 
 int gc_sha256_file(const char *path, char hex[65], gc_err *e)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = gc_open_input(path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     unsigned char buf[1 << 15];

@@ -158,6 +158,8 @@ static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase, hid_t fi
     if (!res)
         return gc_fail(e, "out of memory");
     c->res = res;
+    /* empty until spice_run fills them, so a failure before it frees nothing unset */
+    memset(c->res + start, 0, (size_t)(c->n_jobs - start) * sizeof *res);
     for (int i = start; i < c->n_jobs && o->dump_dir; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%03d.cir", o->dump_dir, i);
@@ -186,13 +188,14 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
                        gc_err *e)
 {
     char tmp[4096];
+    if (o->dump_dir && gc_mkdir_p(o->dump_dir, e))
+        return gc_wrap(e, "--dump-netlists");
     if (gc_tmp_path_beside(out_path, tmp, sizeof tmp, e))
         return -1;
-    gc_h5_quiet();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t file = gc_h5_create(tmp, e);
     if (file < 0) {
         unlink(tmp);
-        return gc_fail(e, "%s: cannot create HDF5 file", tmp);
+        return -1;
     }
     sweep_ctx c = {.t = t, .plan = o->plan};
     char ngspice[32] = "";
@@ -200,9 +203,7 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
              write_energy(&c, file, e) || write_params(t, file, e) ||
              write_provenance(t, o, ngspice, file, e);
     ctx_free(&c);
-    if (H5Fclose(file) < 0 && !rc)
-        rc = gc_fail(e, "%s: cannot close HDF5 file", tmp);
-    if (rc) {
+    if (gc_h5_save(file, tmp, !rc, e) || rc) {
         unlink(tmp);
         return -1;
     }
