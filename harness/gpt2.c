@@ -269,8 +269,8 @@ static int acts_reserve(gpt2_model *m, int B, int T, gc_err *e)
 /* -------------------------------------------------------------------------------------- */
 /* Forward */
 
-/* One transformer block on N = B·T rows held in m's activation buffers, or in the streaming
- * buffers when step is set (then N = 1 and pos is the position). */
+/* One transformer block on N = B·T rows. step set: B = 1, the T rows are tokens at positions
+ * pos.. of the stream and attention runs one token at a time against it. */
 static int block_forward(gpt2_model *m, int l, float *residual, float *ln, float *qkv,
                          float *atty, float *fch, int B, int T, int step, int pos, gc_err *e)
 {
@@ -281,8 +281,11 @@ static int block_forward(gpt2_model *m, int l, float *residual, float *ln, float
     size_t lc = (size_t)l * C;
     layernorm_forward(ln, residual, p->ln1w + lc, p->ln1b + lc, N, C, c->ln_eps);
     gpt2_matmul_nt(qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
-    int rc = step ? gpt2_attn_step(m, l, atty, qkv, pos, e)
-                  : gpt2_attn_forward(m, l, atty, qkv, B, T, e);
+    int rc = 0;
+    if (!step)
+        rc = gpt2_attn_forward(m, l, atty, qkv, B, T, e);
+    for (int t = 0; step && t < T && !rc; t++) /* B = 1: token by token against the stream */
+        rc = gpt2_attn_step(m, l, atty + (size_t)t * C, qkv + (size_t)t * 3 * C, pos + t, e);
     if (rc)
         return gc_wrap(e, "layer %d attention", l);
     gpt2_matmul_nt(ln, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C);
@@ -383,6 +386,44 @@ int gpt2_stream_step(gpt2_model *m, uint32_t token, float *logits, gc_err *e)
     layernorm_forward(ln, residual, m->params.lnfw, m->params.lnfb, 1, (int)C, c->ln_eps);
     gpt2_matmul_nt(logits, ln, m->params.wte, NULL, 1, (int)C, c->vocab_size);
     m->pos++;
+    return 0;
+}
+
+int gpt2_stream_prefill(gpt2_model *m, const uint32_t *tokens, int T, gc_err *e)
+{
+    if (gpt2_stream_reset(m, e))
+        return -1;
+    m->stream_fill = 1;
+    int rc = gpt2_forward(m, tokens, 1, T, e);
+    m->stream_fill = 0;
+    if (rc) { /* a partly filled stream: start again */
+        gpt2_attn_stream_reset(m, NULL);
+        return -1;
+    }
+    m->pos = T;
+    return 0;
+}
+
+int gpt2_stream_extend(gpt2_model *m, const uint32_t *tokens, int n, gc_err *e)
+{
+    const gpt2_config *c = &m->config;
+    if (!m->step_memory)
+        return gc_fail(e, "streaming: gpt2_stream_reset was not called");
+    if (n < 1 || n > c->max_seq_len - m->pos)
+        return gc_fail(e, "streaming: %d more tokens after %d do not fit the context of %d", n,
+                       m->pos, c->max_seq_len);
+    if (check_tokens(m, tokens, n, e) || acts_reserve(m, 1, n, e))
+        return -1;
+    m->B = 1;
+    m->T = n;
+    encoder_forward(m->residual, tokens, m->params.wte, m->params.wpe, 1, n, c->n_embd, m->pos);
+    for (int l = 0; l < c->n_layer; l++)
+        if (block_forward(m, l, m->residual, m->ln, m->qkv, m->atty, m->fch, 1, n, 1, m->pos,
+                          e))
+            return -1;
+    layernorm_forward(m->ln, m->residual, m->params.lnfw, m->params.lnfb, n, c->n_embd,
+                      c->ln_eps);
+    m->pos += n;
     return 0;
 }
 

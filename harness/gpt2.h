@@ -128,6 +128,7 @@ typedef struct {
     /* streaming decode: one sequence, KV cache (L, maxT, 2C) for softmax */
     float *kv_cache;
     int pos;               /* tokens consumed since gpt2_stream_reset */
+    int stream_fill;       /* set by gpt2_stream_prefill: the forward also fills the stream */
     float *step_memory;    /* per-token activations */
     float *stream_scratch; /* (NH, maxT) attention workspace of a step */
 
@@ -201,6 +202,28 @@ void gpt2_logits(const gpt2_model *m, long row, long n, float *out);
  * token at position m->pos and writes the next-token logits (V) to logits. */
 int gpt2_stream_reset(gpt2_model *m, gc_err *e);
 int gpt2_stream_step(gpt2_model *m, uint32_t token, float *logits, gc_err *e);
+
+/* Resets the stream and runs T tokens as one prefill (gpt2_forward of one sequence: the
+ * hidden states are rows 0..T-1 for gpt2_logits) that also leaves the streaming state as T
+ * steps would have (KV cache or analog arrays filled, m->pos = T), so that decoding
+ * continues from it. */
+int gpt2_stream_prefill(gpt2_model *m, const uint32_t *tokens, int T, gc_err *e);
+
+/* n more tokens through the stream, at positions m->pos .. m->pos + n - 1: the dense layers
+ * on the n rows at once, attention token by token against the stream (as gpt2_stream_step).
+ * The hidden states of the n rows replace those of the last forward: gpt2_logits rows
+ * 0..n-1 give the next-token logits after each. */
+int gpt2_stream_extend(gpt2_model *m, const uint32_t *tokens, int n, gc_err *e);
+
+/* A snapshot of the streaming state (position and KV cache or analog arrays, the used part
+ * only), to continue from one context more than once. save allocates *st when NULL and
+ * reuses it otherwise; restore puts m back to the saved state. A state restores only into
+ * the model and attention configuration it was saved from (gpt2_set_attention in between
+ * makes restore fail). */
+typedef struct gpt2_stream_state gpt2_stream_state;
+int gpt2_stream_save(const gpt2_model *m, gpt2_stream_state **st, gc_err *e);
+int gpt2_stream_restore(gpt2_model *m, const gpt2_stream_state *st, gc_err *e);
+void gpt2_stream_state_free(gpt2_stream_state *st);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Scaler statistics and adaptation (PAPER.md §4) */

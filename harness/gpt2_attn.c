@@ -118,6 +118,15 @@ static void softmax_layer_forward(gpt2_model *m, int l, float *out, const float 
 /* -------------------------------------------------------------------------------------- */
 /* Causal softmax, streaming mode: KV cache (L, maxT, 2C) */
 
+/* Rows 0..T-1 of the cache of layer l get k and v of a prefill's qkv (T, 3C). */
+static void softmax_layer_fill(gpt2_model *m, int l, const float *qkv, int T)
+{
+    size_t C = (size_t)m->config.n_embd;
+    float *cache = m->kv_cache + (size_t)l * m->config.max_seq_len * 2 * C;
+    for (int t = 0; t < T; t++)
+        memcpy(cache + (size_t)t * 2 * C, qkv + (size_t)t * 3 * C + C, 2 * C * sizeof(float));
+}
+
 static void softmax_layer_step(gpt2_model *m, int l, float *out, const float *qkv, int pos)
 {
     int C = m->config.n_embd, NH = m->config.n_head, hs = C / NH;
@@ -215,6 +224,8 @@ static int library_layer_forward(gpt2_model *m, int l, float *out, const float *
     float *qs = m->scratch, *ks = qs + n, *vs = ks + n, *o = vs + n;
     scale_in_forward(m, l, qs, ks, vs, qkv, B, T);
     if (attn_forward_parallel(m->attn->plan, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
+        return -1;
+    if (m->stream_fill && attn_stream_append(m->attn->streams[l], ks, vs, T, e))
         return -1;
     if (m->probe)
         m->probe(m->probe_ctx, l, qs, ks, vs, o, B * NH, T, D);
@@ -315,8 +326,12 @@ size_t gpt2_attn_scratch_floats(const gpt2_model *m, int B, int T)
 int gpt2_attn_forward(gpt2_model *m, int l, float *out, const float *qkv, int B, int T,
                       gc_err *e)
 {
+    if (m->stream_fill && B != 1)
+        return gc_fail(e, "streaming: a prefill fills the stream of one sequence, not %d", B);
     if (own_softmax(&m->attn_cfg)) {
         softmax_layer_forward(m, l, out, qkv, B, T);
+        if (m->stream_fill)
+            softmax_layer_fill(m, l, qkv, T);
         return 0;
     }
     return library_layer_forward(m, l, out, qkv, B, T, e);
@@ -355,4 +370,109 @@ int gpt2_attn_step(gpt2_model *m, int l, float *out, const float *qkv, int pos, 
         return 0;
     }
     return library_layer_step(m, l, out, qkv, e);
+}
+
+/* -------------------------------------------------------------------------------------- */
+/* Snapshots of the streaming state */
+
+struct gpt2_stream_state {
+    int pos;
+    const attn_plan *plan; /* library variants: the plan the streams belong to; NULL: softmax */
+    attn_stream **streams; /* (L) library variants */
+    float *kv;             /* softmax: (L, pos, 2C), the used rows of the KV cache */
+    size_t kv_cap;         /* floats allocated in kv */
+    int n_layer;
+};
+
+void gpt2_stream_state_free(gpt2_stream_state *st)
+{
+    if (!st)
+        return;
+    for (int l = 0; st->streams && l < st->n_layer; l++)
+        attn_stream_free(st->streams[l]);
+    free(st->streams);
+    free(st->kv);
+    free(st);
+}
+
+/* Softmax: copies the rows 0..pos-1 of every layer's KV cache between the model's cache
+ * (L, maxT, 2C) and the packed snapshot (L, pos, 2C). */
+static void kv_rows_copy(const gpt2_model *m, float *packed, int pos, int to_packed)
+{
+    size_t C = (size_t)m->config.n_embd, n = (size_t)pos * 2 * C;
+    for (int l = 0; l < m->config.n_layer; l++) {
+        float *cache = m->kv_cache + (size_t)l * m->config.max_seq_len * 2 * C;
+        if (to_packed)
+            memcpy(packed + l * n, cache, n * sizeof(float));
+        else
+            memcpy(cache, packed + l * n, n * sizeof(float));
+    }
+}
+
+/* The snapshot's streams for the model's plan (allocated once per plan). */
+static int state_streams(gpt2_stream_state *st, const gpt2_model *m, gc_err *e)
+{
+    const attn_plan *plan = m->attn->plan;
+    if (st->streams && st->plan == plan)
+        return 0;
+    for (int l = 0; st->streams && l < st->n_layer; l++)
+        attn_stream_free(st->streams[l]);
+    free(st->streams);
+    st->plan = NULL;
+    st->n_layer = m->config.n_layer;
+    if (!(st->streams = calloc((size_t)st->n_layer, sizeof *st->streams)))
+        return gc_fail(e, "streaming: out of memory for a snapshot");
+    for (int l = 0; l < st->n_layer; l++)
+        if (attn_stream_alloc(plan, m->config.n_head, &st->streams[l], e))
+            return -1;
+    st->plan = plan;
+    return 0;
+}
+
+int gpt2_stream_save(const gpt2_model *m, gpt2_stream_state **out, gc_err *e)
+{
+    if (!m->step_memory)
+        return gc_fail(e, "streaming: gpt2_stream_reset was not called");
+    gpt2_stream_state *st = *out;
+    if (!st && !(st = *out = calloc(1, sizeof *st)))
+        return gc_fail(e, "streaming: out of memory for a snapshot");
+    st->pos = m->pos;
+    if (!own_softmax(&m->attn_cfg)) {
+        if (state_streams(st, m, e))
+            return -1;
+        for (int l = 0; l < m->config.n_layer; l++)
+            if (attn_stream_copy(st->streams[l], m->attn->streams[l], e))
+                return -1;
+        return 0;
+    }
+    st->plan = NULL;
+    size_t need = (size_t)m->config.n_layer * m->pos * 2 * m->config.n_embd;
+    if (need > st->kv_cap) {
+        float *kv = realloc(st->kv, need * sizeof *kv);
+        if (!kv)
+            return gc_fail(e, "streaming: out of memory for a snapshot of %d tokens", m->pos);
+        st->kv = kv;
+        st->kv_cap = need;
+    }
+    kv_rows_copy(m, st->kv, m->pos, 1);
+    return 0;
+}
+
+int gpt2_stream_restore(gpt2_model *m, const gpt2_stream_state *st, gc_err *e)
+{
+    if (!m->step_memory)
+        return gc_fail(e, "streaming: gpt2_stream_reset was not called");
+    int own = own_softmax(&m->attn_cfg);
+    if (own ? st->plan != NULL || (st->pos && !st->kv) : st->plan != m->attn->plan)
+        return gc_fail(e, "streaming: the snapshot was saved under another attention "
+                          "configuration");
+    if (own) {
+        kv_rows_copy(m, st->kv, st->pos, 0);
+    } else {
+        for (int l = 0; l < m->config.n_layer; l++)
+            if (attn_stream_copy(m->attn->streams[l], st->streams[l], e))
+                return -1;
+    }
+    m->pos = st->pos;
+    return 0;
 }
