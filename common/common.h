@@ -75,6 +75,11 @@ int gc_path_resolve(const char *dir, const char *path, char *out, size_t n, gc_e
 struct cJSON;
 int gc_json_write(const char *path, const struct cJSON *root, gc_err *e);
 
+/* Parses len bytes of JSON from path (named in messages) strictly: only white space may
+ * follow the value, and no object may hold a key twice (JSON readers disagree on which one
+ * wins). Returns the tree (cJSON_Delete it) or NULL with the message in e. */
+struct cJSON *gc_json_parse(const char *text, size_t len, const char *path, gc_err *e);
+
 /* ---------------------------------------------------------------------------------------- */
 /* SHA-256 as 64 lowercase hex characters plus NUL. */
 
@@ -200,6 +205,9 @@ int gc_npy_check_shape(const gc_npy *a, const char *path, int ndim, const size_t
 
 /* Number of elements. */
 size_t gc_npy_count(const gc_npy *a);
+
+/* Refuses a NaN or infinite element (float arrays), naming the file and the element. */
+int gc_npy_check_finite(const gc_npy *a, const char *path, gc_err *e);
 
 void gc_npy_free(gc_npy *a);
 

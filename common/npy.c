@@ -4,6 +4,7 @@
  * spaces and a newline so the data starts on a 64-byte boundary, then the raw data. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,8 @@ static int parse_preamble(const char *path, const unsigned char *buf, size_t len
         *data_off = 10 + *hdr_len;
     } else if (major == 2 || major == 3) {
         if (len < 12)
-            return gc_fail(e, "%s: truncated .npy header", path);
+            return gc_fail(e, "%s: .npy format version %d needs a 12-byte preamble, the file "
+                           "has %zu bytes (truncated)", path, major, len);
         *hdr_len = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
                    (size_t)buf[11] << 24;
         *data_off = 12 + *hdr_len;
@@ -153,7 +155,9 @@ static int parse_preamble(const char *path, const unsigned char *buf, size_t len
         return gc_fail(e, "%s: unsupported .npy format version %d", path, major);
     }
     if (*data_off > len)
-        return gc_fail(e, "%s: truncated .npy header", path);
+        return gc_fail(e, "%s: the .npy header (format version %d) declares %zu bytes, the file "
+                       "holds %zu after the preamble (truncated or corrupt)", path, major,
+                       *hdr_len, len - (*data_off - *hdr_len));
     return 0;
 }
 
@@ -179,6 +183,43 @@ static int parse_header(const char *path, const char *h, gc_npy_dtype want, gc_n
     return 0;
 }
 
+/* "(a,b,c)" */
+static void shape_text(const gc_npy *a, char *buf, size_t n)
+{
+    size_t used = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < a->ndim && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%zu", i ? "," : "", a->shape[i]);
+    if (used < n)
+        snprintf(buf + used, n - used, ")");
+}
+
+/* The data size in bytes; -1 if it does not fit in size_t. */
+static int shape_bytes(const gc_npy *a, size_t *bytes)
+{
+    size_t n = gc_npy_item_size(a->dtype);
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->shape[i] && n > SIZE_MAX / a->shape[i])
+            return -1;
+        n *= a->shape[i];
+    }
+    *bytes = n;
+    return 0;
+}
+
+int gc_npy_check_finite(const gc_npy *a, const char *path, gc_err *e)
+{
+    size_t n = gc_npy_count(a);
+    for (size_t i = 0; i < n; i++) {
+        double v = a->dtype == GC_NPY_F32 ? ((const float *)a->data)[i]
+                   : a->dtype == GC_NPY_F64 ? ((const double *)a->data)[i]
+                                            : 0;
+        if (!isfinite(v))
+            return gc_fail(e, "%s: element %zu is %s: the values must be finite numbers", path,
+                           i, isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf");
+    }
+    return 0;
+}
+
 int gc_npy_read(const char *path, gc_npy_dtype want, gc_npy *out, gc_err *e)
 {
     char *buf;
@@ -194,13 +235,20 @@ int gc_npy_read(const char *path, gc_npy_dtype want, gc_npy *out, gc_err *e)
     if (!rc)
         rc = parse_header(path, h, want, out, e);
     free(h);
-    size_t bytes = rc ? 0 : gc_npy_count(out) * gc_npy_item_size(want);
+    char shape[GC_NPY_MAX_DIMS * 24 + 4];
+    size_t bytes = 0;
+    if (!rc) {
+        shape_text(out, shape, sizeof shape);
+        if (shape_bytes(out, &bytes))
+            rc = gc_fail(e, "%s: shape %s is too large (its size overflows)", path, shape);
+    }
     if (!rc && len - off < bytes)
-        rc = gc_fail(e, "%s: truncated data: %zu bytes, the shape needs %zu", path, len - off,
-                     bytes);
+        rc = gc_fail(e, "%s: truncated data: %zu bytes after the header, shape %s of %s needs "
+                     "%zu", path, len - off, shape, gc_npy_descr(want), bytes);
     else if (!rc && len - off > bytes)
-        rc = gc_fail(e, "%s: %zu bytes of data, the shape needs %zu (corrupt header?)", path,
-                     len - off, bytes);
+        rc = gc_fail(e, "%s: %zu bytes of data after the header, but shape %s of %s needs %zu: "
+                     "the header and the data disagree", path, len - off, shape,
+                     gc_npy_descr(want), bytes);
     if (!rc && !(out->data = malloc(bytes ? bytes : 1)))
         rc = gc_fail(e, "%s: out of memory", path);
     if (!rc)

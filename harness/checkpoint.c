@@ -3,6 +3,7 @@
  * .bin. gpt2_load and gpt2_save. */
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,49 @@
 /* -------------------------------------------------------------------------------------- */
 /* config.json */
 
-static int json_int(const cJSON *root, const char *key, const char *alt, int *out,
-                    const char *path, gc_err *e)
+/* What a JSON value is, for messages. */
+static const char *json_kind(const cJSON *x)
+{
+    return cJSON_IsString(x)   ? "a string"
+           : cJSON_IsNumber(x) ? "a number"
+           : cJSON_IsBool(x)   ? "a boolean"
+           : cJSON_IsNull(x)   ? "null"
+           : cJSON_IsArray(x)  ? "an array"
+                               : "an object";
+}
+
+/* root[key] (or root[alt]) as an integer in [lo, hi]. */
+static int json_int(const cJSON *root, const char *key, const char *alt, long lo, long hi,
+                    int *out, const char *path, gc_err *e)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!x && alt)
         x = cJSON_GetObjectItemCaseSensitive(root, alt);
-    if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble)
-        return gc_fail(e, "%s: missing or non-integer \"%s\"", path, key);
-    *out = (int)x->valuedouble;
+    if (!x)
+        return gc_fail(e, "%s: missing \"%s\"", path, key);
+    if (!cJSON_IsNumber(x))
+        return gc_fail(e, "%s: \"%s\" must be an integer in %ld..%ld (is %s)", path, x->string,
+                       lo, hi, json_kind(x));
+    double v = x->valuedouble;
+    if (!(v >= lo && v <= hi) || v != floor(v))
+        return gc_fail(e, "%s: \"%s\" must be an integer in %ld..%ld (is %.17g)", path,
+                       x->string, lo, hi, v);
+    *out = (int)v;
+    return 0;
+}
+
+/* An optional field: *out is NULL when absent (or null); present, it must be of its type. */
+static int json_optional(const cJSON *root, const char *key, int want_string,
+                         const cJSON **out, const char *path, gc_err *e)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = NULL;
+    if (!x || cJSON_IsNull(x))
+        return 0;
+    if (want_string ? !cJSON_IsString(x) : !cJSON_IsNumber(x))
+        return gc_fail(e, "%s: \"%s\" must be %s (is %s)", path, key,
+                       want_string ? "a string" : "a number", json_kind(x));
+    *out = x;
     return 0;
 }
 
@@ -31,34 +66,43 @@ static int read_config(const char *path, gpt2_config *c, gpt2_settings *describe
     size_t len;
     if (gc_read_file(path, &text, &len, e))
         return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    cJSON *root = gc_json_parse(text, len, path, e);
     free(text);
+    if (!root)
+        return -1;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return gc_fail(e, "%s: not a JSON object", path);
     }
     int rc = -1;
     memset(c, 0, sizeof *c);
+    const cJSON *inner, *eps, *act;
     if (gpt2_description_parse(cJSON_GetObjectItemCaseSensitive(root, "gcsim"), described,
                                path, e))
         goto done;
-    if (json_int(root, "n_layer", NULL, &c->n_layer, path, e) ||
-        json_int(root, "n_head", NULL, &c->n_head, path, e) ||
-        json_int(root, "n_embd", NULL, &c->n_embd, path, e) ||
-        json_int(root, "n_positions", "n_ctx", &c->max_seq_len, path, e) ||
-        json_int(root, "vocab_size", NULL, &c->vocab_size, path, e))
+    if (json_int(root, "n_layer", NULL, 1, 4096, &c->n_layer, path, e) ||
+        json_int(root, "n_head", NULL, 1, 4096, &c->n_head, path, e) ||
+        json_int(root, "n_embd", NULL, 1, 1 << 20, &c->n_embd, path, e) ||
+        json_int(root, "n_positions", "n_ctx", 1, 1 << 20, &c->max_seq_len, path, e) ||
+        json_int(root, "vocab_size", NULL, 1, 1 << 24, &c->vocab_size, path, e))
         goto done;
     c->padded_vocab_size = c->vocab_size;
-    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(root, "n_inner");
-    if (cJSON_IsNumber(inner) && inner->valuedouble != 4.0 * c->n_embd) {
+    if (json_optional(root, "n_inner", 0, &inner, path, e) ||
+        json_optional(root, "layer_norm_epsilon", 0, &eps, path, e) ||
+        json_optional(root, "activation_function", 1, &act, path, e))
+        goto done;
+    if (inner && inner->valuedouble != 4.0 * c->n_embd) {
         gc_fail(e, "%s: n_inner %.0f is not supported (the MLP is 4 n_embd = %d wide)", path,
                 inner->valuedouble, 4 * c->n_embd);
         goto done;
     }
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
-    c->ln_eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-5f;
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "activation_function");
-    const char *a = cJSON_IsString(act) ? act->valuestring : "gelu_new";
+    if (eps && !(eps->valuedouble > 0 && eps->valuedouble <= 0.1)) {
+        gc_fail(e, "%s: \"layer_norm_epsilon\" is %g, not a number in (0, 0.1]", path,
+                eps->valuedouble);
+        goto done;
+    }
+    c->ln_eps = eps ? (float)eps->valuedouble : 1e-5f;
+    const char *a = act ? act->valuestring : "gelu_new";
     if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh") || !strcmp(a, "gelu_fast"))
         c->gelu = GPT2_GELU_TANH;
     else if (!strcmp(a, "gelu"))
@@ -111,9 +155,9 @@ int gpt2_load(gpt2_model **out, const char *path, gc_err *e)
         (*out)->described = d;
         return 0;
     }
-    FILE *f = fopen(path, "rb");
+    FILE *f = gc_open_input(path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     int32_t magic = 0;
     size_t got = fread(&magic, sizeof magic, 1, f);
     fclose(f);

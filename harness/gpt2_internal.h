@@ -17,6 +17,10 @@
 
 typedef enum { GPT2_ST_F32, GPT2_ST_F16, GPT2_ST_BF16, GPT2_ST_OTHER } gpt2_st_dtype;
 
+/* The largest magnitude a loaded parameter may have: trained GPT-2 weights stay within a few
+ * tens; a value near float32's limit overflows the forward pass into NaN. */
+#define GPT2_MAX_ABS_PARAM 1e4f
+
 typedef struct {
     char *name;
     gpt2_st_dtype dtype;
@@ -37,7 +41,7 @@ typedef struct {
 } gpt2_st_file;
 
 /* Opens and validates a safetensors file (header, dtypes, shapes against offsets, offsets
- * inside the file). */
+ * inside the file and not overlapping, no key twice). */
 int gpt2_st_open(gpt2_st_file *f, const char *path, gc_err *e);
 void gpt2_st_close(gpt2_st_file *f);
 

@@ -19,9 +19,9 @@ static const char *const llmc_names[16] = {
 int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = gc_open_input(path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     int32_t h[256];
     if (fread(h, sizeof h[0], 256, f) != 256) {
         fclose(f);
@@ -54,11 +54,16 @@ int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e)
                            llmc_names[i], n);
         }
         for (size_t k = 0; k < n; k++)
-            if (!isfinite(p[k])) {
+            if (!isfinite(p[k]) || fabsf(p[k]) > GPT2_MAX_ABS_PARAM) {
+                float v = p[k];
                 fclose(f);
                 gpt2_free(m);
-                return gc_fail(e, "%s: tensor '%s' holds a non-finite value at element %zu",
-                               path, llmc_names[i], k);
+                if (!isfinite(v))
+                    return gc_fail(e, "%s: tensor '%s' holds a non-finite value at element %zu",
+                                   path, llmc_names[i], k);
+                return gc_fail(e, "%s: tensor '%s' element %zu is %g, outside the range +-%g of "
+                               "a trained weight", path, llmc_names[i], k, v,
+                               GPT2_MAX_ABS_PARAM);
             }
         p += n;
     }

@@ -74,6 +74,9 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
         gc_progress_end(&p);
     r->seconds = gc_now() - t0;
     free(logits);
+    if (rc == 0 && !isfinite(r->nll))
+        rc = gc_fail(e, "ppl: the model's outputs are not finite numbers (its weights overflow "
+                        "float32)");
     return rc;
 }
 

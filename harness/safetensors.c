@@ -83,9 +83,42 @@ static int parse_entry(const gpt2_st_file *f, const cJSON *it, gpt2_st_tensor *t
     return 0;
 }
 
+static int by_begin(const void *a, const void *b)
+{
+    const gpt2_st_tensor *x = *(const gpt2_st_tensor *const *)a;
+    const gpt2_st_tensor *y = *(const gpt2_st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* No two tensors share bytes (their data_offsets must not overlap). */
+static int check_layout(const gpt2_st_file *f, gc_err *e)
+{
+    const gpt2_st_tensor **order = malloc(((size_t)f->n + 1) * sizeof *order);
+    if (!order)
+        return gc_fail(e, "%s: out of memory", f->path);
+    for (int i = 0; i < f->n; i++)
+        order[i] = &f->tensors[i];
+    qsort(order, (size_t)f->n, sizeof *order, by_begin);
+    int rc = 0;
+    for (int i = 1; i < f->n && rc == 0; i++)
+        if (order[i]->begin < order[i - 1]->end)
+            rc = gc_fail(e, "%s: tensors '%s' and '%s' overlap (data_offsets [%zu, %zu) and "
+                         "[%zu, %zu))", f->path, order[i - 1]->name, order[i]->name,
+                         order[i - 1]->begin, order[i - 1]->end, order[i]->begin,
+                         order[i]->end);
+    free(order);
+    return rc;
+}
+
 static int parse_header(gpt2_st_file *f, const char *text, size_t len, gc_err *e)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    char what[4200];
+    snprintf(what, sizeof what, "%s (safetensors header)", f->path);
+    cJSON *root = gc_json_parse(text, len, what, e);
+    if (!root)
+        return -1;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return gc_fail(e, "%s: the safetensors header is not a JSON object", f->path);
@@ -106,7 +139,7 @@ static int parse_header(gpt2_st_file *f, const char *text, size_t len, gc_err *e
         f->n++;
     }
     cJSON_Delete(root);
-    return rc;
+    return rc ? rc : check_layout(f, e);
 }
 
 int gpt2_st_open(gpt2_st_file *f, const char *path, gc_err *e)
@@ -228,10 +261,14 @@ int gpt2_st_read(const gpt2_st_file *f, const char *name, int rank, const int64_
         return gc_fail(e, "%s: tensor '%s' has dtype %s (F32, F16 or BF16 expected)", f->path,
                        t->name, t->dtype_name);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!isfinite(out[i]))
             return gc_fail(e, "%s: tensor '%s' holds a non-finite value at element %zu", f->path,
                            t->name, i);
+        if (fabsf(out[i]) > GPT2_MAX_ABS_PARAM)
+            return gc_fail(e, "%s: tensor '%s' element %zu is %g, outside the range +-%g of a "
+                           "trained weight", f->path, t->name, i, out[i], GPT2_MAX_ABS_PARAM);
+    }
     return 0;
 }
 

@@ -161,8 +161,10 @@ static int load_encoder(tok_tokenizer *t, const char *path, tok_str_map *map, gc
     size_t len;
     if (gc_read_file(path, &text, &len, e))
         return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    cJSON *root = gc_json_parse(text, len, path, e);
     free(text);
+    if (!root)
+        return -1;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return gc_fail(e, "%s: not a JSON object", path);
@@ -306,7 +308,11 @@ static int load_merges(tok_tokenizer *t, const char *path, const tok_str_map *ma
         }
         pair_insert(t, (uint32_t)a, (uint32_t)b, rank++, m);
     }
-    rc = 0;
+    if (rank == 0)
+        gc_fail(e, "%s: no merges (empty or only a #version line): a BPE tokenizer needs the "
+                   "merge list", path);
+    else
+        rc = 0;
 done:
     free(buf);
     free(text);

@@ -188,6 +188,8 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
                        gc_err *e)
 {
     char tmp[4096];
+    if (spice_tech_check(t, e))
+        return -1;
     if (o->dump_dir && gc_mkdir_p(o->dump_dir, e))
         return gc_wrap(e, "--dump-netlists");
     if (gc_tmp_path_beside(out_path, tmp, sizeof tmp, e))

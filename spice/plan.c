@@ -38,9 +38,9 @@ static const plan_key keys[] = {
 
 int spice_plan_load(const char *path, spice_plan *p, gc_err *e)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = gc_open_input(path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open sweep plan: %s", path, strerror(errno));
+        return gc_wrap(e, "sweep plan");
     char buf[512];
     int line = 0, rc = 0;
     while (rc == 0 && fgets(buf, sizeof buf, f)) {

@@ -20,6 +20,8 @@ typedef struct {
     double value;
     char unit[16];
     char description[200];
+    int has_range;     /* the .tech file declares [min, max] (older files may not) */
+    double min, max;   /* valid values, inclusive, in unit */
 } spice_param;
 
 typedef struct {
@@ -48,14 +50,17 @@ typedef struct {
  * root is the gcsim source folder holding spice/. */
 int spice_tech_load(const char *name_or_path, const char *root, spice_tech *t, gc_err *e);
 
-/* Applies "NAME=VALUE" (VALUE a number, SPICE suffixes allowed: 8f, 15n, 0.9). */
+/* Applies "NAME=VALUE" (VALUE a number, SPICE suffixes allowed: 8f, 15n, 0.9). A value outside
+ * the parameter's declared range is refused with the range and the .tech file named. */
 int spice_tech_set(spice_tech *t, const char *assignment, gc_err *e);
 
 /* The value of a parameter; the program's own names must exist, so a missing one is a bug in
  * a technology file and reported by spice_tech_check. */
 double spice_tech_get(const spice_tech *t, const char *name);
 
-/* Checks that every parameter the sweeps and templates use is defined. */
+/* Checks that every parameter the sweeps and templates use is defined, every value lies in
+ * its declared range, and the few rules between parameters hold (vdd/2 < v_in <= vdd,
+ * v_wwl_off < v_wwl_on, t_edge below t_write and t_max). Run before any simulation. */
 int spice_tech_check(const spice_tech *t, gc_err *e);
 
 /* Parses a number with an optional SPICE scale suffix (f p n u m k meg g t). */

@@ -65,25 +65,59 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* "[MIN,MAX]" (SPICE numbers, MIN <= MAX) into p. */
+static int parse_range(const char *s, spice_param *p)
+{
+    char lo[64], hi[64], close;
+    int used = 0;
+    if (sscanf(s, "[%63[^],],%63[^]]%c%n", lo, hi, &close, &used) != 3 || close != ']' ||
+        s[used] || spice_parse_number(lo, &p->min) || spice_parse_number(hi, &p->max) ||
+        !(p->min <= p->max))
+        return -1;
+    p->has_range = 1;
+    return 0;
+}
+
+/* 0 if v is a valid value of p, else -1 with "NAME = V UNIT is outside [MIN, MAX] UNIT". */
+static int check_value(const spice_param *p, double v, gc_err *e)
+{
+    if (isfinite(v) && (!p->has_range || (v >= p->min && v <= p->max)))
+        return 0;
+    return gc_fail(e, "%s = %g %s is outside its range [%g, %g] %s", p->name, v, p->unit,
+                   p->min, p->max, p->unit);
+}
+
 static int parse_param(spice_tech *t, char *rest, const char *file, int line, gc_err *e)
 {
-    char name[64], value[64], unit[16];
-    int used = 0;
+    char name[64], value[64], unit[16], range[128] = "";
+    int used = 0, used_range = 0;
     if (sscanf(rest, "%63s %63s %15s %n", name, value, unit, &used) < 3)
-        return gc_fail(e, "%s:%d: expected 'param NAME DEFAULT UNIT DESCRIPTION'", file, line);
+        return gc_fail(e, "%s:%d: expected 'param NAME DEFAULT UNIT [MIN,MAX] DESCRIPTION'", file,
+                       line);
     if (!valid_name(name) || strlen(name) >= sizeof t->params[0].name)
         return gc_fail(e, "%s:%d: bad parameter name '%s'", file, line, name);
     double v;
     if (spice_parse_number(value, &v))
         return gc_fail(e, "%s:%d: parameter %s: '%s' is not a number", file, line, name, value);
+    spice_param range_of = {.has_range = 0};
+    if (rest[used] == '[') {
+        if (sscanf(rest + used, "%127s %n", range, &used_range) < 1 ||
+            parse_range(range, &range_of))
+            return gc_fail(e, "%s:%d: parameter %s: '%s' is not a range [MIN,MAX]", file, line,
+                           name, range);
+        used += used_range;
+    }
+    snprintf(range_of.name, sizeof range_of.name, "%s", name);
+    snprintf(range_of.unit, sizeof range_of.unit, "%s", unit);
+    if (check_value(&range_of, v, e))
+        return gc_wrap(e, "%s:%d: default", file, line);
     for (int i = 0; i < t->n_params; i++)
         if (!strcmp(t->params[i].name, name))
             return gc_fail(e, "%s:%d: parameter %s defined twice", file, line, name);
     if (t->n_params == SPICE_MAX_PARAMS)
         return gc_fail(e, "%s:%d: too many parameters", file, line);
     spice_param *p = &t->params[t->n_params++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->unit, sizeof p->unit, "%s", unit);
+    *p = range_of;
     snprintf(p->description, sizeof p->description, "%s", trim(rest + used));
     p->value = v;
     return 0;
@@ -141,9 +175,9 @@ int spice_tech_load(const char *name_or_path, const char *root, spice_tech *t, g
     else
         snprintf(t->path, sizeof t->path, "%s/spice/tech/%s.tech", root, name_or_path);
     snprintf(t->netlist_dir, sizeof t->netlist_dir, "%s/spice/netlists", root);
-    FILE *f = fopen(t->path, "r");
+    FILE *f = gc_open_input(t->path, e);
     if (!f)
-        return gc_fail(e, "%s: cannot open technology file: %s", t->path, strerror(errno));
+        return gc_wrap(e, "cannot open technology file");
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", t->path);
     const char *dir = dirname(copy);
@@ -188,6 +222,21 @@ int spice_tech_check(const spice_tech *t, gc_err *e)
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (isnan(spice_tech_get(t, required[i])))
             return gc_fail(e, "%s: parameter %s is not defined", t->path, required[i]);
+    for (int i = 0; i < t->n_params; i++)
+        if (check_value(&t->params[i], t->params[i].value, e))
+            return gc_wrap(e, "%s", t->path);
+    double vdd = spice_tech_get(t, "vdd"), v_in = spice_tech_get(t, "v_in");
+    double t_edge = spice_tech_get(t, "t_edge");
+    if (!(v_in > vdd / 2 && v_in <= vdd))
+        return gc_fail(e, "%s: v_in = %g V must lie in (vdd/2, vdd] = (%g, %g] V (at vdd/2 a "
+                       "read delivers no charge)", t->path, v_in, vdd / 2, vdd);
+    if (!(spice_tech_get(t, "v_wwl_off") < spice_tech_get(t, "v_wwl_on")))
+        return gc_fail(e, "%s: v_wwl_off = %g V must lie below v_wwl_on = %g V", t->path,
+                       spice_tech_get(t, "v_wwl_off"), spice_tech_get(t, "v_wwl_on"));
+    if (!(t_edge < spice_tech_get(t, "t_write") && t_edge < spice_tech_get(t, "t_max")))
+        return gc_fail(e, "%s: t_edge = %g s must be shorter than t_write (%g s) and t_max "
+                       "(%g s)", t->path, t_edge, spice_tech_get(t, "t_write"),
+                       spice_tech_get(t, "t_max"));
     return 0;
 }
 
@@ -209,6 +258,9 @@ int spice_tech_set(spice_tech *t, const char *assignment, gc_err *e)
     double v;
     if (spice_parse_number(eq + 1, &v))
         return gc_fail(e, "--set %s: '%s' is not a number", assignment, eq + 1);
+    if (check_value(p, v, NULL))
+        return gc_fail(e, "--set %s: %s = %g %s is outside its range [%g, %g] %s declared in %s",
+                       assignment, p->name, v, p->unit, p->min, p->max, p->unit, t->path);
     p->value = v;
     return 0;
 }

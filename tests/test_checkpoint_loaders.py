@@ -94,7 +94,7 @@ with tempfile.TemporaryDirectory() as d:
     refused(variant("short", raw[:5]), "truncated", "file shorter than the length field")
     refused(variant("hlen", struct.pack("<Q", 1 << 40) + raw[8:]), "header length",
             "header length past the end")
-    refused(variant("json", raw[:8] + b"{" * hlen + raw[8 + hlen:]), "not a JSON object",
+    refused(variant("json", raw[:8] + b"{" * hlen + raw[8 + hlen:]), "not valid JSON",
             "malformed JSON header")
     h = dict(header)
     del h["h.1.mlp.c_fc.bias"]
@@ -125,7 +125,7 @@ with tempfile.TemporaryDirectory() as d:
     refused(p, "'ln_f.bias' holds a non-finite", "NaN in a tensor")
     refused(variant("cfg", cfg_text='{"n_layer": 2, "n_head": 2}'), "n_embd",
             "config.json without n_embd")
-    refused(variant("cfg2", cfg_text="not json"), "config.json: not a JSON object",
+    refused(variant("cfg2", cfg_text="not json"), "config.json: not valid JSON",
             "config.json malformed")
     c2 = dict(cfg, n_head=3)
     refused(variant("cfg3", cfg_text=json.dumps(c2)), "not a multiple", "n_embd % n_head != 0")

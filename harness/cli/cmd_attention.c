@@ -103,9 +103,14 @@ static int load_inputs(const attention_args *a, attention_inputs *in, gc_err *e)
         gc_npy_read(a->v, GC_NPY_F32, &in->v, e) ||
         gc_npy_check_shape(&in->v, a->v, 3, in->q.shape, e))
         return -1;
-    if (in->q.shape[0] == 0 || in->q.shape[1] == 0 || in->q.shape[2] == 0 ||
-        in->q.shape[1] > 65536 || in->q.shape[2] > 65536)
-        return gc_fail(e, "%s: shape must be (B,T,D) with 1 <= T, D <= 65536", a->q);
+    const size_t *sh = in->q.shape;
+    if (sh[0] == 0 || sh[1] == 0 || sh[2] == 0 || sh[0] > 65536 || sh[1] > 65536 ||
+        sh[2] > 65536 || sh[0] * sh[1] * sh[1] > ((size_t)1 << 32))
+        return gc_fail(e, "%s: shape (%zu,%zu,%zu) must be (B,T,D) with 1 <= B, T, D <= 65536 "
+                       "and B*T*T <= 2^32 (the size of S)", a->q, sh[0], sh[1], sh[2]);
+    if (gc_npy_check_finite(&in->q, a->q, e) || gc_npy_check_finite(&in->k, a->k, e) ||
+        gc_npy_check_finite(&in->v, a->v, e))
+        return -1;
     in->B = (int)in->q.shape[0];
     in->T = (int)in->q.shape[1];
     in->D = (int)in->q.shape[2];

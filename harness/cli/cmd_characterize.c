@@ -25,16 +25,21 @@ static void usage(FILE *out)
             "  --plan FILE     sweep resolution (default data/sweeps/default.plan)\n"
             "  --dump-netlists DIR  also write every netlist run to DIR (to re-run by hand)\n"
             "  -v, --verbose   print the time of every simulation\n"
-            "  --list-params   print every parameter with its default and unit\n");
+            "  --list-params   print every parameter with its default, unit and valid range\n");
 }
 
 static void list_params(const spice_tech *t)
 {
-    printf("# technology %s (%s)\n# %-11s %-12s %-6s %s\n", t->name, t->path, "name", "default",
-           "unit", "description");
-    for (int i = 0; i < t->n_params; i++)
-        printf("%-13s %-12.6g %-6s %s\n", t->params[i].name, t->params[i].value,
-               t->params[i].unit, t->params[i].description);
+    printf("# technology %s (%s)\n# %-11s %-12s %-6s %-20s %s\n", t->name, t->path, "name",
+           "default", "unit", "valid range", "description");
+    for (int i = 0; i < t->n_params; i++) {
+        const spice_param *p = &t->params[i];
+        char range[64] = "any";
+        if (p->has_range)
+            snprintf(range, sizeof range, "[%g, %g]", p->min, p->max);
+        printf("%-13s %-12.6g %-6s %-20s %s\n", p->name, p->value, p->unit, range,
+               p->description);
+    }
 }
 
 typedef struct {
