@@ -11,6 +11,7 @@ packages=(
   python3 python3-numpy python3-h5py python3-torch   # independent references in tests
   python3-regex                    # the GPT-2 reference tokenizer's own pattern engine (tests)
   xz-utils
+  chromium                         # renders results/report.html in the report test
 )
 
 missing=()

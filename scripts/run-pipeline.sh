@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The main job, offline on shipped defaults: netlists -> curves.h5 -> cell.h5 -> perplexity.
+# The main job, offline on shipped defaults: netlists -> curves.h5 -> cell.h5 -> perplexity ->
+# results/report.html.
 #  1. characterize the silicon and IGZO gain cells in ngspice, plot every sweep;
 #  2. fit each to a behavioural cell model (with held-out residuals);
 #  3. adapt the shipped hardware-trained byte-level GPT-2 to each calibrated cell;
 #  4. measure bits per byte on WikiText-2 test (first GCSIM_PPL_TOKENS bytes) for the
-#     software model, the paper's linear and cubic models and both calibrated cells.
+#     software model, the paper's linear and cubic models and both calibrated cells, and for
+#     the silicon cell at four token periods;
+#  5. validate the silicon model against SPICE (20 patterns of a 64-cell column);
+#  6. write results/report.html (gcsim report): every number with its source.
 # Results land in results/ (GCSIM_RESULTS); evaluation text comes from GCSIM_DATA
 # (default ../shared/data beside the checkout).
 set -euo pipefail
@@ -51,4 +55,16 @@ ppl paper-linear "$models/bytes-5x256-paper-linear"
 ppl paper-cubic "$models/bytes-5x256-paper-cubic"
 ppl calibrated-si "$out/model-linear-adapted-si"
 ppl calibrated-igzo "$out/model-linear-adapted-igzo"
-echo "results in $out/"
+
+echo "== perplexity against the token period: the silicon-adapted model, its cell read at 4 periods"
+for p in 1e-7 1e-6 1e-5 1e-4; do
+  "$g" ppl --model "$out/model-linear-adapted-si" --text "$text" --ctx 1024 --stride 512 \
+    --max-tokens "$tokens" --token-period "$p" --json "$out/ppl_period_si_$p.json" \
+    | grep 'bits per byte' | sed "s/^/token period $p s: /"
+done
+
+echo "== the behavioural model against SPICE: 20 patterns of a 64-cell silicon column"
+"$g" validate --cell "$out/cell_si.h5" --tech si --samples 20 --jobs 2 --out "$out/validate_si"
+
+"$g" report --results "$out"
+echo "results in $out/ (open $out/report.html)"

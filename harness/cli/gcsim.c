@@ -17,6 +17,7 @@ static const gcsim_command commands[] = {
     {"fit", "fit curves.h5 to a behavioural cell model cell.h5 (with residuals)", cmd_fit},
     {"import", "turn external I-V / leakage CSV curves into a curves.h5", cmd_import},
     {"validate", "a 64-cell column in SPICE against the cell model's per-cell sum", cmd_validate},
+    {"report", "one self-contained HTML page from a results folder", cmd_report},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
