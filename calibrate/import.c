@@ -16,8 +16,15 @@
 #include "calib_internal.h"
 
 /* One parsed table: rows of (a, b, value) with their line numbers; then the grid. */
+/* A CSV column: its name (as in the header) and physical range. */
+typedef struct {
+    const char *name, *unit;
+    double lo, hi;
+} column;
+
 typedef struct {
     const char *path;
+    const column *cols;        /* the three columns */
     int n, cap;
     double *a, *b, *val;
     int *line;
@@ -97,9 +104,14 @@ static int parse_line(table *t, int line, char *s, gc_err *e)
     if (k != 3)
         return gc_fail(e, "%s:%d: expected 3 fields, got %d", t->path, line, k);
     double v[3];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         if (parse_number(t, line, f[i], &v[i], e))
             return -1;
+        const column *c = &t->cols[i];
+        if (v[i] < c->lo || v[i] > c->hi)
+            return gc_fail(e, "%s:%d: %s = %g is outside [%g, %g] %s", t->path, line, c->name,
+                           v[i], c->lo, c->hi, c->unit);
+    }
     return push_row(t, line, v, e);
 }
 
@@ -206,12 +218,21 @@ static int build_grid(table *t, const char *na, const char *nb, gc_err *e)
     return rc;
 }
 
-static int load_table(table *t, const char *path, const char *header, const char *na,
-                      const char *nb, gc_err *e)
+/* The columns of the two tables and their physical ranges. */
+static const column iv_cols[3] = {{"vstore_V", "V", -10, 10},
+                                  {"vin_V", "V", -10, 10},
+                                  {"current_A", "A", -1e-2, 1e-2}};
+static const column leak_cols[3] = {{"v0_V", "V", -10, 10},
+                                    {"time_s", "s", 0, 1e9},
+                                    {"vstore_V", "V", -10, 10}};
+
+static int load_table(table *t, const char *path, const char *header, const column *cols,
+                      gc_err *e)
 {
     memset(t, 0, sizeof *t);
     t->path = path;
-    return parse_csv(t, header, e) || build_grid(t, na, nb, e) ? -1 : 0;
+    t->cols = cols;
+    return parse_csv(t, header, e) || build_grid(t, cols[0].name, cols[1].name, e) ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -406,6 +427,9 @@ static int import_tables(const calib_import_opts *o, const table *iv, const tabl
     double vdd = o->vdd_v > 0 ? o->vdd_v : iv->ga[iv->na - 1];
     if (!(vdd > 0))
         return gc_fail(e, "%s: the largest vstore_V must be positive (it sets vdd)", iv->path);
+    if (vdd < iv->ga[iv->na - 1])
+        return gc_fail(e, "--vdd %g V is below the largest vstore_V of %s (%g V): the "
+                       "supply bounds every stored voltage", vdd, iv->path, iv->ga[iv->na - 1]);
     hid_t f = gc_h5_create(path, e);
     if (f < 0)
         return -1;
@@ -424,9 +448,9 @@ int calib_import(const calib_import_opts *o, const char *path, gc_err *e)
         return gc_fail(e, "import: t_write must be a positive time in s (or 0: not recorded)");
     table iv, lk;
     memset(&lk, 0, sizeof lk);
-    int rc = load_table(&iv, o->read_iv_csv, "vstore_V,vin_V,current_A", "vstore_V", "vin_V", e);
+    int rc = load_table(&iv, o->read_iv_csv, "vstore_V,vin_V,current_A", iv_cols, e);
     if (rc == 0 && o->leak_csv)
-        rc = load_table(&lk, o->leak_csv, "v0_V,time_s,vstore_V", "v0_V", "time_s", e);
+        rc = load_table(&lk, o->leak_csv, "v0_V,time_s,vstore_V", leak_cols, e);
     if (rc == 0)
         rc = import_tables(o, &iv, o->leak_csv ? &lk : NULL, path, e);
     table_free(&iv);

@@ -91,6 +91,9 @@ static int parse_args(int argc, char **argv, adapt_args *a, gc_err *e)
     int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
     if (!r && (!a->model || !a->text || !a->out))
         return gc_fail(e, "--model, --text and --out are required");
+    const char *in[] = {a->model, a->text};
+    if (!r && gc_check_output("--out", a->out, in, 2, e))
+        return -1;
     return r;
 }
 

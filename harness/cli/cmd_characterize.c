@@ -120,6 +120,9 @@ static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e
     }
     spice_char_opts o = {.plan = &plan, .run = a->run, .command_line = cmdline,
                          .dump_dir = a->dump, .verbose = a->verbose};
+    const char *in[] = {a->plan, t->path, a->dump};
+    if (gc_check_output("--out", a->out, in, 3, e))
+        return -1;
     double t0 = gc_now();
     rc = spice_plan_load(a->plan ? a->plan : default_plan, &plan, e) ||
          spice_characterize(t, &o, a->out, e);

@@ -82,6 +82,14 @@ static int fit_and_write(const char *curves, const char *out, const char *json, 
     char tmp[4096];
     int rc = -1, have_tmp = 0;
     calib_opts o = {.read_poly_degree = degree};
+    const char *in[] = {curves};
+    if (gc_check_output("--out", out, in, 1, e) || (json && gc_check_output("--json", json, in,
+                                                                             1, e)))
+        goto done;
+    if (json && (gc_same_file(json, out) || !strcmp(json, out))) {
+        gc_fail(e, "--json %s is the same file as --out: choose another", json);
+        goto done;
+    }
     if (calib_curves_load(curves, &c, e) || calib_fit(c, &o, &m, e))
         goto done;
     if (!(summary = calib_summary(m))) {

@@ -32,10 +32,10 @@ static void usage(FILE *out)
             "  --technology NAME  name stored in the file (default imported)\n");
 }
 
-/* A positive finite number; -1 with a message naming the option if not. */
-static int parse_pos(const char *opt, double *v, gc_err *e)
+/* A number in (0, max] (its physical range); -1 with a message naming the option if not. */
+static int parse_pos(const char *opt, double max, double *v, gc_err *e)
 {
-    return gc_parse_double(optarg, opt, 0, INFINITY, 1, 1, v, e);
+    return gc_parse_double(optarg, opt, 0, max, 1, 0, v, e);
 }
 
 /* One option into o (out gets --out); -1 with a message naming the option if its value is
@@ -48,10 +48,10 @@ static int set_opt(int ch, calib_import_opts *o, const char **out, gc_err *e)
     case 'l': o->leak_csv = optarg; return 0;
     case 'o': *out = optarg; return 0;
     case 'T': o->technology = optarg; return 0;
-    case 't': return parse_pos("--t-max", &o->t_max_s, e);
-    case 'w': return parse_pos("--t-write", &o->t_write_s, e);
-    case 'c': return parse_pos("--c-node", &o->c_node_f, e);
-    case 'v': return parse_pos("--vdd", &o->vdd_v, e);
+    case 't': return parse_pos("--t-max (s)", 1, &o->t_max_s, e);
+    case 'w': return parse_pos("--t-write (s)", 1, &o->t_write_s, e);
+    case 'c': return parse_pos("--c-node (F)", 1e-9, &o->c_node_f, e);
+    case 'v': return parse_pos("--vdd (V)", 10, &o->vdd_v, e);
     case 'n':
         if (gc_parse_long(optarg, "--levels", 2, 256, &levels, e))
             return -1;
@@ -92,7 +92,9 @@ int cmd_import(int argc, char **argv)
     char cmdline[8192], tmp[4096];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
     o.command_line = cmdline;
-    int rc = gc_tmp_path_beside(out, tmp, sizeof tmp, &e);
+    const char *inputs[] = {o.read_iv_csv, o.leak_csv};
+    int rc = gc_check_output("--out", out, inputs, 2, &e) ||
+             gc_tmp_path_beside(out, tmp, sizeof tmp, &e);
     if (rc == 0) {
         rc = calib_import(&o, tmp, &e);
         if (rc)

@@ -67,7 +67,9 @@ int cmd_tokenize(int argc, char **argv)
     uint32_t *ids = NULL;
     tok_tokenizer *tok = NULL;
     int rc = 1;
-    if (tok_alloc_by_name(&tok, a.name, gpt2_cli_bpe_dir(a.bpe, buf, sizeof buf), &e) ||
+    const char *in[] = {a.file};
+    if ((a.out && gc_check_output("--out", a.out, in, 1, &e)) ||
+        tok_alloc_by_name(&tok, a.name, gpt2_cli_bpe_dir(a.bpe, buf, sizeof buf), &e) ||
         gpt2_cli_read_tokens(a.file, tok, &text, &len, &ids, &n, &e))
         goto done;
     printf("%s: %zu tokens (%zu bytes, tokenizer %s)\n", a.file, n, len, a.name);
