@@ -319,7 +319,7 @@ static int parse_mc(task_builder *b, const cJSON *o, gc_err *e)
     if (!!ctx + !!contexts != 1)
         return gc_fail(e, "%s: give either \"context\" with \"choices\", or \"contexts\" with "
                           "\"continuation\"", b->where);
-    int n, per_choice = contexts != NULL;
+    int n = 0, per_choice = contexts != NULL;
     if (!per_choice && !choices)
         return gc_fail(e, "%s: no \"choices\"", b->where);
     if (per_choice && !cont)
@@ -478,63 +478,87 @@ static int same_context(const uint32_t *a, int na, const uint32_t *b, int nb)
     return a && b && na == nb && !memcmp(a, b, (size_t)na * sizeof *a);
 }
 
-/* Brings the model to the end of request i's context: a prefill, or the snapshot. */
-static int enter_context(eval_runner *u, long i, const eval_opts *o, eval_result *r,
-                         gc_err *e)
+/* Scores rows [row, row + n) of the last forward against targets; the first row's logits
+ * may come from first instead (row < 0). */
+static void score_rows(eval_runner *u, long row, int n, const uint32_t *targets,
+                       eval_score *s)
 {
-    int n;
-    const uint32_t *ctx = seen_context(u->t, &u->t->req[i], u->W, &n);
-    if (o->share && same_context(ctx, n, u->held, u->n_held)) {
-        if (!u->clean && gpt2_stream_restore(u->m, u->snap, e))
-            return -1;
-        u->clean = 1;
-        return 0;
+    for (int done = 0; done < n; done += EVAL_CHUNK) {
+        int k = n - done < EVAL_CHUNK ? n - done : EVAL_CHUNK;
+        gpt2_logits(u->m, row + done, k, u->rows);
+        for (int j = 0; j < k; j++)
+            score_row(u->rows + (size_t)j * u->V, u->V, targets[done + j], &s->loglik,
+                      &s->greedy);
     }
-    if (gpt2_stream_prefill(u->m, ctx, n, e))
+}
+
+/* A context of its own: one pass over context + continuation but its last token (the
+ * harness's way); the continuation is scored from rows n_ctx - 1 on. */
+static int score_alone(eval_runner *u, const eval_request *q, eval_score *s, eval_result *r,
+                       gc_err *e)
+{
+    const uint32_t *seq = seen_context(u->t, q, u->W, &s->n_ctx); /* the continuation follows */
+    int T = s->n_ctx + q->n_cont - 1;
+    if (gpt2_forward(u->m, seq, 1, T, e))
         return -1;
-    gpt2_logits(u->m, n - 1, 1, u->first);
+    u->held = NULL; /* the stream is not where the snapshot was taken */
+    u->clean = 0;
     r->prefills++;
-    r->tokens_run += n;
-    u->held = NULL, u->clean = 1;
-    int nn;
-    const uint32_t *next = i + 1 < u->t->n_requests
-                               ? seen_context(u->t, &u->t->req[i + 1], u->W, &nn) : NULL;
-    if (o->share && next && same_context(ctx, n, next, nn)) { /* the next one shares it */
-        if (gpt2_stream_save(u->m, &u->snap, e))
-            return -1;
-        u->held = ctx, u->n_held = n;
-    }
+    r->tokens_run += T;
+    score_rows(u, s->n_ctx - 1, q->n_cont, u->t->pool + q->cont, s);
     return 0;
 }
 
-/* Scores request i: its first token from the context's logits, the others streamed. */
-static int score_request(eval_runner *u, long i, const eval_opts *o, eval_score *s,
-                         eval_result *r, gc_err *e)
+/* A shared context: prefilled into the stream and saved once, restored for the others; the
+ * first token is scored from the context's last logits, the others streamed. */
+static int score_shared(eval_runner *u, const eval_request *q, eval_score *s, eval_result *r,
+                        gc_err *e)
 {
-    const eval_request *q = &u->t->req[i];
-    const uint32_t *cont = u->t->pool + q->cont;
-    if (q->n_cont > u->W)
-        return gc_fail(e, "the continuation has %d tokens, more than the window of %d",
-                       q->n_cont, u->W);
-    if (enter_context(u, i, o, r, e))
-        return -1;
-    seen_context(u->t, q, u->W, &s->n_ctx);
-    s->loglik = 0;
-    s->greedy = 1;
+    const uint32_t *ctx = seen_context(u->t, q, u->W, &s->n_ctx), *cont = u->t->pool + q->cont;
+    if (!same_context(ctx, s->n_ctx, u->held, u->n_held)) {
+        if (gpt2_stream_prefill(u->m, ctx, s->n_ctx, e))
+            return -1;
+        gpt2_logits(u->m, s->n_ctx - 1, 1, u->first);
+        if (gpt2_stream_save(u->m, &u->snap, e))
+            return -1;
+        u->held = ctx, u->n_held = s->n_ctx, u->clean = 1;
+        r->prefills++;
+        r->tokens_run += s->n_ctx;
+    } else if (!u->clean && q->n_cont > 1) {
+        if (gpt2_stream_restore(u->m, u->snap, e))
+            return -1;
+        u->clean = 1;
+    }
     score_row(u->first, u->V, cont[0], &s->loglik, &s->greedy);
     if (q->n_cont > 1) {
         if (gpt2_stream_extend(u->m, cont, q->n_cont - 1, e))
             return -1;
         u->clean = 0;
         r->tokens_run += q->n_cont - 1;
-        for (int row = 0; row < q->n_cont - 1; row += EVAL_CHUNK) {
-            int n = q->n_cont - 1 - row < EVAL_CHUNK ? q->n_cont - 1 - row : EVAL_CHUNK;
-            gpt2_logits(u->m, row, n, u->rows);
-            for (int j = 0; j < n; j++)
-                score_row(u->rows + (size_t)j * u->V, u->V, cont[row + j + 1], &s->loglik,
-                          &s->greedy);
-        }
+        score_rows(u, 0, q->n_cont - 1, cont + 1, s);
     }
+    return 0;
+}
+
+/* Scores request i, sharing its context with its neighbours when they have the same. */
+static int score_request(eval_runner *u, long i, const eval_opts *o, eval_score *s,
+                         eval_result *r, gc_err *e)
+{
+    const eval_request *q = &u->t->req[i];
+    if (q->n_cont > u->W)
+        return gc_fail(e, "the continuation has %d tokens, more than the window of %d",
+                       q->n_cont, u->W);
+    s->loglik = 0;
+    s->greedy = 1;
+    int n, nn = 0, np = 0;
+    const uint32_t *ctx = seen_context(u->t, q, u->W, &n), *next = NULL, *prev = NULL;
+    if (i + 1 < u->t->n_requests && u->t->req[i + 1].n_cont <= u->W)
+        next = seen_context(u->t, &u->t->req[i + 1], u->W, &nn);
+    if (i > 0)
+        prev = seen_context(u->t, &u->t->req[i - 1], u->W, &np);
+    int shared = o->share && (same_context(ctx, n, next, nn) || same_context(ctx, n, prev, np));
+    if (shared ? score_shared(u, q, s, r, e) : score_alone(u, q, s, r, e))
+        return -1;
     r->tokens_scored += q->n_cont;
     r->truncated += s->n_ctx < q->n_ctx;
     return 0;

@@ -30,11 +30,13 @@
  * context is cut from the left and the continuation kept whole; a continuation longer than W
  * tokens is an error.
  *
- * Shared contexts: consecutive requests whose contexts (after truncation) are the same tokens
- * evaluate it once. One prefill fills the streaming state (gpt2_stream_prefill), a snapshot is
- * kept, and each continuation runs from it (gpt2_stream_restore, gpt2_stream_extend). Without
- * sharing each request prefills its own context the same way, so the results are equal bit
- * for bit; only the time differs.
+ * A request whose context is its own runs as the harness runs every request: one parallel
+ * pass over context + continuation but its last token. Consecutive requests whose contexts
+ * (after truncation) are the same tokens share it instead: one prefill fills the streaming
+ * state (gpt2_stream_prefill), a snapshot is kept, and each continuation runs from it by
+ * streaming decode (gpt2_stream_restore, gpt2_stream_extend). The two evaluate the same
+ * function in a different order of float32 operations: results agree to rounding (and, for
+ * analog variants, to the quantiser decisions that rounding can flip).
  *
  * Standard errors are the harness's mean_stderr of the per-example scores, sample standard
  * deviation / sqrt(n), which for an accuracy p over n examples is sqrt(p (1 - p) / (n - 1)).
@@ -65,7 +67,7 @@ typedef struct {
 
 /* One scored continuation: token ids at pool[ctx ..] and pool[cont ..]. */
 typedef struct {
-    long ctx, cont;        /* offsets into eval_task.pool */
+    long ctx, cont;        /* offsets into eval_task.pool; cont = ctx + n_ctx */
     int n_ctx, n_cont;     /* tokens, before truncation */
     long norm_chars;       /* acc_norm's divisor: characters of the choice string */
 } eval_request;

@@ -1,10 +1,12 @@
 """`gcsim eval` scores LAMBADA and multiple-choice examples as lm-evaluation-harness does: its
 per-example log-likelihoods equal a float64 PyTorch reference to 1e-4 (relative) and its
 greedy-match decisions, predictions, context truncation and aggregates (acc, acc_norm, their
-standard errors, perplexity) equal the reference's, on a tiny random model. The reference is
-written here from the harness's definitions (lambada_openai's text.split(' '), _encode_pair,
-the left truncation to max_length + 1 tokens, argmax of loglik and of loglik / len(choice),
-mean_stderr) on the GPT-2 forward of test_gpt2_ref.py, without reading the C code.
+standard errors, perplexity) equal the reference's, on a tiny random model, with contexts
+shared (one prefill into the stream, continuations streamed from its snapshot) and not (one
+pass per request, --no-share). The reference is written here from the harness's definitions
+(lambada_openai's text.split(' '), _encode_pair, the left truncation to max_length + 1 tokens,
+argmax of loglik and of loglik / len(choice), mean_stderr) on the GPT-2 forward of
+test_gpt2_ref.py, without reading the C code.
 
 The items include multiple-choice items that share a context (consecutive items too), a
 choice whose longer continuation truncates its context differently, per-choice contexts
@@ -12,8 +14,8 @@ choice whose longer continuation truncates its context differently, per-choice c
 choices (acc_norm counts characters) and, for the BPE, an empty context (the end-of-text
 token). So that greedy decisions are not all "no", the model's position embeddings are
 planted so that contexts of one length predict one target word: such examples match, others
-with the same length match partly (and count as no). Sharing contexts changes no bit of the
-results (--no-share), and evaluates fewer contexts.
+with the same length match partly (and count as no). Sharing evaluates each run of equal
+consecutive contexts once.
 
 usage: test_eval_matches_torch.py VARIANT TOKENIZER   (softmax|paper-cubic, bytes|gpt2)
 """
@@ -198,6 +200,44 @@ expect(accented is not None, f"acc_norm item that tells characters from bytes: {
 mc.append(accented or mc[0])
 
 
+def check(kind, mode, items, got, summary, want):
+    """gcsim's per-example results and summary against the reference's."""
+    expect(len(got) == len(want), f"{kind}: {len(got)} examples (reference {len(want)})")
+    worst, wrong = 0.0, []
+    for i, (g, x) in enumerate(zip(got, want)):
+        for a, b in zip(g["loglik"], x["loglik"]):
+            worst = max(worst, abs(a - b) / max(abs(b), 1e-12))
+        for key in ("greedy", "context_tokens", "pred", "pred_norm"):
+            if g[key] != x[key]:
+                wrong.append(f"example {i} {key} {g[key]} (reference {x[key]})")
+    expect(worst <= TOL, f"{kind} {variant} {tokenizer}, {mode}: per-example log-likelihoods, "
+                         f"largest relative difference {worst:.2e} (tol {TOL})")
+    greedy = [v for x in want for v in x["greedy"]]
+    expect(not wrong, f"{kind}: greedy decisions ({sum(greedy)} yes of {len(greedy)}), "
+                      f"context tokens seen, predictions equal the reference's; smallest "
+                      f"top-2 margin {min(x['margin'] for x in want):.3g} nats"
+                      + ("" if not wrong else ": " + "; ".join(wrong[:4])))
+    expect(0 < sum(greedy) < len(greedy) if kind == "lambada" else True,
+           f"{kind}: the set-up has both greedy matches and misses")
+    cut = sum(x["cut"] for x in want)
+    expect(summary["truncated"] == cut and cut > 0,
+           f"{kind}: {summary['truncated']} requests truncated (reference {cut})")
+    if kind == "lambada":
+        lls = [x["loglik"][0] for x in want]
+        acc = [float(x["greedy"][0]) for x in want]
+        ref_sum = {"acc": np.mean(acc), "acc_stderr": stderr(acc),
+                   "perplexity": math.exp(-np.mean(lls))}
+    else:
+        acc = [float(x["pred"] == it["gold"]) for x, it in zip(want, items)]
+        accn = [float(x["pred_norm"] == it["gold"]) for x, it in zip(want, items)]
+        ref_sum = {"acc": np.mean(acc), "acc_stderr": stderr(acc),
+                   "acc_norm": np.mean(accn), "acc_norm_stderr": stderr(accn)}
+    errs = {k: abs(summary[k] - v) / max(abs(v), 1e-12) for k, v in ref_sum.items()}
+    expect(max(errs.values()) <= TOL,
+           f"{kind}: " + ", ".join(f"{k} {summary[k]:.6g} (ref {v:.6g})"
+                                  for k, v in ref_sum.items()))
+
+
 def distinct_consecutive(ctxs):
     return sum(1 for i, c in enumerate(ctxs) if i == 0 or c != ctxs[i - 1])
 
@@ -211,52 +251,21 @@ with tempfile.TemporaryDirectory() as d:
             f.write("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items))
         base = [GCSIM, "eval", "--task", kind, "--data", task, "--model", md, "--tokenizer",
                 tokenizer, "--attention", variant, "--bpe-dir", os.path.join(DATA, "gpt2-bpe")]
-        ex, ex2, js = (os.path.join(d, n) for n in ("ex.jsonl", "ex2.jsonl", "out.json"))
-        r = ref.run(base + ["--per-example", ex, "--json", js])
-        print(r.stdout.strip())
-        got = [json.loads(line) for line in open(ex)]
-        summary = json.load(open(js))
+        ex, js = os.path.join(d, "ex.jsonl"), os.path.join(d, "out.json")
         want = reference(model, kind, items)
-        expect(len(got) == len(want), f"{kind}: {len(got)} examples (reference {len(want)})")
-        worst, wrong = 0.0, []
-        for i, (g, x) in enumerate(zip(got, want)):
-            for a, b in zip(g["loglik"], x["loglik"]):
-                worst = max(worst, abs(a - b) / max(abs(b), 1e-12))
-            for key in ("greedy", "context_tokens", "pred", "pred_norm"):
-                if g[key] != x[key]:
-                    wrong.append(f"example {i} {key} {g[key]} (reference {x[key]})")
-        expect(worst <= TOL, f"{kind} {variant} {tokenizer}: per-example log-likelihoods, "
-                             f"largest relative difference {worst:.2e} (tol {TOL})")
-        greedy = [v for x in want for v in x["greedy"]]
-        expect(not wrong, f"{kind}: greedy decisions ({sum(greedy)} yes of {len(greedy)}), "
-                          f"context tokens seen, predictions equal the reference's; smallest "
-                          f"top-2 margin {min(x['margin'] for x in want):.3g} nats"
-                          + ("" if not wrong else ": " + "; ".join(wrong[:4])))
-        expect(0 < sum(greedy) < len(greedy) if kind == "lambada" else True,
-               f"{kind}: the set-up has both greedy matches and misses")
-        cut = sum(x["cut"] for x in want)
-        expect(summary["truncated"] == cut and cut > 0,
-               f"{kind}: {summary['truncated']} requests truncated (reference {cut})")
-        if kind == "lambada":
-            lls = [x["loglik"][0] for x in want]
-            acc = [float(x["greedy"][0]) for x in want]
-            ref_sum = {"acc": np.mean(acc), "acc_stderr": stderr(acc),
-                       "perplexity": math.exp(-np.mean(lls))}
-        else:
-            acc = [float(x["pred"] == it["gold"]) for x, it in zip(want, items)]
-            accn = [float(x["pred_norm"] == it["gold"]) for x, it in zip(want, items)]
-            ref_sum = {"acc": np.mean(acc), "acc_stderr": stderr(acc),
-                       "acc_norm": np.mean(accn), "acc_norm_stderr": stderr(accn)}
-        errs = {k: abs(summary[k] - v) / max(abs(v), 1e-12) for k, v in ref_sum.items()}
-        expect(max(errs.values()) <= TOL,
-               f"{kind}: " + ", ".join(f"{k} {summary[k]:.6g} (ref {v:.6g})"
-                                      for k, v in ref_sum.items()))
         ctxs = [c for x in want for c in x["seen"]]
-        r = ref.run(base + ["--per-example", ex2, "--json", js, "--no-share"])
-        alone = json.load(open(js))
-        expect(open(ex, "rb").read() == open(ex2, "rb").read() and
-               summary["contexts_evaluated"] == distinct_consecutive(ctxs) and
-               alone["contexts_evaluated"] == len(ctxs),
-               f"{kind}: shared contexts ({summary['contexts_evaluated']} evaluated) give the "
-               f"same bits as --no-share ({alone['contexts_evaluated']})")
+        logliks = {}
+        for mode, extra, evaluated in (("shared contexts", [], distinct_consecutive(ctxs)),
+                                       ("--no-share", ["--no-share"], len(ctxs))):
+            r = ref.run(base + ["--per-example", ex, "--json", js] + extra)
+            print(r.stdout.strip())
+            got = [json.loads(line) for line in open(ex)]
+            summary = json.load(open(js))
+            check(kind, mode, items, got, summary, want)
+            expect(summary["contexts_evaluated"] == evaluated,
+                   f"{kind}, {mode}: {summary['contexts_evaluated']} contexts evaluated "
+                   f"(distinct consecutive: {distinct_consecutive(ctxs)}, requests {len(ctxs)})")
+            logliks[mode] = [v for g in got for v in g["loglik"]]
+        diff = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(*logliks.values()))
+        print(f"     {kind}: shared against --no-share, largest relative difference {diff:.2e}")
 sys.exit(1 if failures else 0)
