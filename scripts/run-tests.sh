@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds gcsim with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as errors,
-# then runs the whole test suite. Extra arguments go to `meson test` (e.g. a test name).
+# then runs the whole test suite, then the fuzz suite: the libFuzzer harnesses of tests/fuzz,
+# built by clang in a second build folder, about 20 s each. Extra arguments go to the main
+# suite's `meson test` (e.g. a test name) and skip the fuzz suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -15,4 +17,16 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 # Benchmarks and the GPT-2-124M-shaped parity checks are meson benchmarks (bench/meson.build),
 # not part of this suite.
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+status=0
+meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || status=$?
+[ $# -eq 0 ] || exit $status
+
+# The fuzz suite (tests/fuzz/meson.build): one harness per loader, a fixed short budget each.
+fuzz=${GCSIM_FUZZ_BUILD:-build-fuzz}
+if [ ! -f "$fuzz/build.ninja" ]; then
+  CC=clang meson setup "$fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dwerror=true -Dbuildtype=debugoptimized
+fi
+ninja -C "$fuzz"
+meson test -C "$fuzz" --suite fuzz --print-errorlogs --num-processes 2 || status=$?
+exit $status
