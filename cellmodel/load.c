@@ -10,9 +10,10 @@
  *                  (s, ascending from 0), lower_v (ascending toward v_eq) with lower_t
  *   /c2p           charge (n, C, ascending), pulse (n, s); attrs s_sat_C, t_max_s
  *   /readout       charge (n, C, ascending), pulse_signed (n, s)
- * Physical ranges (every number is also finite): vdd_V in (0, 10] V; stored voltages, v_mid_V
- * and v_eq_V in [-vdd, 2 vdd]; times (t_max_s, t_write_s, pulses) within 1 s and leakage
- * times and tau_tail_s within 1e9 s; charges within 1e-6 C (a read: 1e-9 C). Each row of
+ * Physical ranges (every number is also finite): vdd_V in (0, 10] V; v_mid_V in [0, vdd];
+ * stored voltages and v_eq_V in [-vdd, 2 vdd]; times (t_max_s, t_write_s, pulses) within 1 s and leakage
+ * times and tau_tail_s within 1e9 s; charges within 1e-6 C (a read: 1e-9 C), converter full
+ * scales (s_sat_C, where the readout first reaches t_max) at least 1e-18 C. Each row of
  * /read/charge is non-decreasing in v_store and the full-pulse row rises; the converters'
  * pulses rise from the first charge to the last.
  * Every check failure names the file and the object; nothing is half-loaded. */
@@ -54,6 +55,7 @@ static int read_1d(loader *L, const char *name, int n_expect, double **out, int 
 #define LOAD_MAX_TIME_S 1e9     /* s, leakage tables and time constants */
 #define LOAD_MAX_CHARGE_C 1e-6  /* C, converter inputs */
 #define LOAD_MAX_READ_C 1e-9    /* C, one cell's read */
+#define LOAD_MIN_SAT_C 1e-18    /* C, the smallest converter full scale (a few electrons) */
 
 /* Every value of dataset name finite and in [lo, hi] (unit for the message). */
 static int check_range(loader *L, const char *name, const double *x, size_t n, double lo,
@@ -330,7 +332,7 @@ static int load_converters(loader *L, cell_model *m)
 {
     double t_max;
     if (need_group(L, "c2p") ||
-        read_attr(L, "c2p", "s_sat_C", 0, 1, LOAD_MAX_CHARGE_C, "C", &m->s_sat_c) ||
+        read_attr(L, "c2p", "s_sat_C", LOAD_MIN_SAT_C, 0, LOAD_MAX_CHARGE_C, "C", &m->s_sat_c) ||
         read_attr(L, "c2p", "t_max_s", 0, 1, LOAD_MAX_PULSE_S, "s", &t_max) ||
         load_curve(L, "c2p/charge", "c2p/pulse", &m->c2p))
         return -1;
@@ -344,6 +346,10 @@ static int load_converters(loader *L, cell_model *m)
             m->readout_sat_c = m->readout.x[i];
             break;
         }
+    if (!(m->readout_sat_c >= LOAD_MIN_SAT_C))
+        return gc_fail(L->e, "%s: dataset /readout/charge: the signed readout reaches full scale "
+                       "at %g C, not at a positive charge of at least %g C", L->path,
+                       m->readout_sat_c, LOAD_MIN_SAT_C);
     return 0;
 }
 
