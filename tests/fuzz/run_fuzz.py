@@ -32,8 +32,11 @@ def main():
     ap.add_argument("--suppressions")
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("extra", nargs="*")
-    a = ap.parse_args()
+    argv, extra = sys.argv[1:], []
+    if "--" in argv:  # what follows goes to libFuzzer as it is
+        extra = argv[argv.index("--") + 1:]
+        argv = argv[:argv.index("--")]
+    a = ap.parse_args(argv)
 
     shutil.rmtree(a.work, ignore_errors=True)
     corpus = os.path.join(a.work, "corpus")
@@ -49,10 +52,11 @@ def main():
         dirs.append(a.regressions)
 
     env = dict(os.environ)
-    # Sanitizers stop at the first report; libFuzzer then saves the input.
+    # Sanitizers stop at the first report; libFuzzer then saves the input. Options the caller
+    # set come after these, so they win.
     env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1:abort_on_error=0:" \
-                          "allocator_may_return_null=0:symbolize=1"
-    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+                          "allocator_may_return_null=0:symbolize=1:" + env.get("ASAN_OPTIONS", "")
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:" + env.get("UBSAN_OPTIONS", "")
     if a.suppressions:
         env["LSAN_OPTIONS"] = f"suppressions={a.suppressions}:print_suppressions=0"
     env.setdefault("TMPDIR", "/tmp")
@@ -64,7 +68,7 @@ def main():
     # -error_exitcode=1: libFuzzer's default, 77, is what meson reads as a skip.
     cmd = [a.harness, f"-max_total_time={a.seconds}", f"-seed={a.seed}", "-timeout=10",
            "-error_exitcode=1", "-rss_limit_mb=2048", "-print_final_stats=1",
-           f"-artifact_prefix={artifacts}/", *a.extra, *dirs]
+           f"-artifact_prefix={artifacts}/", *extra, *dirs]
     print(" ".join(cmd), flush=True)
     t0 = time.monotonic()
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
