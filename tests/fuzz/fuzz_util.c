@@ -1,6 +1,7 @@
 /* fuzz_util: temporary files, input splitting and property checks for the harnesses
  * (fuzz_util.h). */
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <sanitizer/common_interface_defs.h>
 #include <signal.h>
@@ -16,10 +17,19 @@
 static char dir[4096];
 static long contained; /* inputs whose HDF5 reader process crashed or hung */
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 static void at_exit(void)
 {
-    if (dir[0])
-        rmdir(dir);
+    if (dir[0]) /* the folder and what a harness left in it for all inputs (fuzz_tech) */
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (contained)
         fprintf(stderr, "fuzz: contained: %ld inputs crashed or hung the HDF5 reader process "
                         "(each one error line from the loader)\n", contained);
