@@ -17,7 +17,9 @@ planted so that contexts of one length predict one target word: such examples ma
 with the same length match partly (and count as no). Sharing evaluates each run of equal
 consecutive contexts once.
 
-usage: test_eval_matches_torch.py VARIANT TOKENIZER   (softmax|paper-cubic, bytes|gpt2)
+usage: test_eval_matches_torch.py VARIANT TOKENIZER [WINDOW]
+       (softmax|paper-cubic, bytes|gpt2; WINDOW: an analog window of that many keys, in
+       sub-arrays of 16, shorter than the contexts, so that the stream's ring wraps)
 """
 import json
 import math
@@ -37,6 +39,9 @@ DATA = ref.env("GCSIM_DATA")
 TOL = 1e-4
 variant = sys.argv[1] if len(sys.argv) > 1 else "softmax"
 tokenizer = sys.argv[2] if len(sys.argv) > 2 else "bytes"
+window = int(sys.argv[3]) if len(sys.argv) > 3 else None
+geometry = dict(cell=dict(g=ref.g_cubic if variant == "paper-cubic" else ref.g_linear,
+                          window=window, tile=16)) if window else {}
 failures = 0
 
 
@@ -81,7 +86,8 @@ def score(model, ctx, cont):
     harness's _loglikelihood_tokens."""
     cfg, tensors = model
     inp = (ctx + cont)[-(W + 1):][:-1]
-    logp = torch.log_softmax(ref.forward(cfg, tensors, inp, variant), -1)[-len(cont):]
+    logp = torch.log_softmax(ref.forward(cfg, tensors, inp, variant, **geometry),
+                             -1)[-len(cont):]
     tgt = torch.tensor(cont)
     ll = float(logp.gather(1, tgt[:, None]).sum())
     top2 = torch.topk(logp, 2, -1).values
@@ -251,6 +257,8 @@ with tempfile.TemporaryDirectory() as d:
             f.write("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items))
         base = [GCSIM, "eval", "--task", kind, "--data", task, "--model", md, "--tokenizer",
                 tokenizer, "--attention", variant, "--bpe-dir", os.path.join(DATA, "gpt2-bpe")]
+        if window:
+            base += ["--window", str(window), "--tile", "16"]
         ex, js = os.path.join(d, "ex.jsonl"), os.path.join(d, "out.json")
         want = reference(model, kind, items)
         ctxs = [c for x in want for c in x["seen"]]
