@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "report.h"
+#include "spice.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* The page as a growing buffer */
@@ -98,7 +99,8 @@ static void put_num(page *p, const cJSON *o, const char *key, const char *file,
     char path[256], *save;
     snprintf(path, sizeof path, "%s", key);
     for (char *k = strtok_r(path, ".", &save); k && x; k = strtok_r(NULL, ".", &save))
-        x = cJSON_GetObjectItemCaseSensitive(x, k);
+        x = cJSON_IsArray(x) ? cJSON_GetArrayItem(x, atoi(k))
+                             : cJSON_GetObjectItemCaseSensitive(x, k);
     if (!cJSON_IsNumber(x)) {
         put(p, "<td class=missing title=\"%s: %s\">-</td>", file, key);
         return;
@@ -198,6 +200,10 @@ static void section_curves(page *p, const char *dir)
 static void section_fits(page *p, const char *dir)
 {
     char **fits = names_in(dir, "fit_", ".json");
+    if (!fits || !fits[0]) {
+        names_free(fits);
+        return;
+    }
     put(p, "<h2>Behavioural model: fit residuals (simulated, fitted)</h2>\n<table>\n"
            "<tr><th>file</th><th>technology</th><th>read table held-out RMS (%% FS)</th>"
            "<th>max (%% FS)</th><th>cubic fit RMS (uA)</th><th>leak tau (s)</th>"
@@ -280,6 +286,13 @@ static const char *ppl_header =
 static void section_ppl(page *p, const char *dir)
 {
     char **files = names_in(dir, "ppl_", ".json");
+    int any = 0;
+    for (int i = 0; files && files[i]; i++)
+        any |= strncmp(files[i], "ppl_period_", 11) != 0;
+    if (!any) {
+        names_free(files);
+        return;
+    }
     put(p, "<h2>Perplexity per attention variant and technology (gcsim ppl)</h2>\n%s",
         ppl_header);
     for (int i = 0; files && files[i]; i++) {
@@ -334,6 +347,121 @@ static void section_period(page *p, const char *dir)
                         "bits per byte", 1, 0, 0, 0};
     if (n >= 2 && !gc_plot(png, &st, &s, 1, &e))
         put_png(p, png, "bits per byte against the token period (ppl_period_*.json)");
+}
+
+/* Axis values of the sweep rows as numbers, when every row's value is one. */
+static int numeric_axis(const cJSON *rows, const char *axis, double *x, int max)
+{
+    int n = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        const cJSON *v = cJSON_GetObjectItem(row, axis);
+        if (!cJSON_IsString(v) || n == max || spice_parse_number(v->valuestring, &x[n]))
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+/* One plot of bits per byte against axis, a series per value of the other axes. */
+static void sweep_plot(page *p, const char *dir, const cJSON *rows, const char *axis,
+                       const char **axes, int n_axes)
+{
+    enum { MAXP = 256, MAXS = 8 };
+    double x[MAXP], y[MAXS][MAXP], xs[MAXS][MAXP];
+    char names[MAXS][256];
+    gc_series s[MAXS];
+    int n = numeric_axis(rows, axis, x, MAXP), ns = 0, k = 0;
+    const cJSON *row;
+    if (n < 2)
+        return;
+    cJSON_ArrayForEach(row, rows)
+    {
+        char key[256] = "";
+        for (int a = 0; a < n_axes; a++)
+            if (strcmp(axes[a], axis))
+                snprintf(key + strlen(key), sizeof key - strlen(key), "%s%s=%s",
+                         key[0] ? " " : "", axes[a],
+                         cJSON_GetStringValue(cJSON_GetObjectItem(row, axes[a])));
+        int i = 0;
+        while (i < ns && strcmp(names[i], key))
+            i++;
+        const cJSON *b = cJSON_GetObjectItem(row, "bits_per_byte");
+        if (i == MAXS || !cJSON_IsNumber(b)) {
+            k++;
+            continue;
+        }
+        if (i == ns) {
+            snprintf(names[ns], sizeof names[ns], "%s", key[0] ? key : "bits per byte");
+            s[ns] = (gc_series){xs[ns], y[ns], 0, names[ns]};
+            ns++;
+        }
+        xs[i][s[i].n] = x[k++];
+        y[i][s[i].n++] = b->valuedouble;
+    }
+    char png[4096], title[256];
+    gc_err e;
+    snprintf(png, sizeof png, "%s/sweep_%s.png", dir, axis + (strncmp(axis, "set:", 4) ? 0 : 4));
+    snprintf(title, sizeof title, "bits per byte against %s", axis);
+    gc_plot_style st = {title, axis, "bits per byte", 0, 0, 0, 0};
+    if (ns && !gc_plot(png, &st, s, ns, &e))
+        put_png(p, png, title);
+}
+
+/* table.json of gcsim sweep: its rows and a plot per numeric axis. */
+static void section_sweep(page *p, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/table.json", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    fclose(f);
+    cJSON *rows = load(p, dir, "table.json");
+    const cJSON *first = rows ? cJSON_GetArrayItem(rows, 0) : NULL, *c, *row;
+    if (!first) {
+        cJSON_Delete(rows);
+        return;
+    }
+    const char *axes[16];
+    int n_axes = 0, i = 0;
+    put(p, "<h2>Design-space sweep (gcsim sweep, table.json)</h2>\n<table>\n<tr>");
+    cJSON_ArrayForEach(c, first)
+    {
+        put(p, "<th>");
+        put_text(p, c->string);
+        put(p, "</th>");
+        if (cJSON_IsString(c) && n_axes < 16)
+            axes[n_axes++] = c->string;
+    }
+    put(p, "</tr>\n");
+    cJSON_ArrayForEach(row, rows)
+    {
+        put(p, "<tr>");
+        cJSON_ArrayForEach(c, row)
+        {
+            char key[300];
+            snprintf(key, sizeof key, "%d.%s", i, c->string);
+            if (cJSON_IsString(c)) {
+                put(p, "<td>");
+                put_text(p, c->valuestring);
+                put(p, "</td>");
+            } else {
+                put_num(p, rows, key, "table.json",
+                        strstr(c->string, "bits") || strstr(c->string, "perplexity") ||
+                                strstr(c->string, "period")
+                            ? "measured"
+                            : "simulated");
+            }
+        }
+        put(p, "</tr>\n");
+        i++;
+    }
+    put(p, "</table>\n");
+    for (int a = 0; a < n_axes; a++)
+        sweep_plot(p, dir, rows, axes[a], axes, n_axes);
+    cJSON_Delete(rows);
 }
 
 static void section_eval(page *p, const char *dir)
@@ -431,6 +559,7 @@ int report_write(const char *dir, const char *gpu_json, const char *out_html, gc
             "<span class=measured>measured</span> (a run of gcsim or of the GPU bench), "
             "<span class=declared>declared</span> (a parameter of the technology or of the "
             "run).</p>\n");
+    section_sweep(&p, dir);
     section_ppl(&p, dir);
     section_period(&p, dir);
     section_eval(&p, dir);

@@ -12,6 +12,7 @@
  *   DIR/<name>/validate.json (+ charge_scatter.png)   gcsim validate
  *   DIR/ppl_<name>.json                gcsim ppl --json (ppl_period_* form the period curve)
  *   DIR/eval_<name>.json               gcsim eval --json
+ *   DIR/table.json                     gcsim sweep (a plot per numeric axis: DIR/sweep_*.png)
  *   gpu_json (if not NULL)             bench/gpu_attention_decode.py
  * and writes DIR/ppl_vs_token_period.png when there are period runs. */
 #ifndef GCSIM_REPORT_H

@@ -30,6 +30,7 @@ static const struct {
     {"decay-lambda", "lambda_per_token", NULL},
     {"softmax-scale", "softmax_scale", NULL},
     {"decomp-tol", "decomp_rel_tol", NULL},
+    {"analog", NULL, NULL}, /* KEY=VALUE: any setting by its attn_config_set name */
 };
 enum { N_GROUP = sizeof group / sizeof *group };
 
@@ -56,13 +57,22 @@ int analog_option_take(gpt2_settings *s, int id, const char *arg, gc_err *e)
     if (i < 0 || i >= N_GROUP)
         return 0;
     const char *value = group[i].fixed ? group[i].fixed : arg;
+    const char *key = group[i].key;
+    char k[32];
+    if (!key) { /* --analog KEY=VALUE */
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof k)
+            return gc_fail(e, "--analog: '%s' is not KEY=VALUE", arg);
+        snprintf(k, sizeof k, "%.*s", (int)(eq - arg), arg);
+        key = k, value = eq + 1;
+    }
     /* check the value now, so that the message names the option */
     attn_config probe;
     attn_config_default(&probe, &attn_softmax);
     const attn_variant_type *v;
-    int bad = !strcmp(group[i].key, "attention") ? attn_variant_parse(value, &v, e)
-                                                 : attn_config_set(&probe, group[i].key, value, e);
-    if (bad || gpt2_settings_add(s, group[i].key, value, e))
+    int bad = !strcmp(key, "attention") ? attn_variant_parse(value, &v, e)
+                                        : attn_config_set(&probe, key, value, e);
+    if (bad || gpt2_settings_add(s, key, value, e))
         return gc_wrap(e, "--%s", group[i].name);
     return 1;
 }
@@ -88,7 +98,9 @@ void analog_options_help(FILE *f)
         "  --decay-lambda X     paper-*: decay per token when no period is given (1.6e-4)\n"
         "  --softmax-scale X    softmax variants: S = X q.k (1/sqrt(D))\n"
         "  --decomp-tol X       calibrated: the cell is compiled into separable terms, dropping\n"
-        "                       singular values below X times the largest (1e-3)\n",
+        "                       singular values below X times the largest (1e-3)\n"
+        "  --analog KEY=VALUE   any setting by its name (attention, cell_file, token_period_s,\n"
+        "                       window, q_levels, quant_q, decay, ...: README-checkpoint.md)\n",
         names);
 }
 

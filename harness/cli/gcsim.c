@@ -18,6 +18,7 @@ static const gcsim_command commands[] = {
     {"import", "turn external I-V / leakage CSV curves into a curves.h5", cmd_import},
     {"validate", "a 64-cell column in SPICE against the cell model's per-cell sum", cmd_validate},
     {"report", "one self-contained HTML page from a results folder", cmd_report},
+    {"sweep", "a design space through characterize, fit, adapt and ppl, cached", cmd_sweep},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
