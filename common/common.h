@@ -19,11 +19,31 @@ typedef struct {
     char msg[GC_ERR_LEN];
 } gc_err;
 
-/* Formats the message into e (if e is not NULL) and returns -1. */
+/* Formats the message into e (if e is not NULL) and returns -1. Control characters and bytes
+ * that are not UTF-8 (from quoted file content) become '?', so a message is one line. */
 int gc_fail(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes an existing message: "prefix: old message". Returns -1. */
 int gc_wrap(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------------------------------- */
+/* Interruption (SIGINT, SIGTERM). The handler only records the signal: long loops poll
+ * gc_interrupted(), stop and reap their worker processes, remove their temporary files and
+ * fail with gc_fail_interrupted; gc_commit_file refuses to replace a result once a signal
+ * came. Libraries never exit: the command line maps an interruption to exit status 128 +
+ * the signal (130 for SIGINT, 143 for SIGTERM). */
+
+/* Installs the handler for SIGINT and SIGTERM (a second signal of a kind kills at once). */
+int gc_interrupt_catch(gc_err *e);
+
+/* Restores the default actions, e.g. in a forked worker process. */
+void gc_interrupt_default(void);
+
+/* The signal caught (SIGINT, SIGTERM) or 0. */
+int gc_interrupted(void);
+
+/* "interrupted by SIGINT" into e; returns -1. */
+int gc_fail_interrupted(gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Atomic replacement: write to a temporary file in the same folder, then rename over the
@@ -32,7 +52,8 @@ int gc_wrap(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Fills tmp (size n) with a unique temporary name beside path. */
 int gc_tmp_path_beside(const char *path, char *tmp, size_t n, gc_err *e);
 
-/* Renames tmp over path (fsyncs the file first). On failure removes tmp. */
+/* Renames tmp over path after fsync (a failed fsync, e.g. EIO, is an error). On failure, or
+ * after an interruption (gc_interrupted), removes tmp and leaves path as it was. */
 int gc_commit_file(const char *tmp, const char *path, gc_err *e);
 
 /* Writes len bytes to path atomically. */

@@ -28,15 +28,43 @@ int gc_tmp_path_beside(const char *path, char *tmp, size_t n, gc_err *e)
 
 int gc_commit_file(const char *tmp, const char *path, gc_err *e)
 {
-    int fd = open(tmp, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    if (gc_interrupted()) {
+        unlink(tmp);
+        return gc_fail_interrupted(e);
     }
+    /* a delayed write error (EIO, ENOSPC on a network or thin-provisioned disk) shows here */
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        return gc_fail(e, "%s: cannot write: %s", path, strerror(err));
+    }
+    close(fd);
     if (rename(tmp, path) != 0) {
         int err = errno;
         unlink(tmp);
         return gc_fail(e, "%s: cannot replace: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+/* write() until len bytes are out; -1 with errno on failure. */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
 }
@@ -46,9 +74,12 @@ int gc_write_file_atomic(const char *path, const void *data, size_t len, gc_err 
     char tmp[4096];
     if (gc_tmp_path_beside(path, tmp, sizeof tmp, e))
         return -1;
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        int err = errno;
+    int fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int failed = fd < 0 || write_all(fd, data, len) != 0;
+    int err = errno;
+    if (fd >= 0 && close(fd) != 0 && !failed)
+        failed = 1, err = errno;
+    if (failed) {
         unlink(tmp);
         return gc_fail(e, "%s: write failed: %s", path, strerror(err));
     }

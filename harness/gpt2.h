@@ -305,7 +305,8 @@ typedef struct {
  * every stride tokens; each window scores only the tokens no earlier window scored, each with
  * the longest context its window gives it. A token is scored only with at least one token of
  * context in its window: with stride < ctx every token but the first is scored once; with
- * stride = ctx (no overlap) the first token of every window is skipped, as in Hugging Face. */
+ * stride = ctx (no overlap) the first token of every window is skipped, as in Hugging Face.
+ * After SIGINT or SIGTERM (gc_interrupted) it stops before the next window and fails. */
 int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
              gpt2_ppl_result *r, gc_err *e);
 

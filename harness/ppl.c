@@ -51,6 +51,10 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
         gc_progress_start(&p, "ppl windows", w1 - w0);
     int rc = 0;
     for (long w = w0; w < w1; w++) {
+        if (gc_interrupted()) {
+            rc = gc_fail_interrupted(e);
+            break;
+        }
         long begin = w * o->stride;
         long end = begin + o->ctx < n ? begin + o->ctx : n;
         /* where the previous window's scoring ended */

@@ -23,7 +23,7 @@ void validate_opts_default(validate_opts *o)
     *o = (validate_opts){.tech = "si", .root = GCSIM_SOURCE_ROOT, .samples = 200, .rows = 64,
                          .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
-                         .timeout_s = 300, .progress = 1};
+                         .timeout_s = 300, .retries = SPICE_RETRIES_DEFAULT, .progress = 1};
     attn_config_default(&o->analog, &attn_calibrated);
     o->analog.layers = 12;
 }
@@ -36,6 +36,7 @@ typedef struct {
     double *v_store, *frac;
     double *q_spice, *q_model, *p_spice, *p_model, *q_integ;
     spice_array_meas *meas;
+    int retries;                /* simulations started again after their worker died */
 } val_data;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -174,6 +175,7 @@ static int measure(const spice_tech *t, const spice_result *res, val_data *d, do
             d->q_integ[i] = d->meas[i].integrator_charge_c;
         }
         *sim_s += res[k].seconds;
+        d->retries += res[k].attempts - 1;
     }
     return 0;
 }
@@ -187,7 +189,8 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
     int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
     int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
     rc = rc || make_jobs(t, d, jobs, vectors, e);
-    spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress};
+    spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress,
+                         .retries = o->retries};
     double t0 = gc_now();
     rc = rc || spice_run(jobs, d->n_pat, &ro, res, e);
     *wall_s = gc_now() - t0;
@@ -347,6 +350,7 @@ static void add_timing(cJSON *root, const val_data *d, const val_summary *s)
     double per = s->sim_s / d->n_pat;
     cJSON_AddNumberToObject(root, "spice_seconds", s->sim_s);
     cJSON_AddNumberToObject(root, "spice_wall_seconds", s->wall_s);
+    cJSON_AddNumberToObject(root, "spice_worker_retries", d->retries);
     cJSON_AddNumberToObject(root, "spice_seconds_per_pattern", per);
     cJSON_AddNumberToObject(root, "model_seconds", s->model_s);
     cJSON_AddNumberToObject(root, "model_seconds_total_once", s->model_s * d->n_pat);

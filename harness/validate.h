@@ -35,11 +35,14 @@ typedef struct {
     int max_age_tokens;         /* ages are uniform in 0..max_age_tokens */
     uint64_t seed;              /* pattern seed */
     double timeout_s;           /* per simulation */
+    int retries;                /* restarts of a simulation whose worker died without a
+                                   result (spice_run_opts.retries) */
     int progress;               /* progress line on stderr (on a terminal only) */
 } validate_opts;
 
 /* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
- * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, timeout 300 s, progress on; analog: the
+ * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, timeout 300 s, SPICE_RETRIES_DEFAULT
+ * retries, progress on; analog: the
  * calibrated variant in a 12-layer model (GPT-2 124M's depth), so that the token period is
  * 12 × the cell's per-layer latency unless a period is set. The cell and out_dir are
  * unset: the caller sets them. */

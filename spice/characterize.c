@@ -171,8 +171,12 @@ static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase, hid_t fi
     if (spice_run(c->jobs + start, c->n_jobs - start, &o->run, c->res + start, e))
         return -1;
     if (o->verbose) {
-        for (int i = start; i < c->n_jobs; i++)
-            fprintf(stderr, "  %-28s %8.2f s\n", c->jobs[i].name, c->res[i].seconds);
+        for (int i = start; i < c->n_jobs; i++) {
+            fprintf(stderr, "  %-28s %8.2f s", c->jobs[i].name, c->res[i].seconds);
+            if (c->res[i].attempts > 1)
+                fprintf(stderr, "  (%d attempts: a worker died)", c->res[i].attempts);
+            fputc('\n', stderr);
+        }
         fprintf(stderr, "phase %d: %d simulations in %.1f s\n", phase, c->n_jobs - start,
                 gc_now() - t0);
     }

@@ -93,17 +93,28 @@ typedef struct {
     size_t *len;
     double seconds;
     char ngspice_version[32];
+    int attempts;            /* worker processes started for this job (2 after one retry) */
 } spice_result;
+
+/* Retries of a simulation whose worker died without a result, unless told otherwise. */
+#define SPICE_RETRIES_DEFAULT 1
 
 typedef struct {
     int jobs;                /* worker processes at once (>= 1) */
     double timeout_s;        /* per simulation */
     int progress;            /* show a progress line (on a terminal only) */
+    int retries;             /* a worker that dies without a result (killed, crashed, out of
+                                memory) is started again up to this many times per job (0:
+                                none); a reported failure (netlist error, no convergence) or
+                                a timeout is final */
 } spice_run_opts;
 
 /* Runs n jobs, at most opts->jobs at a time, each in a fresh process. Fills res[i] for
  * every job. Returns 0 when all succeeded; else -1 with the first failure in e
- * ("job: reason"); the jobs still running are stopped. */
+ * ("job: reason"); the jobs still running are stopped. After SIGINT or SIGTERM
+ * (gc_interrupted) it stops and reaps every worker and fails with "interrupted by ...".
+ * Workers restore the default actions of SIGINT and SIGTERM, so a terminal's Ctrl-C stops
+ * them too. */
 int spice_run(const spice_job *jobs, int n, const spice_run_opts *opts, spice_result *res,
               gc_err *e);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,10 +286,12 @@ static void describe_death(int status, char *out, size_t n)
         snprintf(out, n, "worker process ended abnormally");
 }
 
-static void finish(worker *w, const spice_job *jobs, spice_result *res, const char *forced)
+/* Reaps w's process and fills its job's result. Returns 1 when the worker died without
+ * sending a result (a crash or a kill: worth another attempt), else 0. */
+static int finish(worker *w, const spice_job *jobs, spice_result *res, const char *forced)
 {
     spice_result *r = &res[w->job];
-    int status = 0;
+    int status = 0, died = 0;
     if (forced)
         kill(w->pid, SIGKILL);
     close(w->fd);
@@ -300,14 +303,16 @@ static void finish(worker *w, const spice_job *jobs, spice_result *res, const ch
     else if (decode(w, &jobs[w->job], r) != 0) {
         spice_result_free(r, jobs[w->job].n_vectors);
         describe_death(status, r->error, sizeof r->error);
+        died = 1;
     }
     free(w->buf);
     w->buf = NULL;
     w->pid = 0;
+    return died;
 }
 
 static int start(worker *w, const spice_job *jobs, int job, const spice_run_opts *o,
-                 gc_err *e)
+                 spice_result *res, gc_err *e)
 {
     int fds[2];
     if (pipe(fds))
@@ -320,6 +325,8 @@ static int start(worker *w, const spice_job *jobs, int job, const spice_run_opts
         return gc_fail(e, "cannot start a worker process: %s", strerror(errno));
     }
     if (pid == 0) {
+        gc_interrupt_default();
+        prctl(PR_SET_NAME, "gcsim-spice"); /* how ps and top show a worker */
         close(fds[0]);
         /* ngspice's own chatter goes to our pipe-less stdout: silence it. */
         int devnull = open("/dev/null", O_WRONLY);
@@ -332,7 +339,38 @@ static int start(worker *w, const spice_job *jobs, int job, const spice_run_opts
     close(fds[1]);
     *w = (worker){.pid = pid, .fd = fds[0], .job = job, .t0 = gc_now()};
     w->deadline = w->t0 + o->timeout_s;
+    res[job].attempts++;
+    res[job].error[0] = '\0';
     return 0;
+}
+
+/* Handles what worker w's poll said: reads its output, or finishes it (done, died, timed
+ * out) and starts it again if it died and has retries left. Returns 1 when its job is
+ * over, 0 when it is still running, -1 with e set when a retry could not start. */
+static int step(worker *w, short revents, const spice_job *jobs, const spice_run_opts *o,
+                spice_result *res, gc_err *e)
+{
+    const char *forced = NULL;
+    char why[128];
+    if (revents && read_into(w) == 1)
+        return 0;
+    if (!revents) {
+        if (gc_now() < w->deadline)
+            return 0;
+        snprintf(why, sizeof why, "timed out after %g s (raise --timeout)", o->timeout_s);
+        forced = why;
+    }
+    int job = w->job;
+    if (!finish(w, jobs, res, forced))
+        return 1;
+    if (res[job].attempts <= o->retries && !gc_interrupted())
+        return start(w, jobs, job, o, res, e) ? -1 : 0;
+    if (res[job].attempts > 1) {
+        size_t len = strlen(res[job].error);
+        snprintf(res[job].error + len, sizeof res[job].error - len, " (%d attempts)",
+                 res[job].attempts);
+    }
+    return 1;
 }
 
 int spice_run(const spice_job *jobs, int n, const spice_run_opts *o, spice_result *res,
@@ -353,9 +391,9 @@ int spice_run(const spice_job *jobs, int n, const spice_run_opts *o, spice_resul
     if (!o->progress)
         prog.tty = 0;
     int next = 0, done = 0, failed = -1, rc = 0;
-    while (done < n && rc == 0) {
+    while (done < n && rc == 0 && !gc_interrupted()) {
         for (int i = 0; i < n_workers && next < n && failed < 0; i++)
-            if (!ws[i].pid && (rc = start(&ws[i], jobs, next, o, e)) == 0)
+            if (!ws[i].pid && (rc = start(&ws[i], jobs, next, o, res, e)) == 0)
                 next++;
         int active = 0;
         double wait = 1.0;
@@ -374,43 +412,35 @@ int spice_run(const spice_job *jobs, int n, const spice_run_opts *o, spice_resul
             rc = gc_fail(e, "poll failed: %s", strerror(errno));
             break;
         }
-        for (int i = 0; i < n_workers; i++) {
-            worker *w = &ws[i];
-            if (!w->pid)
+        if (gc_interrupted())
+            break;
+        for (int i = 0; i < n_workers && rc == 0; i++) {
+            if (!ws[i].pid)
                 continue;
-            const char *forced = NULL;
-            char why[128];
-            if (pf[i].revents && read_into(w) == 1)
+            int job = ws[i].job, over = step(&ws[i], pf[i].revents, jobs, o, res, e);
+            if (over < 0)
+                rc = -1;
+            if (over != 1)
                 continue;
-            if (!pf[i].revents) {
-                if (gc_now() < w->deadline)
-                    continue;
-                snprintf(why, sizeof why, "timed out after %g s (raise --timeout)",
-                         o->timeout_s);
-                forced = why;
-            }
-            int job = w->job;
-            finish(w, jobs, res, forced);
             done++;
             gc_progress_update(&prog, done);
             if (!res[job].ok && failed < 0)
                 failed = job;
         }
-        if (failed >= 0) {
-            for (int i = 0; i < n_workers; i++)
-                if (ws[i].pid) {
-                    finish(&ws[i], jobs, res, "stopped after another simulation failed");
-                    done++;
-                }
+        if (failed >= 0)
             break;
-        }
     }
+    const char *why = gc_interrupted() ? "stopped (interrupted)"
+                      : failed >= 0    ? "stopped after another simulation failed"
+                                       : "stopped";
     for (int i = 0; i < n_workers; i++)
         if (ws[i].pid)
-            finish(&ws[i], jobs, res, "stopped");
+            finish(&ws[i], jobs, res, why);
     gc_progress_end(&prog);
     free(ws);
     free(pf);
+    if (gc_interrupted())
+        return gc_fail_interrupted(e);
     if (rc)
         return rc;
     if (failed >= 0)

@@ -2,8 +2,8 @@
 the previous curves.h5 untouched.
 
 Faults: a model card that does not parse, a circuit that cannot converge, a worker process
-killed from outside while it simulates, and a per-simulation timeout. Also: bad --set and
---tech arguments are refused before anything runs.
+killed from outside while it simulates (with --retries 0), and a per-simulation timeout.
+Also: bad --set and --tech arguments are refused before anything runs.
 """
 import os
 import shutil
@@ -102,10 +102,11 @@ def main():
         expect_failure("non-convergence", run(*base, "--tech", diverge, check=False),
                        "did not converge", out, digest)
 
-        # the default plan: about 70 simulations, so a worker is alive most of the time
+        # the default plan: about 70 simulations, so a worker is alive most of the time;
+        # without retries (test_killed_worker_is_retried checks the default, one retry)
         expect_failure("killed worker",
-                       kill_a_worker(["characterize", "--out", out, "--jobs", "1"], out,
-                                     previous),
+                       kill_a_worker(["characterize", "--out", out, "--jobs", "1",
+                                      "--retries", "0"], out, previous),
                        "worker process died (signal 9", out, digest)
 
         expect_failure("timeout", run(*base, "--timeout", "0.001", check=False),

@@ -21,7 +21,6 @@ void cli_command_line(int argc, char **argv, char *buf, size_t n)
     }
 }
 
-
 int cli_bad_option(char **argv, gc_err *e)
 {
     const char *a = argv[optind - 1];
@@ -38,4 +37,10 @@ int cli_parse_exit(const char *name, int prc, void (*usage)(FILE *), const gc_er
     }
     fprintf(stderr, "gcsim %s: %s (see gcsim %s --help)\n", name, e->msg, name);
     return 2;
+}
+
+int cli_exit_status(int status)
+{
+    int sig = gc_interrupted();
+    return sig ? 128 + sig : status;
 }

@@ -25,5 +25,9 @@ int cli_bad_option(char **argv, gc_err *e);
 /* "gcsim characterize --tech si ..." into buf. */
 void cli_command_line(int argc, char **argv, char *buf, size_t n);
 
+/* The exit status of a command that catches SIGINT and SIGTERM (gc_interrupt_catch): status,
+ * or 128 + the signal after an interruption (130 for SIGINT, 143 for SIGTERM). */
+int cli_exit_status(int status);
+
 
 #endif

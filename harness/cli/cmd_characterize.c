@@ -13,8 +13,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim characterize [--tech si|igzo|FILE] [--set NAME=VALUE]... [--jobs N]\n"
-            "                          [--timeout S] [--plan FILE] [--dump-netlists DIR] [-v]\n"
-            "                          --out curves.h5\n"
+            "                          [--timeout S] [--retries N] [--plan FILE]\n"
+            "                          [--dump-netlists DIR] [-v] --out curves.h5\n"
             "       gcsim characterize --list-params [--tech T] [--set NAME=VALUE]...\n\n"
             "Runs the read, leakage, write, charge-to-pulse and readout sweeps of a technology\n"
             "in ngspice (one worker process per simulation) and writes curves.h5 atomically.\n\n"
@@ -22,9 +22,11 @@ static void usage(FILE *out)
             "  --set N=V       override any netlist parameter (see --list-params), repeatable\n"
             "  --jobs N        simulations at once (default 2)\n"
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
+            "  --retries N     start a simulation again up to N times if its worker process\n"
+            "                  dies without a result (killed, crashed; default 1)\n"
             "  --plan FILE     sweep resolution (default data/sweeps/default.plan)\n"
             "  --dump-netlists DIR  also write every netlist run to DIR (to re-run by hand)\n"
-            "  -v, --verbose   print the time of every simulation\n"
+            "  -v, --verbose   print the time of every simulation (and its retries)\n"
             "  --list-params   print every parameter with its default, unit and valid range\n");
 }
 
@@ -52,7 +54,7 @@ typedef struct {
 /* One option into a; -1 with a message naming the option if its value is bad. */
 static int set_opt(int c, char_args *a, gc_err *e)
 {
-    long jobs;
+    long jobs, retries;
     switch (c) {
     case 't': a->tech = optarg; return 0;
     case 's': a->sets[a->n_sets++] = optarg; return 0;
@@ -65,6 +67,11 @@ static int set_opt(int c, char_args *a, gc_err *e)
         if (gc_parse_long(optarg, "--jobs", 1, 256, &jobs, e))
             return -1;
         a->run.jobs = (int)jobs;
+        return 0;
+    case 'r':
+        if (gc_parse_long(optarg, "--retries", 0, 100, &retries, e))
+            return -1;
+        a->run.retries = (int)retries;
         return 0;
     case 'T': return gc_parse_double(optarg, "--timeout", 0, INFINITY, 1, 1, &a->run.timeout_s, e);
     }
@@ -80,6 +87,7 @@ static int parse(int argc, char **argv, char_args *a)
         {"plan", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
         {"list-params", no_argument, 0, 'l'}, {"dump-netlists", required_argument, 0, 'd'},
         {"verbose", no_argument, 0, 'v'},     {"help", no_argument, 0, 'h'},
+        {"retries", required_argument, 0, 'r'},
         {0, 0, 0, 0}};
     gc_err e = {{0}};
     int c;
@@ -134,11 +142,14 @@ static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e
 
 int cmd_characterize(int argc, char **argv)
 {
-    char_args a = {.tech = "si", .run = {.jobs = 2, .timeout_s = 300, .progress = 1}};
+    char_args a = {.tech = "si", .run = {.jobs = 2, .timeout_s = 300, .progress = 1,
+                                         .retries = SPICE_RETRIES_DEFAULT}};
     a.sets = calloc((size_t)argc + 1, sizeof *a.sets);
     spice_tech *t = malloc(sizeof *t);
     gc_err e = {{0}};
     int rc = a.sets && t ? parse(argc, argv, &a) : -1;
+    if (rc == 0 && !a.list && gc_interrupt_catch(&e))
+        rc = -1;
     if (rc == 0) {
         char cmdline[8192];
         cli_command_line(argc, argv, cmdline, sizeof cmdline);
@@ -148,5 +159,5 @@ int cmd_characterize(int argc, char **argv)
         fprintf(stderr, "gcsim characterize: %s\n", e.msg[0] ? e.msg : "out of memory");
     free(t);
     free(a.sets);
-    return rc < 0 ? 1 : rc == 1 ? 0 : rc;
+    return cli_exit_status(rc < 0 ? 1 : rc == 1 ? 0 : rc);
 }

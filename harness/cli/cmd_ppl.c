@@ -209,7 +209,8 @@ int cmd_ppl(int argc, char **argv)
     lm_session s;
     ppl_text t;
     gpt2_ppl_result r;
-    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+    int rc = gc_interrupt_catch(&e) ||
+             lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
              resolve_windows(&a, s.model, &e);
@@ -224,5 +225,5 @@ int cmd_ppl(int argc, char **argv)
     free(text);
     free(ids);
     lm_session_free(&s);
-    return rc;
+    return cli_exit_status(rc);
 }

@@ -14,7 +14,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
             "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
-            "                      [--timeout S] [analog options] --out DIR\n\n"
+            "                      [--timeout S] [--retries N] [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
             "line, the integrator and the charge-to-pulse converter; each row: one word-line\n"
             "driver and wire across the columns) and compares every column's bit-line charge\n"
@@ -30,7 +30,9 @@ static void usage(FILE *out)
             "  --max-age N     ages are uniform in 0..N tokens (default 1024); a cell's hold time\n"
             "                  is its age times the token period (--token-period; by default\n"
             "                  the cell's own schedule in a 12-layer model, --layers 12)\n"
-            "  --timeout S     per-simulation limit in seconds (default 300)\n\n");
+            "  --timeout S     per-simulation limit in seconds (default 300)\n"
+            "  --retries N     start a simulation again up to N times if its worker process\n"
+            "                  dies without a result (killed, crashed; default 1)\n\n");
     analog_options_help(out);
 }
 
@@ -57,6 +59,7 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'L': return opt_int(v, "--columns", 1, 1024, &o->cols, e);
     case 'j': return opt_int(v, "--jobs", 1, 256, &o->jobs, e);
     case 'a': return opt_int(v, "--max-age", 0, 1 << 24, &o->max_age_tokens, e);
+    case 'r': return opt_int(v, "--retries", 0, 100, &o->retries, e);
     case 's':
         if (gc_parse_long(v, "--seed", 0, 2147483647, &seed, e))
             return -1;
@@ -75,8 +78,8 @@ static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
         {"seed", required_argument, 0, 's'},    {"cells", required_argument, 0, 'C'},
         {"jobs", required_argument, 0, 'j'},    {"columns", required_argument, 0, 'L'},
         {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
-        {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'o'},     {"retries", required_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     gpt2_settings over = {0};
     int r = analog_getopt(argc, argv, own, set_opt, o, &over, e);
     if (r)
@@ -102,9 +105,9 @@ int cmd_validate(int argc, char **argv)
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
     validate_result r;
-    if (validate_run(&o, cmdline, &r, &e)) {
+    if (gc_interrupt_catch(&e) || validate_run(&o, cmdline, &r, &e)) {
         fprintf(stderr, "gcsim validate: %s\n", e.msg[0] ? e.msg : "out of memory");
-        return 1;
+        return cli_exit_status(1);
     }
     printf("%d x %d cells, %d patterns: charge RMS %.3g %% FS (max %.3g %%), pulse RMS "
            "%.3g %% of t_max, %d columns clipped; SPICE %.3g s/pattern, model %.3g "
@@ -112,5 +115,5 @@ int cmd_validate(int argc, char **argv)
            o.rows, o.cols, o.samples, r.charge_rms_pct_fs, r.charge_max_pct_fs,
            r.pulse_rms_pct_tmax, r.clipped_columns, r.spice_s_per_pattern,
            r.model_s_per_pattern, r.spice_s_per_pattern / r.model_s_per_pattern);
-    return 0;
+    return cli_exit_status(0);
 }
