@@ -10,8 +10,15 @@
   temporary file, with no sanitizer report (HDF5 used to crash at exit in H5F__close_cb).
 - An output path naming an input (fit, import, tokenize, characterize, adapt) is refused and
   the input left as it was.
+- A failing disk (EIO) and a full one (ENOSPC), injected into the writes of one folder by an
+  LD_PRELOAD shim (tests/fault_write_shim.c, built here with the system compiler): write()
+  failing, or only fsync() failing (the delayed error of a disk that cached the data).
+  import, fit (cell.h5 and --json), characterize, tokenize, attention, plot, ppl --json and
+  adapt each print one line naming the output and the error, exit 1, and leave the previous
+  result and no temporary file.
 """
 import os
+import re
 import resource
 import shutil
 import signal
@@ -30,12 +37,30 @@ MODEL = os.path.join(ROOT, "data", "models", "bytes-5x256-paper-linear")
 failures = []
 
 
-def gcsim(*args, fsize=None):
+def gcsim(*args, fsize=None, env=None):
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     return subprocess.run([GCSIM, *map(str, args)], capture_output=True, text=True,
-                          timeout=600, preexec_fn=limit if fsize else None)
+                          timeout=600, preexec_fn=limit if fsize else None,
+                          env=dict(os.environ, **env) if env else None)
+
+
+def build_shim(d):
+    """Compiles tests/fault_write_shim.c; returns the LD_PRELOAD value that loads it (after
+    the AddressSanitizer runtime, which must come first, when gcsim is built with it)."""
+    shim = os.path.join(d, "fault_write_shim.so")
+    subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O1", "-o", shim,
+                    os.path.join(ROOT, "tests", "fault_write_shim.c"), "-ldl"], check=True)
+    ldd = subprocess.run(["ldd", GCSIM], capture_output=True, text=True).stdout
+    asan = re.search(r"(\S*libasan\.so\S*) => (\S+)", ldd)
+    return (asan.group(2) + " " if asan else "") + shim
+
+
+def disk_error(preload, folder, err, on="both"):
+    """The environment that makes writes under folder fail with err (EIO or ENOSPC)."""
+    return {"LD_PRELOAD": preload, "GCSIM_FAULT_DIR": os.path.realpath(folder),
+            "GCSIM_FAULT_ERRNO": err, "GCSIM_FAULT_ON": on}
 
 
 def expect(name, p, needles, kept, folder):
@@ -56,6 +81,70 @@ def expect(name, p, needles, kept, folder):
         failures.append("%s: changed %s" % (name, changed))
     if left:
         failures.append("%s: left %s" % (name, left))
+
+
+def disk_errors(d, j):
+    """Every writer against write() and fsync() failing with EIO or ENOSPC in bad/, which
+    holds the previous results (copies of those made in main)."""
+    preload = build_shim(d)
+    bad = j("bad")
+    os.mkdir(bad)
+    b = lambda *p: os.path.join(bad, *p)
+    for f in ("imported.h5", "cell.h5", "fit.json", "tiny.h5", "ids.npy"):
+        shutil.copyfile(j(f), b(f))
+    for f in ("att", "plots"):
+        shutil.copytree(j(f), b(f))
+    with open(b("ppl.json"), "w") as f:
+        f.write("{}\n")
+    shutil.copytree(MODEL, b("model"))
+    keep = lambda *f: {x: sha256(x) for x in f}
+    eio = "Input/output error"
+    nospc = "No space left on device"
+    expect("import, EIO",
+           gcsim("import", "--read-iv", j("iv.csv"), "--out", b("imported.h5"),
+                 env=disk_error(preload, bad, "EIO")),
+           [b("imported.h5"), eio], keep(b("imported.h5")), bad)
+    expect("fit, ENOSPC",
+           gcsim("fit", "--curves", j("curves.h5"), "--out", b("cell.h5"),
+                 env=disk_error(preload, bad, "ENOSPC")),
+           [b("cell.h5"), nospc], keep(b("cell.h5")), bad)
+    expect("fit --json, EIO on fsync",
+           gcsim("fit", "--curves", j("curves.h5"), "--out", j("cell2.h5"), "--json",
+                 b("fit.json"), env=disk_error(preload, bad, "EIO", "fsync")),
+           [b("fit.json"), eio], keep(b("fit.json")), bad)
+    expect("characterize, EIO on fsync",
+           gcsim("characterize", "--plan", j("tiny.plan"), "--out", b("tiny.h5"),
+                 env=disk_error(preload, bad, "EIO", "fsync")),
+           [b("tiny.h5"), eio], keep(b("tiny.h5")), bad)
+    expect("tokenize, EIO",
+           gcsim("tokenize", j("text.txt"), "--tokenizer", "bytes", "--out", b("ids.npy"),
+                 env=disk_error(preload, bad, "EIO", "write")),
+           [b("ids.npy"), eio], keep(b("ids.npy")), bad)
+    expect("tokenize, ENOSPC on fsync",
+           gcsim("tokenize", j("text.txt"), "--tokenizer", "bytes", "--out", b("ids.npy"),
+                 env=disk_error(preload, bad, "ENOSPC", "fsync")),
+           [b("ids.npy"), nospc], keep(b("ids.npy")), bad)
+    att = [b("att", f) for f in os.listdir(b("att"))]
+    expect("attention, ENOSPC",
+           gcsim("attention", "--q", j("q.npy"), "--k", j("k.npy"), "--v", j("v.npy"),
+                 "--out", b("att"), "--attention", "paper-cubic",
+                 env=disk_error(preload, bad, "ENOSPC")),
+           [b("att"), nospc], keep(*att), b("att"))
+    plots = [b("plots", f) for f in os.listdir(b("plots"))]
+    expect("plot, EIO",
+           gcsim("plot", j("curves.h5"), "--out", b("plots"),
+                 env=disk_error(preload, bad, "EIO")),
+           [b("plots"), eio], keep(*plots), b("plots"))
+    expect("ppl --json, EIO",
+           gcsim("ppl", "--model", MODEL, "--text", j("text.txt"), "--max-tokens", "300",
+                 "--json", b("ppl.json"), env=disk_error(preload, bad, "EIO")),
+           [b("ppl.json"), eio], keep(b("ppl.json")), bad)
+    model = [b("model", f) for f in os.listdir(b("model"))]
+    expect("adapt, EIO",
+           gcsim("adapt", "--model", MODEL, "--text", j("text.txt"), "--batch", "1", "--ctx",
+                 "128", "--max-iter", "2", "--out", b("model"),
+                 env=disk_error(preload, bad, "EIO")),
+           [b("model"), eio], keep(*model), b("model"))
 
 
 def main():
@@ -140,6 +229,9 @@ def main():
         expect("adapt --out = --model",
                gcsim("adapt", "--model", j("model"), "--text", j("text.txt"), "--out",
                      j("model")), ["--out", "is also an input"], keep(*files), d)
+
+        # 4. a failing or full disk (EIO, ENOSPC) under the folder bad/
+        disk_errors(d, j)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     if failures:
