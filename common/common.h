@@ -82,6 +82,12 @@ int gc_same_file(const char *a, const char *b);
 int gc_check_output(const char *what, const char *out, const char *const *inputs, int n,
                     gc_err *e);
 
+/* Checks, before long work whose result would be lost, that path (a file or a folder to be
+ * written, existing or not) can be written: its nearest existing folder (path itself if it
+ * is one) must allow creating files. "PATH: cannot write in DIR: REASON" otherwise (a
+ * read-only file system, no permission). */
+int gc_check_writable(const char *path, gc_err *e);
+
 /* Creates a directory and its parents (like mkdir -p). */
 int gc_mkdir_p(const char *path, gc_err *e);
 

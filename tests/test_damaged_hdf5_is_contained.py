@@ -93,7 +93,7 @@ def main():
         synthetic_cell.write_cell(good_cell)
         r = random.Random(20)
         counts = {"cell": [0, 0], "curves": [0, 0]}
-        for kind, src, n in (("cell", good_cell, 60), ("curves", curves, 25)):
+        for kind, src, n in (("cell", good_cell, 40), ("curves", curves, 15)):
             blob = open(src, "rb").read()
             for i in range(n):
                 b = bytearray(blob)

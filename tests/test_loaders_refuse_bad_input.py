@@ -11,8 +11,9 @@ keys, text after the JSON, overlapping data_offsets; cell.h5 with v_eq_V = NaN, 
 read/charge table, all-zero integer tables; curves.h5 without or with a wrong format_version;
 import --t-max inf and --vdd below the largest stored voltage; a folder or NaN in a sweep
 plan; --set values outside the ranges the .tech file declares (and a .tech default outside its
-own range); an empty vocab.bpe; NaN in curves given to plot. The shipped .tech files declare a
-range for every parameter.
+own range); an empty vocab.bpe; NaN in curves given to plot; raw bytes from a file quoted in a
+message (which stays one line of UTF-8). The shipped .tech files declare a range for every
+parameter.
 """
 import json
 import os
@@ -231,6 +232,17 @@ def curves_cases(d, j):
     refused("fit: a 5 A cell current", fit(p), [p, "/read/dc_current", "outside"],
             [j("fitted.h5")])
     synthetic_curves.write_iv_csv(j("iv.csv"))
+    with open(j("bytes.csv"), "wb") as f:  # quoted in the message: must stay one UTF-8 line
+        f.write(b"vstore_V\xff\xfe,vin_V\x1b[31m\r,current_A\n0,0,0\n")
+    p = subprocess.run([GCSIM, "import", "--read-iv", j("bytes.csv"), "--out", j("i.h5")],
+                       capture_output=True, timeout=60)
+    try:
+        text = p.stderr.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "NOT UTF-8: %r" % p.stderr
+    refused("CSV header with raw bytes", subprocess.CompletedProcess(p.args, p.returncode, "",
+                                                                     text),
+            [j("bytes.csv"), "header must be", "vstore_V??"], [j("i.h5")])
     refused("import --t-max inf",
             gcsim("import", "--read-iv", j("iv.csv"), "--t-max", "inf", "--out", j("i.h5")),
             ["--t-max", "inf"], [j("i.h5")])
