@@ -185,6 +185,36 @@ int gc_check_output(const char *what, const char *out, const char *const *inputs
     return 0;
 }
 
+int gc_check_writable(const char *path, gc_err *e)
+{
+    char dir[4096];
+    struct stat st;
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return gc_fail(e, "%s: path too long", path);
+    /* the nearest existing folder: path itself, else its parents */
+    while (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) {
+            strcpy(dir, ".");
+            break;
+        }
+        while (slash > dir && slash[-1] == '/')
+            slash--;
+        if (slash == dir)
+            slash[1] = '\0'; /* "/" */
+        else
+            *slash = '\0';
+        if (!strcmp(dir, "/"))
+            break;
+    }
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    if (!strcmp(dir, path))
+        return gc_fail(e, "%s: cannot write there: %s", path, strerror(errno));
+    return gc_fail(e, "%s: cannot write in %s: %s", path, dir, strerror(errno));
+    return 0;
+}
+
 int gc_mkdir_p(const char *path, gc_err *e)
 {
     char buf[4096];

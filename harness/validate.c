@@ -447,7 +447,8 @@ int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opt
     attn_config analog = o->analog;
     analog.cell = m;
     double period_s = attn_config_token_period_s(&analog);
-    int rc = check_match(t, m, e) || attn_config_check(&analog, e) || gc_mkdir_p(o->out_dir, e);
+    int rc = check_match(t, m, e) || attn_config_check(&analog, e) ||
+             gc_mkdir_p(o->out_dir, e) || gc_check_writable(o->out_dir, e);
     if (!rc && data_alloc(&d, o->samples, o->rows, o->cols))
         rc = gc_fail(e, "out of memory");
     if (!rc) {

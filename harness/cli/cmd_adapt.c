@@ -231,8 +231,9 @@ int cmd_adapt(int argc, char **argv)
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;
-    lm_session s;
-    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+    lm_session s = {0};
+    int rc = gc_check_writable(a.out, &e) ||
+             lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              adapt(&a, &s, ids, n, &e);
     if (rc)

@@ -161,11 +161,13 @@ int cmd_eval(int argc, char **argv)
     int prc = parse_args(argc, argv, &a, &kind, &e);
     if (prc)
         return cli_parse_exit("eval", prc, usage, &e);
-    lm_session s;
+    lm_session s = {0};
     eval_task *t = NULL;
     eval_score *scores = NULL;
     eval_result r;
-    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+    int rc = (a.json && gc_check_writable(a.json, &e)) ||
+             (a.examples && gc_check_writable(a.examples, &e)) ||
+             lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
              eval_task_load(&t, a.data, kind, s.tok, a.limit, &e);
     if (!rc && !(scores = calloc((size_t)t->n_requests, sizeof *scores)))
         rc = gc_fail(&e, "out of memory");

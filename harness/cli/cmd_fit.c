@@ -90,6 +90,9 @@ static int fit_and_write(const char *curves, const char *out, const char *json, 
         gc_fail(e, "--json %s is the same file as --out: choose another", json);
         goto done;
     }
+    /* both outputs writable before cell.h5 is replaced */
+    if (gc_check_writable(out, e) || (json && gc_check_writable(json, e)))
+        goto done;
     if (calib_curves_load(curves, &c, e) || calib_fit(c, &o, &m, e))
         goto done;
     if (!(summary = calib_summary(m))) {

@@ -206,10 +206,10 @@ int cmd_ppl(int argc, char **argv)
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;
-    lm_session s;
+    lm_session s = {0};
     ppl_text t;
     gpt2_ppl_result r;
-    int rc = gc_interrupt_catch(&e) ||
+    int rc = gc_interrupt_catch(&e) || (a.json && gc_check_writable(a.json, &e)) ||
              lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
