@@ -28,15 +28,18 @@ typedef struct {
     axis axes[MAX_AXES];
     char *value[MAX_POINTS][MAX_AXES]; /* text of each point's value, NULL: not set */
     char plan[PATH_N], model[PATH_N], calibration[PATH_N], text[PATH_N];
-    long tokens, ctx, stride, adapt_max_iter, adapt_batch, jobs;
+    long tokens, ctx, stride, adapt_max_iter, adapt_batch, jobs, threads;
 } spec;
 
-typedef struct {
+struct sweep_session {
     const sweep_opts *o;
-    const spec *s;
-    sweep_result *r;
+    spec *s;
+    sweep_result r;
     char cache[PATH_N];
-} run_ctx;
+    int collect; /* 1: run nothing, only read what the cache holds */
+    cJSON **row;  /* (n_points) each point's row once known here */
+};
+typedef sweep_session run_ctx;
 
 /* ---------------------------------------------------------------------------------------- */
 /* The sweep file */
@@ -160,7 +163,7 @@ static int chain_long(const cJSON *c, const char *key, long lo, long hi, long *o
 static int read_chain(spec *s, const cJSON *c, const char *file, gc_err *e)
 {
     s->tokens = 32768, s->ctx = 1024, s->stride = 512;
-    s->adapt_max_iter = 100, s->adapt_batch = 4, s->jobs = 2;
+    s->adapt_max_iter = 100, s->adapt_batch = 4, s->jobs = 2, s->threads = 2;
     if (c && !cJSON_IsObject(c))
         return gc_fail(e, "%s: chain must be an object", file);
     int rc = chain_path(s, c, "plan", s->plan, e) || chain_path(s, c, "model", s->model, e) ||
@@ -171,7 +174,8 @@ static int read_chain(spec *s, const cJSON *c, const char *file, gc_err *e)
              chain_long(c, "stride", 1, 1 << 20, &s->stride, e) ||
              chain_long(c, "adapt_max_iter", 0, 1 << 20, &s->adapt_max_iter, e) ||
              chain_long(c, "adapt_batch", 1, 1 << 20, &s->adapt_batch, e) ||
-             chain_long(c, "jobs", 1, 256, &s->jobs, e);
+             chain_long(c, "jobs", 1, 256, &s->jobs, e) ||
+             chain_long(c, "threads", 1, 256, &s->threads, e);
     if (rc)
         return gc_wrap(e, "%s", file);
     if (s->model[0] && (!s->calibration[0] || !s->text[0]))
@@ -266,8 +270,10 @@ static void remove_tree(const char *dir) { nftw(dir, remove_one, 16, FTW_DEPTH |
  * cache/<name>-<hash> exists; dir gets that folder. */
 static int step(run_ctx *c, const char *name, char **argv, hash_in *h, char *dir, gc_err *e)
 {
-    char hex[65], tmp[PATH_N + 64], log[PATH_N + 80], *args[64];
+    char hex[65], tmp[PATH_N + 64], log[PATH_N + 80], *args[64], threads[32];
     hash_add(h, "gcsim " GCSIM_VERSION);
+    snprintf(threads, sizeof threads, "threads %ld", c->s->threads);
+    hash_add(h, threads);
     for (int i = 0; argv[i]; i++)
         hash_add(h, argv[i]);
     gc_sha256_hex(h->text, h->len, hex);
@@ -275,9 +281,11 @@ static int step(run_ctx *c, const char *name, char **argv, hash_in *h, char *dir
         return gc_fail(e, "%s: path too long", c->cache);
     struct stat st;
     if (!stat(dir, &st) && S_ISDIR(st.st_mode)) {
-        c->r->steps_cached++;
+        c->r.steps_cached++;
         return 0;
     }
+    if (c->collect)
+        return gc_fail(e, "%s: not done", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
     remove_tree(tmp);
     if (gc_mkdir_p(tmp, e))
@@ -297,13 +305,20 @@ static int step(run_ctx *c, const char *name, char **argv, hash_in *h, char *dir
     snprintf(log, sizeof log, "%s/log.txt", tmp);
     if (c->o->progress)
         fprintf(stderr, "sweep: %s %s\n", name, dir);
-    if (c->o->run(c->o->run_ctx, args, log, e)) {
+    if (c->o->run(c->o->run_ctx, args, log, (int)c->s->threads, e)) {
         gc_wrap(e, "%s (log: %s)", name, log);
         return -1;
     }
-    if (rename(tmp, dir))
+    if (rename(tmp, dir)) {
+        /* another process (an MPI rank) finished the same step first: the same content */
+        if ((errno == ENOTEMPTY || errno == EEXIST) && !stat(dir, &st) && S_ISDIR(st.st_mode)) {
+            remove_tree(tmp);
+            c->r.steps_cached++;
+            return 0;
+        }
         return gc_fail(e, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-    c->r->steps_run++;
+    }
+    c->r.steps_run++;
     return 0;
 }
 
@@ -577,29 +592,78 @@ static void clean_cache(const char *cache)
         closedir(d);
 }
 
+int sweep_open(const sweep_opts *o, int clean, sweep_session **out, gc_err *e)
+{
+    sweep_session *c = calloc(1, sizeof *c);
+    *out = c;
+    if (!c || !(c->s = calloc(1, sizeof *c->s)))
+        return gc_fail(e, "out of memory");
+    c->o = o;
+    snprintf(c->cache, sizeof c->cache, "%s/cache", o->out_dir);
+    if (spec_load(o->file, c->s, e) || gc_mkdir_p(c->cache, e))
+        return -1;
+    if (!(c->row = calloc((size_t)c->s->n_points, sizeof *c->row)))
+        return gc_fail(e, "out of memory");
+    if (clean)
+        clean_cache(c->cache);
+    return 0;
+}
+
+int sweep_point_count(const sweep_session *c) { return c->s->n_points; }
+
+int sweep_point(sweep_session *c, int p, gc_err *e)
+{
+    cJSON_Delete(c->row[p]);
+    c->row[p] = NULL;
+    return run_point(c, p, &c->row[p], e);
+}
+
+int sweep_table(sweep_session *c, int n, int *missing, gc_err *e)
+{
+    cJSON *rows = cJSON_CreateArray();
+    int saved_run = c->r.steps_run, saved_cached = c->r.steps_cached, rc = 0;
+    c->collect = 1;
+    *missing = 0;
+    for (int p = 0; p < n && p < c->s->n_points; p++) {
+        gc_err ignore;
+        if (!c->row[p] && run_point(c, p, &c->row[p], &ignore))
+            missing[0]++, missing[missing[0]] = p;
+        else
+            cJSON_AddItemToArray(rows, cJSON_Duplicate(c->row[p], 1));
+    }
+    c->collect = 0;
+    c->r.steps_run = saved_run, c->r.steps_cached = saved_cached;
+    c->r.points = cJSON_GetArraySize(rows);
+    rc = write_table(c, rows, e);
+    cJSON_Delete(rows);
+    return rc;
+}
+
+void sweep_close(sweep_session *c, sweep_result *r)
+{
+    if (!c)
+        return;
+    if (r)
+        *r = c->r;
+    for (int p = 0; c->row && p < c->s->n_points; p++)
+        cJSON_Delete(c->row[p]);
+    free(c->row);
+    if (c->s)
+        spec_free(c->s);
+    free(c->s);
+    free(c);
+}
+
 int sweep_run(const sweep_opts *o, sweep_result *r, gc_err *e)
 {
-    spec *s = calloc(1, sizeof *s);
-    run_ctx c = {o, s, r, ""};
-    memset(r, 0, sizeof *r);
-    if (!s)
-        return gc_fail(e, "out of memory");
-    snprintf(c.cache, sizeof c.cache, "%s/cache", o->out_dir);
-    cJSON *rows = cJSON_CreateArray();
-    int rc = spec_load(o->file, s, e) || gc_mkdir_p(c.cache, e);
-    if (!rc)
-        clean_cache(c.cache);
-    for (int p = 0; !rc && p < s->n_points; p++) {
-        cJSON *row = NULL;
-        rc = run_point(&c, p, &row, e);
-        if (!rc) {
-            cJSON_AddItemToArray(rows, row);
-            r->points++;
-            rc = write_table(&c, rows, e);
-        }
-    }
-    cJSON_Delete(rows);
-    spec_free(s);
-    free(s);
+    sweep_session *c;
+    int rc = sweep_open(o, 1, &c, e), n = rc ? 0 : sweep_point_count(c);
+    int *missing = rc ? NULL : calloc((size_t)n + 1, sizeof *missing);
+    if (!rc && !missing)
+        rc = gc_fail(e, "out of memory");
+    for (int p = 0; !rc && p < n; p++) /* the table after every point */
+        rc = sweep_point(c, p, e) || sweep_table(c, p + 1, missing, e);
+    free(missing);
+    sweep_close(c, r);
     return rc ? -1 : 0;
 }

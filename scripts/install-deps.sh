@@ -12,6 +12,7 @@ packages=(
   python3-regex                    # the GPT-2 reference tokenizer's own pattern engine (tests)
   xz-utils
   chromium                         # renders results/report.html in the report test
+  openmpi-bin libopenmpi-dev       # gcsim sweep over MPI ranks (mpirun); the build works without
   clang libclang-rt-14-dev libomp-dev llvm  # fuzz suite: clang, libFuzzer and sanitizer runtimes,
                                    # clang's OpenMP, llvm-symbolizer for crash stacks
 )
