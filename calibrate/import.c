@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "calib_internal.h"
@@ -430,12 +431,24 @@ static int import_tables(const calib_import_opts *o, const table *iv, const tabl
     if (vdd < iv->ga[iv->na - 1])
         return gc_fail(e, "--vdd %g V is below the largest vstore_V of %s (%g V): the "
                        "supply bounds every stored voltage", vdd, iv->path, iv->ga[iv->na - 1]);
-    hid_t f = gc_h5_create(path, e);
+    char tmp[4200];
+    if (gc_tmp_path_beside(path, tmp, sizeof tmp, e))
+        return -1;
+    hid_t f = gc_h5_create(tmp, e);
     if (f < 0)
         return -1;
     int rc = write_root(o, vdd, f, e) || write_read(iv, o, vdd, f, e) ||
              (lk && write_leak(lk, o->c_node_f, f, e));
-    return gc_h5_save(f, path, !rc, e) || rc ? -1 : 0;
+    if (gc_h5_save(f, tmp, !rc, e) || rc)
+        return -1;
+    /* what fit would refuse is refused here: the file is loaded back before it replaces path */
+    calib_curves *c = NULL;
+    if (calib_curves_load(tmp, &c, e)) {
+        unlink(tmp);
+        return gc_wrap(e, "import: the curves made from the CSV do not pass their own checks");
+    }
+    calib_curves_free(c);
+    return gc_commit_file(tmp, path, e);
 }
 
 int calib_import(const calib_import_opts *o, const char *path, gc_err *e)
