@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gpt2_internal.h"
 
@@ -39,6 +40,17 @@ int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e)
     gpt2_config cfg = {.max_seq_len = h[2], .vocab_size = h[3], .n_layer = h[4],
                        .n_head = h[5], .n_embd = h[6], .padded_vocab_size = h[7],
                        .ln_eps = 1e-5f, .gelu = GPT2_GELU_TANH};
+    /* the header's sizes must account for the file exactly, before anything is allocated */
+    double C = cfg.n_embd, L = cfg.n_layer, want = (double)cfg.padded_vocab_size * C +
+               (double)cfg.max_seq_len * C + L * (12 * C * C + 13 * C) + 2 * C;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && want != ((double)st.st_size - 1024) / sizeof(float)) {
+        fclose(f);
+        return gc_fail(e, "%s: the header's sizes (vocab %d, context %d, %d layers of %d) need "
+                          "%.0f floats, the file holds %.0f", path, cfg.padded_vocab_size,
+                       cfg.max_seq_len, cfg.n_layer, cfg.n_embd, want,
+                       ((double)st.st_size - 1024) / sizeof(float));
+    }
     gpt2_model *m;
     if (gpt2_alloc(&m, &cfg, e)) {
         fclose(f);
