@@ -17,6 +17,32 @@ static const char *const llmc_names[16] = {
     "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
     "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
 
+/* The header's sizes must account for the file's length exactly, checked before anything is
+ * allocated (a damaged header can ask for terabytes): names the tensor the file ends in. */
+static int check_sizes(FILE *f, const gpt2_config *c, const char *path, gc_err *e)
+{
+    double C = c->n_embd, L = c->n_layer, n[16] = {
+        (double)c->padded_vocab_size * C, (double)c->max_seq_len * C, L * C, L * C,
+        L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C, L * C, L * 4 * C * C, L * 4 * C,
+        L * 4 * C * C, L * C, C, C};
+    if (c->n_embd < 1 || c->n_layer < 1 || c->padded_vocab_size < 1 || c->max_seq_len < 1)
+        return gc_fail(e, "%s: the header's sizes must be positive (vocab %d, context %d, %d "
+                          "layers of %d)", path, c->padded_vocab_size, c->max_seq_len,
+                       c->n_layer, c->n_embd);
+    struct stat st;
+    if (fstat(fileno(f), &st))
+        return gc_fail(e, "%s: cannot stat: %s", path, strerror(errno));
+    double have = ((double)st.st_size - 1024) / sizeof(float), at = 0;
+    for (int i = 0; i < 16; i++)
+        if ((at += n[i]) > have)
+            return gc_fail(e, "%s: truncated: tensor '%s' (%.0f floats) is incomplete", path,
+                           llmc_names[i], n[i]);
+    if (at < have)
+        return gc_fail(e, "%s: trailing bytes after the last tensor 'lnfb' (wrong sizes in the "
+                          "header?)", path);
+    return 0;
+}
+
 int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e)
 {
     *out = NULL;
@@ -40,16 +66,9 @@ int gpt2_load_llmc(gpt2_model **out, const char *path, gc_err *e)
     gpt2_config cfg = {.max_seq_len = h[2], .vocab_size = h[3], .n_layer = h[4],
                        .n_head = h[5], .n_embd = h[6], .padded_vocab_size = h[7],
                        .ln_eps = 1e-5f, .gelu = GPT2_GELU_TANH};
-    /* the header's sizes must account for the file exactly, before anything is allocated */
-    double C = cfg.n_embd, L = cfg.n_layer, want = (double)cfg.padded_vocab_size * C +
-               (double)cfg.max_seq_len * C + L * (12 * C * C + 13 * C) + 2 * C;
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && want != ((double)st.st_size - 1024) / sizeof(float)) {
+    if (check_sizes(f, &cfg, path, e)) {
         fclose(f);
-        return gc_fail(e, "%s: the header's sizes (vocab %d, context %d, %d layers of %d) need "
-                          "%.0f floats, the file holds %.0f", path, cfg.padded_vocab_size,
-                       cfg.max_seq_len, cfg.n_layer, cfg.n_embd, want,
-                       ((double)st.st_size - 1024) / sizeof(float));
+        return -1;
     }
     gpt2_model *m;
     if (gpt2_alloc(&m, &cfg, e)) {
