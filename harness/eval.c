@@ -1,7 +1,7 @@
 /* eval: LAMBADA and multiple-choice tasks scored as lm-evaluation-harness does (see eval.h
  * for the definitions). Reading a task file turns every example into requests (context and
- * continuation token ids); running them prefills each distinct context once and streams the
- * continuations from a snapshot of its state. */
+ * continuation token ids); running them evaluates each run of equal consecutive contexts
+ * once and streams the continuations from a snapshot of its state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,7 +435,8 @@ void eval_task_free(eval_task *t)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Running: one prefill per distinct context, continuations streamed from its snapshot */
+/* Running: a context of its own in one pass; a shared one prefilled once, each continuation
+ * streamed from its snapshot */
 
 /* Adds the log-probability of target under logits x (V) to *ll; clears *greedy unless target
  * is the argmax (the first of equal maxima). */
