@@ -439,8 +439,10 @@ static int import_tables(const calib_import_opts *o, const table *iv, const tabl
         return -1;
     int rc = write_root(o, vdd, f, e) || write_read(iv, o, vdd, f, e) ||
              (lk && write_leak(lk, o->c_node_f, f, e));
-    if (gc_h5_save(f, tmp, !rc, e) || rc)
+    if (gc_h5_save(f, tmp, !rc, e) || rc) {
+        unlink(tmp);
         return -1;
+    }
     /* what fit would refuse is refused here: the file is loaded back before it replaces path */
     calib_curves *c = NULL;
     if (calib_curves_load(tmp, &c, e)) {
