@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cell_model *m = NULL;
     gc_err e = {{0}};
     int rc = cell_model_load(path, &m, &e);
-    fuzz_note_h5("cell_h5", rc, e.msg);
+    fuzz_note_h5("cell_h5", path, rc, e.msg);
     if (rc == 0) {
         check_cell(m);
         cell_model_free(m);

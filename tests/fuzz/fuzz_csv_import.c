@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            .technology = "fuzz", .command_line = "fuzz_csv_import"};
     gc_err e = {{0}};
     int rc = calib_import(&o, out, &e);
-    fuzz_note_h5("csv_import", rc, e.msg);
+    fuzz_note("csv_import", rc, e.msg);
     if (rc == 0) {
         calib_curves *c = NULL;
         FUZZ_CHECK(!calib_curves_load(out, &c, &e), "an import gcsim wrote does not load: %s",

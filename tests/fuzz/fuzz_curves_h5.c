@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     calib_curves *c = NULL;
     gc_err e = {{0}};
     int rc = calib_curves_load(path, &c, &e);
-    fuzz_note_h5("curves_h5", rc, e.msg);
+    fuzz_note_h5("curves_h5", path, rc, e.msg);
     if (rc == 0) {
         fuzz_check_curves(c);
         calib_curves_free(c);

@@ -40,10 +40,10 @@ int fuzz_split(const uint8_t *data, size_t n, int max, const uint8_t **part, siz
  * 0, else msg): to see that seeds load and why mutants fail. Silent otherwise. */
 void fuzz_note(const char *what, int rc, const char *msg);
 
-/* fuzz_note for loaders of HDF5 files; also counts the inputs that crashed or hung
+/* fuzz_note for a loader of the HDF5 file path; also counts the inputs that crashed or hung
  * common/h5_file.c's HDF5 reader process (its message says so) and prints the count at exit:
  * libhdf5 defects the loader contained. */
-void fuzz_note_h5(const char *what, int rc, const char *msg);
+void fuzz_note_h5(const char *what, const char *path, int rc, const char *msg);
 
 /* Reads every one of the n bytes at p, so that AddressSanitizer checks they belong to one live
  * allocation. */
