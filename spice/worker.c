@@ -392,7 +392,7 @@ int spice_run(const spice_job *jobs, int n, const spice_run_opts *o, spice_resul
         prog.tty = 0;
     int next = 0, done = 0, failed = -1, rc = 0;
     while (done < n && rc == 0 && !gc_interrupted()) {
-        for (int i = 0; i < n_workers && next < n && failed < 0; i++)
+        for (int i = 0; i < n_workers && next < n && failed < 0 && rc == 0; i++)
             if (!ws[i].pid && (rc = start(&ws[i], jobs, next, o, res, e)) == 0)
                 next++;
         int active = 0;
