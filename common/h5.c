@@ -143,6 +143,10 @@ int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dim
     int numeric = H5Tget_class(t) == H5T_FLOAT || H5Tget_class(t) == H5T_INTEGER;
     H5Tclose(t);
     double *buf = numeric ? malloc((n ? n : 1) * sizeof *buf) : NULL;
+    if (numeric && !buf) {
+        H5Dclose(d);
+        return gc_fail(e, "%s: out of memory reading dataset %s (%zu numbers)", file, name, n);
+    }
     herr_t st = buf ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
     H5Dclose(d);
     if (st < 0) {
@@ -196,14 +200,17 @@ int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out
         if (H5Aread(a, mt, &v) < 0 || !v)
             rc = gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on);
         else {
-            *out = strdup(v);
+            if (!(*out = strdup(v)))
+                rc = gc_fail(e, "%s: out of memory reading attribute %s of %s", file, name, on);
             H5free_memory(v);
         }
         H5Tclose(mt);
     } else {
         size_t n = H5Tget_size(t);
         char *v = calloc(n + 1, 1);
-        if (H5Aread(a, t, v) < 0)
+        if (!v)
+            rc = gc_fail(e, "%s: out of memory reading attribute %s of %s", file, name, on);
+        else if (H5Aread(a, t, v) < 0)
             rc = gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on);
         if (rc)
             free(v);
