@@ -217,9 +217,9 @@ int gpt2_stream_extend(gpt2_model *m, const uint32_t *tokens, int n, gc_err *e);
 
 /* A snapshot of the streaming state (position and KV cache or analog arrays, the used part
  * only), to continue from one context more than once. save allocates *st when NULL and
- * reuses it otherwise; restore puts m back to the saved state. A state restores only into
- * the model and attention configuration it was saved from (gpt2_set_attention in between
- * makes restore fail). */
+ * reuses it otherwise; restore puts m back to the saved state. A state belongs to the model
+ * and attention configuration it was saved under: restore refuses one from another variant
+ * or attention plan; after gpt2_set_attention, save again. */
 typedef struct gpt2_stream_state gpt2_stream_state;
 int gpt2_stream_save(const gpt2_model *m, gpt2_stream_state **st, gc_err *e);
 int gpt2_stream_restore(gpt2_model *m, const gpt2_stream_state *st, gc_err *e);
