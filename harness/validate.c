@@ -24,7 +24,7 @@ void validate_opts_default(validate_opts *o)
                          .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
                          .timeout_s = 300, .retries = SPICE_RETRIES_DEFAULT, .progress = 1,
-                         .run_spice = spice_run, .writes = 1};
+                         .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_fast};
     attn_config_default(&o->analog, &attn_calibrated);
     o->analog.layers = 12;
 }
@@ -144,14 +144,14 @@ static double cell_full_scale_c(const cell_model *m)
 /* The SPICE side */
 
 /* One array netlist per pattern, all fetching the same vectors. */
-static int make_jobs(const spice_tech *t, val_data *d, spice_job *jobs, const char **vectors,
-                     gc_err *e)
+static int make_jobs(const spice_tech *t, const spice_array_mode *mode, val_data *d,
+                     spice_job *jobs, const char **vectors, gc_err *e)
 {
     for (int k = 0; k < d->n_pat; k++) {
         snprintf(jobs[k].name, sizeof jobs[k].name, "%s[pattern %d]",
                  d->cols > 1 ? "array" : "column", k);
         size_t off = (size_t)k * d->rows;
-        jobs[k].netlist = spice_array_netlist(t, jobs[k].name, d->rows, d->cols,
+        jobs[k].netlist = spice_array_netlist(t, mode, jobs[k].name, d->rows, d->cols,
                                               d->v_store + off * d->cols, d->frac + off, e);
         jobs[k].vectors = vectors;
         jobs[k].n_vectors = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
@@ -181,6 +181,41 @@ static int measure(const spice_tech *t, const spice_result *res, val_data *d, do
     return 0;
 }
 
+/* Split modes: each pattern's columns convert alone, from the currents of its read; the
+ * pulses come from there. */
+static int convert_side(const spice_tech *t, const spice_run_opts *ro, const spice_result *read,
+                        val_data *d, double *sim_s, gc_err *e)
+{
+    spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
+    spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
+    const char **vectors = spice_array_convert_vectors(d->cols);
+    int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
+    for (int k = 0; rc == 0 && k < d->n_pat; k++) {
+        snprintf(jobs[k].name, sizeof jobs[k].name, "conversion[pattern %d]", k);
+        jobs[k].netlist = spice_array_convert_netlist(t, jobs[k].name, d->cols, &read[k], e);
+        jobs[k].vectors = vectors, jobs[k].n_vectors = 1 + d->cols;
+        rc = jobs[k].netlist ? 0 : -1;
+    }
+    rc = rc || spice_run(jobs, d->n_pat, ro, res, e);
+    for (int k = 0; rc == 0 && k < d->n_pat; k++) {
+        for (int c = 0; rc == 0 && c < d->cols; c++) {
+            size_t i = (size_t)k * d->cols + c;
+            rc = spice_array_measure_pulse(t, &res[k], c, &d->meas[i].pulse_s, e);
+            d->p_spice[i] = d->meas[i].pulse_s;
+        }
+        *sim_s += res[k].seconds;
+        d->retries += res[k].attempts - 1;
+    }
+    for (int k = 0; jobs && res && k < d->n_pat; k++) {
+        free((char *)jobs[k].netlist);
+        if (res[k].vec)
+            spice_result_free(&res[k], 1 + d->cols);
+    }
+    spice_array_convert_vectors_free(vectors, d->cols);
+    free(jobs), free(res);
+    return rc;
+}
+
 static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, double *sim_s,
                       double *wall_s, gc_err *e)
 {
@@ -189,13 +224,16 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
     const char **vectors = spice_array_vectors(d->rows, d->cols);
     int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
     int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
-    rc = rc || make_jobs(t, d, jobs, vectors, e);
+    rc = rc || make_jobs(t, o->array_mode, d, jobs, vectors, e);
     spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress,
                          .retries = o->retries};
     double t0 = gc_now();
     rc = rc || o->run_spice(jobs, d->n_pat, &ro, res, e);
-    *wall_s = gc_now() - t0;
     rc = rc || (o->writes && measure(t, res, d, sim_s, e));
+    /* the conversions need every read's currents: the rank that gathered them runs them */
+    if (o->writes && o->array_mode->split)
+        rc = rc || convert_side(t, &ro, res, d, sim_s, e);
+    *wall_s = gc_now() - t0;
     for (int k = 0; jobs && res && k < d->n_pat; k++) {
         free((char *)jobs[k].netlist);
         if (res[k].vec)
@@ -388,6 +426,8 @@ static cJSON *report(const validate_opts *o, const attn_config *analog, const sp
     cJSON_AddStringToObject(root, "gcsim_version", GCSIM_VERSION);
     cJSON_AddStringToObject(root, "cell", cell_model_source(m));
     cJSON_AddStringToObject(root, "technology", t->name);
+    cJSON_AddStringToObject(root, "spice_accuracy", o->array_mode->name);
+    cJSON_AddStringToObject(root, "spice_accuracy_summary", o->array_mode->summary);
     cJSON_AddNumberToObject(root, "samples", d->n_pat);
     cJSON_AddNumberToObject(root, "rows", d->rows);
     cJSON_AddNumberToObject(root, "columns", d->cols);

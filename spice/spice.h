@@ -157,11 +157,34 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
  * the columns, a column's bit line (r_bl_seg per cell) into its own integrator and
  * charge-to-pulse converter. One column is the column of the validation. */
 
+/* How an array is simulated. The reference runs the whole array through the read and the
+ * conversion window with the characterization's settings (SWEEP_OPTIONS, 50 ps largest
+ * step). A split mode runs the array through the read only; each column's integrator and
+ * converter then run alone (spice_array_convert_netlist), driven by the bit-line current
+ * the read measured. */
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *options;      /* the read's .options */
+    double max_step_s;        /* the read's largest time step */
+    int save_measured;        /* .save only what spice_array_measure reads */
+    int split;                /* read on the array, conversion on the columns alone */
+    int word_line_nodes;      /* nodes of a row's wire (0: one per column pitch); fewer
+                                 let neighbouring cells share one (array.c, row_wires) */
+} spice_array_mode;
+
+extern const spice_array_mode spice_array_reference, spice_array_fast;
+
+/* The mode called name ("fast", "reference"), or NULL. */
+const spice_array_mode *spice_array_mode_find(const char *name);
+
 /* Netlist of the array: cell (d, c) starts at v_store_v[d·n_cols + c] (V, set with .ic);
  * row d is read with a pulse of pulse_frac[d]·t_max (0..1); column c's bit line reaches its
- * integrator through a 0-V source "Vsense<c>". Returns malloc'd text or NULL. */
-char *spice_array_netlist(const spice_tech *t, const char *title, int n_rows, int n_cols,
-                          const double *v_store_v, const double *pulse_frac, gc_err *e);
+ * integrator through a 0-V source "Vsense<c>". In a split mode it ends at the window.
+ * Returns malloc'd text or NULL. */
+char *spice_array_netlist(const spice_tech *t, const spice_array_mode *m, const char *title,
+                          int n_rows, int n_cols, const double *v_store_v,
+                          const double *pulse_frac, gc_err *e);
 
 /* The vectors an array job must fetch (for spice_job.vectors): "time", then per column its
  * sense current, output pulse, integrator output, integrator input and the bit line's far
@@ -182,8 +205,24 @@ typedef struct {
     int clipped;                /* the integrator output reached a rail while reading */
 } spice_array_meas;
 
-/* Measures column col of a finished array job (vectors as in spice_array_vectors). */
+/* Measures column col of a finished array job (vectors as in spice_array_vectors). In a
+ * split mode pulse_s covers only the read: spice_array_measure_pulse gives it. */
 int spice_array_measure(const spice_tech *t, const spice_result *r, int col,
                         spice_array_meas *out, gc_err *e);
+
+/* Split modes: the conversion netlist of the n_cols columns of a finished read (vectors as
+ * in spice_array_vectors): each column's integrator and converter, its input the column's
+ * sense current up to the window, then zero. Malloc'd text or NULL. */
+char *spice_array_convert_netlist(const spice_tech *t, const char *title, int n_cols,
+                                  const spice_result *read, gc_err *e);
+
+/* Its vectors: "time", then each column's output pulse. Malloc'd; free with
+ * spice_array_convert_vectors_free. NULL if out of memory. */
+const char **spice_array_convert_vectors(int n_cols);
+void spice_array_convert_vectors_free(const char **vectors, int n_cols);
+
+/* Column col's output pulse width (integral of v(out)/vdd, s) from a finished conversion. */
+int spice_array_measure_pulse(const spice_tech *t, const spice_result *r, int col,
+                              double *pulse_s, gc_err *e);
 
 #endif

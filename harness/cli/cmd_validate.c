@@ -17,7 +17,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
             "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
-            "                      [--timeout S] [--retries N] [analog options] --out DIR\n\n"
+            "                      [--timeout S] [--retries N] [--spice-accuracy fast|reference]\n"
+            "                      [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
             "line, the integrator and the charge-to-pulse converter; each row: one word-line\n"
             "driver and wire across the columns) and compares every column's bit-line charge\n"
@@ -35,7 +36,13 @@ static void usage(FILE *out)
             "                  the cell's own schedule in a 12-layer model, --layers 12)\n"
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --retries N     start a simulation again up to N times if its worker process\n"
-            "                  dies without a result (killed, crashed; default 1)\n\n");
+            "                  dies without a result (killed, crashed; default 1)\n"
+            "  --spice-accuracy M  fast (default): the array through the read only (500 ps\n"
+            "                  largest step, 8 word-line wire nodes per row), then each column's\n"
+            "                  integrator and converter from its measured bit-line current;\n"
+            "                  reference: the whole array through read and window at the\n"
+            "                  characterization's settings (50 ps step, a wire node per cell);\n"
+            "                  the two agree within 0.1 %% of full scale (bench/array_spice.py)\n\n");
     analog_options_help(out);
 }
 
@@ -69,6 +76,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
         o->seed = (uint64_t)seed;
         return 0;
     case 'T': return gc_parse_double(v, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
+    case 'A':
+        o->array_mode = spice_array_mode_find(v);
+        return o->array_mode ? 0 : gc_fail(e, "--spice-accuracy: '%s' is not fast or reference", v);
     }
     return gc_fail(e, "option %d not handled", c);
 }
@@ -82,6 +92,7 @@ static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
         {"jobs", required_argument, 0, 'j'},    {"columns", required_argument, 0, 'L'},
         {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"retries", required_argument, 0, 'r'},
+        {"spice-accuracy", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     gpt2_settings over = {0};
     int r = analog_getopt(argc, argv, own, set_opt, o, &over, e);
