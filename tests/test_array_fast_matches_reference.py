@@ -4,8 +4,9 @@ gives the charges and pulses of the reference simulation (--spice-accuracy refer
 whole array through read and window at the characterization's settings).
 
 Characterizes silicon on the coarse test plan and fits a cell (it sets the patterns' stored
-voltages and the full scale), then validates the same seeded patterns of an 8 x 8 array
-both ways and checks, for every column of every pattern:
+voltages and the full scale), then validates the same seeded patterns of a 4 x 16 array
+(16 columns: the fast read's 8 word-line nodes per row then serve 2 cells each) both ways
+and checks, for every column of every pattern:
 - charge difference <= 0.1 % of full scale (the accuracy the fast settings promise; the
   model-vs-SPICE errors validate reports are about 1 % FS, so this leaves them unchanged);
 - output pulse difference <= 0.1 % of t_max (15 ps for silicon: well below the converter's
@@ -25,7 +26,7 @@ TOL_PULSE_PCT_TMAX = 0.1
 
 def validate(cell, out, *extra):
     run("validate", "--cell", cell, "--tech", "si", "--samples", "2", "--seed", "3",
-        "--cells", "8", "--columns", "8", "--jobs", "2", "--out", out, *extra)
+        "--cells", "4", "--columns", "16", "--jobs", "2", "--out", out, *extra)
     with open(os.path.join(out, "validate.json")) as f:
         return json.load(f)
 
@@ -42,17 +43,17 @@ def main():
     fs, tmax = ref["charge_full_scale_C"], ref["t_max_s"]
     qr, qf = ref["patterns"]["spice_charge_C"], fast["patterns"]["spice_charge_C"]
     pr, pf = ref["patterns"]["spice_pulse_s"], fast["patterns"]["spice_pulse_s"]
-    if len(qr) != 16 or len(qf) != 16:
-        fail("expected 2 patterns x 8 columns from each")
+    if len(qr) != 32 or len(qf) != 32:
+        fail("expected 2 patterns x 16 columns from each")
     dq = 100 * max(abs(a - b) for a, b in zip(qr, qf)) / fs
     dp = 100 * max(abs(a - b) for a, b in zip(pr, pf)) / tmax
     # the patterns must exercise the converter, or the pulse check proves nothing
     busy = sum(1 for p in pr if 0.05 * tmax < p < 0.95 * tmax)
-    print(f"8 x 8, 2 patterns: largest difference charge {dq:.5f} % FS, pulse {dp:.5f} % "
-          f"t_max; {busy} of 16 pulses between 5 % and 95 % of t_max; SPICE "
+    print(f"4 x 16, 2 patterns: largest difference charge {dq:.5f} % FS, pulse {dp:.5f} % "
+          f"t_max; {busy} of 32 pulses between 5 % and 95 % of t_max; SPICE "
           f"{ref['spice_seconds_per_pattern']:.1f} s/pattern (reference), "
           f"{fast['spice_seconds_per_pattern']:.1f} s/pattern (fast)")
-    if busy < 4:
+    if busy < 8:
         fail("too few pulses inside the converter's range to compare")
     if dq > TOL_CHARGE_PCT_FS:
         fail(f"charges differ by {dq:.4f} % FS (> {TOL_CHARGE_PCT_FS})")
