@@ -409,6 +409,44 @@ static void sweep_plot(page *p, const char *dir, const cJSON *rows, const char *
         put_png(p, png, title);
 }
 
+/* Bits per byte against energy per token over the sweep's points, with the Pareto front:
+ * the points no other point beats on both (drawn when the sweep measured cost). */
+static void sweep_pareto(page *p, const char *dir, const cJSON *rows)
+{
+    enum { MAXP = 256 };
+    double e[MAXP], b[MAXP], fe[MAXP], fb[MAXP];
+    int n = 0, nf = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        const cJSON *x = cJSON_GetObjectItem(row, "energy_per_token_J");
+        const cJSON *y = cJSON_GetObjectItem(row, "bits_per_byte");
+        if (cJSON_IsNumber(x) && cJSON_IsNumber(y) && n < MAXP)
+            e[n] = x->valuedouble, b[n++] = y->valuedouble;
+    }
+    for (int i = 0; i < n; i++) { /* insertion sort by energy, then bits */
+        for (int k = i; k > 0 && (e[k] < e[k - 1] || (e[k] == e[k - 1] && b[k] < b[k - 1]));
+             k--) {
+            double t = e[k];
+            e[k] = e[k - 1], e[k - 1] = t, t = b[k], b[k] = b[k - 1], b[k - 1] = t;
+        }
+    }
+    for (int i = 0; i < n; i++) /* cheapest first: a point is on the front if it is better */
+        if (nf == 0 || b[i] < fb[nf - 1])
+            fe[nf] = e[i], fb[nf++] = b[i];
+    if (n < 2)
+        return;
+    char png[4096];
+    gc_err err;
+    snprintf(png, sizeof png, "%s/sweep_pareto.png", dir);
+    gc_series s[2] = {{e, b, (size_t)n, "design points"}, {fe, fb, (size_t)nf, "Pareto front"}};
+    gc_plot_style st = {"bits per byte against energy per token", "energy per token (J)",
+                        "bits per byte", 0, 0, 1, 0};
+    if (!gc_plot(png, &st, s, 2, &err))
+        put_png(p, png, "bits per byte against energy per token: the Pareto front "
+                        "(table.json: energy_per_token_J, bits_per_byte)");
+}
+
 /* table.json of gcsim sweep: its rows and a plot per numeric axis. */
 static void section_sweep(page *p, const char *dir)
 {
@@ -461,6 +499,7 @@ static void section_sweep(page *p, const char *dir)
     put(p, "</table>\n");
     for (int a = 0; a < n_axes; a++)
         sweep_plot(p, dir, rows, axes[a], axes, n_axes);
+    sweep_pareto(p, dir, rows);
     cJSON_Delete(rows);
 }
 
