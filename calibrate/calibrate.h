@@ -35,6 +35,8 @@ typedef struct {
     char sha256[65];
     char technology[128];
     int imported;              /* root attribute source = "import" */
+    double temperature_c;      /* root attribute temperature_C; NaN when not recorded */
+    char corner[16];           /* root attribute corner; "" when not recorded */
     double vdd_v, v_mid_v, t_max_s, v_in_v;
     double t_write_s;          /* /params/t_write, s: write pulse width; 0 when not recorded */
 

@@ -49,7 +49,10 @@ static int write_root(const calib_model *m, hid_t f, const char *cmd, gc_err *e)
         gc_h5_attr_str(f, ".", "command_line", cmd ? cmd : "", e) ||
         gc_h5_attr_str(f, ".", "description",
                        "gcsim behavioural gain-cell model fitted from the curves named in "
-                       "source_curves; SI units; residual attributes are held-out errors", e))
+                       "source_curves; SI units; residual attributes are held-out errors", e) ||
+        (!isnan(c->temperature_c) &&
+         gc_h5_attr_double(f, ".", "temperature_C", c->temperature_c, e)) ||
+        (c->corner[0] && gc_h5_attr_str(f, ".", "corner", c->corner, e)))
         return -1;
     hid_t g = gc_h5_group(f, "params", e);
     if (g < 0)

@@ -157,6 +157,21 @@ static int load_header(reader *R, calib_curves *c)
         snprintf(c->technology, sizeof c->technology, "%s", s);
         free(s);
     }
+    c->temperature_c = NAN;
+    if (H5Aexists_by_name(R->f, ".", "temperature_C", H5P_DEFAULT) > 0) {
+        if (gc_h5_read_attr_double(R->f, ".", "temperature_C", &c->temperature_c, R->path,
+                                   R->e))
+            return -1;
+        if (!(c->temperature_c >= -273.15 && c->temperature_c <= 1000))
+            return gc_fail(R->e, "%s: root attribute temperature_C %g is not a temperature",
+                           R->path, c->temperature_c);
+    }
+    if (H5Aexists_by_name(R->f, ".", "corner", H5P_DEFAULT) > 0) {
+        if (gc_h5_read_attr_str(R->f, ".", "corner", &s, R->path, R->e))
+            return -1;
+        snprintf(c->corner, sizeof c->corner, "%s", s);
+        free(s);
+    }
     if (!has(R, "params") || !has(R, "read"))
         return gc_fail(R->e, "%s: missing group /%s", R->path,
                        has(R, "params") ? "read" : "params");

@@ -96,6 +96,7 @@ static int write_provenance(const spice_tech *t, const spice_char_opts *o, const
              gc_h5_attr_str(file, ".", "technology_file_sha256", hex, e) ||
              gc_h5_attr_str(file, ".", "ngspice_version", ngspice, e) ||
              gc_h5_attr_double(file, ".", "temperature_C", spice_tech_get(t, "temp"), e) ||
+             gc_h5_attr_str(file, ".", "corner", t->corner, e) ||
              gc_h5_attr_str(file, ".", "simulator_options",
                             "default: " SWEEP_OPTIONS "; leakage: " SWEEP_LEAK_OPTIONS, e);
     for (int i = 0; i < t->n_cards && rc == 0; i++) {

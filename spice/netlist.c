@@ -73,7 +73,11 @@ char *spice_netlist_build(const spice_tech *t, const char *title, const char *co
                           int n_templates, const char *options, const char *body, gc_err *e)
 {
     strbuf b = {0};
-    sb_add(&b, "* gcsim %s: %s (technology %s)\n", GCSIM_VERSION, title, t->name);
+    if (strcmp(t->corner, "tt"))
+        sb_add(&b, "* gcsim %s: %s (technology %s, corner %s)\n", GCSIM_VERSION, title,
+               t->name, t->corner);
+    else
+        sb_add(&b, "* gcsim %s: %s (technology %s)\n", GCSIM_VERSION, title, t->name);
     for (int i = 0; i < t->n_params; i++)
         if (strcmp(t->params[i].name, "temp"))
             sb_add(&b, ".param %s=%.10g\n", t->params[i].name, t->params[i].value);
@@ -85,6 +89,14 @@ char *spice_netlist_build(const spice_tech *t, const char *title, const char *co
         if (gc_read_file(t->cards[i], &text, NULL, e)) {
             rc = -1;
             break;
+        }
+        if (strcmp(t->corner, "tt")) {
+            char *shifted = spice_card_apply_corner(t, text, t->cards[i], e);
+            free(text);
+            if (!(text = shifted)) {
+                rc = -1;
+                break;
+            }
         }
         sb_add(&b, "%s\n", text);
         free(text);

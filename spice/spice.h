@@ -29,7 +29,18 @@ typedef struct {
     char model[48]; /* a .model name of the cards */
 } spice_device;
 
+/* A process corner's global shift of one model-card parameter of every n- or p-type model
+ * ("corner ss n vth0 + 0.045": add 45 mV to vth0 of every nmos model; "* 0.92" scales). */
+typedef struct {
+    char corner[16];   /* tt, ff, ss, fs, sf (first letter: n devices, second: p) */
+    char polarity;     /* 'n' or 'p' */
+    char param[32];    /* a .model parameter, e.g. vth0, u0 */
+    char op;           /* '+' adds value, '*' multiplies by it */
+    double value;
+} spice_corner_shift;
+
 #define SPICE_MAX_CARDS 8
+#define SPICE_MAX_CORNER_SHIFTS 64
 #define SPICE_MAX_DEVICES 16
 #define SPICE_MAX_PARAMS 96
 
@@ -44,6 +55,9 @@ typedef struct {
     int n_devices;
     spice_param params[SPICE_MAX_PARAMS];
     int n_params;
+    spice_corner_shift shifts[SPICE_MAX_CORNER_SHIFTS]; /* every corner the file declares */
+    int n_shifts;
+    char corner[16];              /* the corner in use; "tt" (nominal cards) unless chosen */
 } spice_tech;
 
 /* Loads a technology: "si", "igzo" (found in root/spice/tech) or a path to a .tech file.
@@ -53,6 +67,15 @@ int spice_tech_load(const char *name_or_path, const char *root, spice_tech *t, g
 /* Applies "NAME=VALUE" (VALUE a number, SPICE suffixes allowed: 8f, 15n, 0.9). A value outside
  * the parameter's declared range is refused with the range and the .tech file named. */
 int spice_tech_set(spice_tech *t, const char *assignment, gc_err *e);
+
+/* Chooses a process corner the .tech file declares ("tt" is always valid: the nominal
+ * cards). Netlists then carry the model cards with the corner's shifts applied. */
+int spice_tech_set_corner(spice_tech *t, const char *corner, gc_err *e);
+
+/* Applies the chosen corner's shifts to a model card's text (malloc'd result, or NULL with
+ * e set: a shifted parameter missing from a model of that polarity is an error). */
+char *spice_card_apply_corner(const spice_tech *t, const char *card, const char *file,
+                              gc_err *e);
 
 /* The value of a parameter; the program's own names must exist, so a missing one is a bug in
  * a technology file and reported by spice_tech_check. */

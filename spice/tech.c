@@ -14,7 +14,7 @@
 static const char *const required[] = {
     "vdd", "temp", "c_store", "v_in", "t_max", "v_wwl_on", "v_wwl_off", "t_write", "t_edge",
     "c_bl", "c_int", "a_ol", "r_out", "i_ramp", "i_ramp_out", "v_cmp", "v_hys", "r_dly",
-    "c_dly", "r_latch", "c_latch", "i_gate0", "v_gate", "w_mir", "w_mirp", "l_mir", "w_sw", "w_swp", "l_sw",
+    "c_dly", "r_latch", "c_latch", "i_gate0", "v_gate", "tc_gate", "w_mir", "w_mirp", "l_mir", "w_sw", "w_swp", "l_sw",
 };
 
 int spice_parse_number(const char *s, double *out)
@@ -123,6 +123,31 @@ static int parse_param(spice_tech *t, char *rest, const char *file, int line, gc
     return 0;
 }
 
+/* "corner NAME n|p PARAM +|* VALUE" */
+static int parse_corner(spice_tech *t, const char *rest, const char *file, int line, gc_err *e)
+{
+    char name[16], pol[4], param[32], op[4], value[64], extra[4];
+    if (sscanf(rest, "%15s %3s %31s %3s %63s %3s", name, pol, param, op, value, extra) != 5 ||
+        (strcmp(pol, "n") && strcmp(pol, "p")) || (strcmp(op, "+") && strcmp(op, "*")) ||
+        !valid_name(name) || !valid_name(param))
+        return gc_fail(e, "%s:%d: expected 'corner NAME n|p PARAM +|* VALUE'", file, line);
+    double v;
+    if (spice_parse_number(value, &v))
+        return gc_fail(e, "%s:%d: corner %s: '%s' is not a number", file, line, name, value);
+    if (op[0] == '*' && !(v > 0))
+        return gc_fail(e, "%s:%d: corner %s: scale factor %g must be positive", file, line,
+                       name, v);
+    if (t->n_shifts == SPICE_MAX_CORNER_SHIFTS)
+        return gc_fail(e, "%s:%d: too many corner lines", file, line);
+    spice_corner_shift *c = &t->shifts[t->n_shifts++];
+    snprintf(c->corner, sizeof c->corner, "%s", name);
+    snprintf(c->param, sizeof c->param, "%s", param);
+    c->polarity = pol[0];
+    c->op = op[0];
+    c->value = v;
+    return 0;
+}
+
 static int resolve_path(const char *dir, const char *rel, char *out, size_t n)
 {
     if (rel[0] == '/')
@@ -140,6 +165,8 @@ static int parse_line(spice_tech *t, char *s, const char *dir, const char *file,
     char *rest = s + used;
     if (!strcmp(key, "param"))
         return parse_param(t, rest, file, line, e);
+    if (!strcmp(key, "corner"))
+        return parse_corner(t, rest, file, line, e);
     char a[256] = "", b[256] = "";
     int n = sscanf(rest, "%255s %255s", a, b);
     if (!strcmp(key, "name") && n >= 1) {
@@ -170,6 +197,7 @@ static int parse_line(spice_tech *t, char *s, const char *dir, const char *file,
 int spice_tech_load(const char *name_or_path, const char *root, spice_tech *t, gc_err *e)
 {
     memset(t, 0, sizeof *t);
+    snprintf(t->corner, sizeof t->corner, "tt");
     if (strchr(name_or_path, '/') || strstr(name_or_path, ".tech"))
         snprintf(t->path, sizeof t->path, "%s", name_or_path);
     else

@@ -13,13 +13,17 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim characterize [--tech si|igzo|FILE] [--set NAME=VALUE]... [--jobs N]\n"
+            "                          [--corner tt|ff|ss|fs|sf]"
             "                          [--timeout S] [--retries N] [--plan FILE]\n"
             "                          [--dump-netlists DIR] [-v] --out curves.h5\n"
             "       gcsim characterize --list-params [--tech T] [--set NAME=VALUE]...\n\n"
             "Runs the read, leakage, write, charge-to-pulse and readout sweeps of a technology\n"
             "in ngspice (one worker process per simulation) and writes curves.h5 atomically.\n\n"
             "  --tech T        si (default), igzo, or a .tech file\n"
-            "  --set N=V       override any netlist parameter (see --list-params), repeatable\n"
+            "  --set N=V       override any netlist parameter (see --list-params), repeatable;\n"
+            "                  --set temp=85 simulates at 85 C (the cards' temperature laws)\n"
+            "  --corner C      process corner: global shifts of the cards' parameters that the\n"
+            "                  .tech file declares (corner lines); tt (default) is nominal\n"
             "  --jobs N        simulations at once (default 2)\n"
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --retries N     start a simulation again up to N times if its worker process\n"
@@ -45,7 +49,7 @@ static void list_params(const spice_tech *t)
 }
 
 typedef struct {
-    const char *tech, *out, *plan, *dump;
+    const char *tech, *out, *plan, *dump, *corner;
     const char **sets;          /* --set assignments, n_sets of them */
     int n_sets, list, verbose;
     spice_run_opts run;
@@ -59,6 +63,7 @@ static int set_opt(int c, char_args *a, gc_err *e)
     case 't': a->tech = optarg; return 0;
     case 's': a->sets[a->n_sets++] = optarg; return 0;
     case 'p': a->plan = optarg; return 0;
+    case 'C': a->corner = optarg; return 0;
     case 'd': a->dump = optarg; return 0;
     case 'o': a->out = optarg; return 0;
     case 'l': a->list = 1; return 0;
@@ -87,7 +92,7 @@ static int parse(int argc, char **argv, char_args *a)
         {"plan", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
         {"list-params", no_argument, 0, 'l'}, {"dump-netlists", required_argument, 0, 'd'},
         {"verbose", no_argument, 0, 'v'},     {"help", no_argument, 0, 'h'},
-        {"retries", required_argument, 0, 'r'},
+        {"retries", required_argument, 0, 'r'}, {"corner", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     gc_err e = {{0}};
     int c;
@@ -121,6 +126,8 @@ static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e
     int rc = spice_tech_load(a->tech, cli_root(), t, e);
     for (int i = 0; i < a->n_sets && !rc; i++)
         rc = spice_tech_set(t, a->sets[i], e);
+    if (!rc && a->corner)
+        rc = spice_tech_set_corner(t, a->corner, e);
     if (rc || a->list) {
         if (!rc)
             list_params(t);
