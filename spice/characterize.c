@@ -9,9 +9,11 @@
 
 #include "sweep.h"
 
-static const sweep_def *const sweeps[] = {&sweep_read, &sweep_leak, &sweep_write, &sweep_c2p,
-                                          &sweep_readout};
-#define N_SWEEPS (int)(sizeof sweeps / sizeof sweeps[0])
+static const sweep_def *const all_sweeps[] = {&sweep_read, &sweep_leak, &sweep_write,
+                                              &sweep_c2p, &sweep_readout};
+/* a mismatched instance: the sweeps of the cell itself */
+static const sweep_def *const cell_sweeps[] = {&sweep_read, &sweep_leak, &sweep_write};
+#define MAX_SWEEPS 5
 
 static int write_params(const spice_tech *t, hid_t file, gc_err *e)
 {
@@ -133,6 +135,67 @@ static int write_provenance(const spice_tech *t, const spice_char_opts *o, const
     return rc ? -1 : 0;
 }
 
+static void ctx_free(sweep_ctx *c);
+static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase,
+                     const sweep_def *const *sweeps, int n_sweeps, hid_t file, char *ngspice,
+                     gc_err *e);
+
+/* One instance's draw beside its curves, so its netlists can be checked against it. */
+static int write_draw(const spice_mismatch *m, int k, hid_t g, gc_err *e)
+{
+    size_t nd = SPICE_MC_DEVICES, one = 1;
+    char devices[64];
+    snprintf(devices, sizeof devices, "%s %s %s %s", spice_mc_device[0], spice_mc_device[1],
+             spice_mc_device[2], spice_mc_device[3]);
+    int rc = gc_h5_write(g, "dvt", 1, &nd, m->dvt_v, "V",
+                         "threshold shift of each device (BSIM4 delvto), in the order of the "
+                         "attribute devices", e) ||
+             gc_h5_write(g, "mu", 1, &nd, m->mu, "1",
+                         "mobility factor of each device (BSIM4 mulu0): 1 + dbeta/beta", e) ||
+             gc_h5_write(g, "k_cs", 1, &one, &m->k_cs, "1", "storage capacitor factor, 1 + dC/C",
+                         e) ||
+             gc_h5_attr_str(g, ".", "devices", devices, e) ||
+             gc_h5_attr_double(g, ".", "instance", k, e) ||
+             gc_h5_attr_str(g, ".", "instance_parameters", m->params, e);
+    return rc ? -1 : 0;
+}
+
+/* The Monte Carlo: instance k's read, leak (I_leak(V)) and write sweeps into /mc/NNN. */
+static int run_mc(const spice_tech *t, const spice_char_opts *o, hid_t file, gc_err *e)
+{
+    hid_t mc = gc_h5_group(file, "mc", e);
+    if (mc < 0)
+        return -1;
+    int rc = gc_h5_attr_double(mc, ".", "n_instances", o->mc_instances, e) ||
+             gc_h5_attr_double(mc, ".", "seed", (double)o->mc_seed, e) ||
+             gc_h5_attr_str(mc, ".", "description",
+                            "local mismatch Monte Carlo: instance NNN is the cell with its own "
+                            "draw (dvt, mu, k_cs; Pelgrom coefficients of /params), its read, "
+                            "I_leak(V) and write sweeps as the nominal groups", e) ? -1 : 0;
+    for (int k = 0; k < o->mc_instances && rc == 0; k++) {
+        spice_mismatch m;
+        char name[16], ngspice[32] = "";
+        snprintf(name, sizeof name, "%03d", k);
+        if (spice_mismatch_draw(t, o->mc_seed, k, &m, e)) {
+            rc = -1;
+            break;
+        }
+        hid_t g = gc_h5_group(mc, name, e);
+        if (g < 0) {
+            rc = -1;
+            break;
+        }
+        sweep_ctx c = {.t = t, .plan = o->plan, .cell_params = m.params};
+        rc = run_phase(&c, o, 0, cell_sweeps, 3, g, ngspice, e) || write_draw(&m, k, g, e);
+        if (rc)
+            gc_wrap(e, "Monte Carlo instance %d", k);
+        ctx_free(&c);
+        H5Gclose(g);
+    }
+    H5Gclose(mc);
+    return rc ? -1 : 0;
+}
+
 static void ctx_free(sweep_ctx *c)
 {
     for (int i = 0; i < c->n_jobs; i++)
@@ -144,12 +207,14 @@ static void ctx_free(sweep_ctx *c)
     free(c->res);
 }
 
-/* Runs the jobs added since first and stores each sweep of this phase. */
-static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase, hid_t file,
-                     char *ngspice, gc_err *e)
+/* Runs the jobs the sweeps add for this phase and stores each into its group under file
+ * (the root, or a Monte Carlo instance's group). */
+static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase,
+                     const sweep_def *const *sweeps, int n_sweeps, hid_t file, char *ngspice,
+                     gc_err *e)
 {
-    int first[N_SWEEPS], count[N_SWEEPS], start = c->n_jobs;
-    for (int s = 0; s < N_SWEEPS; s++) {
+    int first[MAX_SWEEPS], count[MAX_SWEEPS], start = c->n_jobs;
+    for (int s = 0; s < n_sweeps; s++) {
         first[s] = c->n_jobs;
         if (phase < sweeps[s]->phases && sweeps[s]->plan(c, phase, e))
             return gc_wrap(e, "sweep %s", sweeps[s]->name);
@@ -182,7 +247,7 @@ static int run_phase(sweep_ctx *c, const spice_char_opts *o, int phase, hid_t fi
                 gc_now() - t0);
     }
     snprintf(ngspice, 32, "%s", c->res[start].ngspice_version);
-    for (int s = 0; s < N_SWEEPS; s++)
+    for (int s = 0; s < n_sweeps; s++)
         if (count[s] && (sweeps[s]->store(c, phase, first[s], count[s], file, e) ||
                          write_netlists(c, first[s], count[s], file, e)))
             return gc_wrap(e, "sweep %s", sweeps[s]->name);
@@ -204,12 +269,15 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
         unlink(tmp);
         return -1;
     }
-    sweep_ctx c = {.t = t, .plan = o->plan};
+    sweep_ctx c = {.t = t, .plan = o->plan, .cell_params = ""};
     char ngspice[32] = "";
-    int rc = run_phase(&c, o, 0, file, ngspice, e) || run_phase(&c, o, 1, file, ngspice, e) ||
+    int rc = run_phase(&c, o, 0, all_sweeps, 5, file, ngspice, e) ||
+             run_phase(&c, o, 1, all_sweeps, 5, file, ngspice, e) ||
              write_energy(&c, file, e) || write_params(t, file, e) ||
              write_provenance(t, o, ngspice, file, e);
     ctx_free(&c);
+    if (rc == 0 && o->mc_instances > 0)
+        rc = run_mc(t, o, file, e);
     if (gc_h5_save(file, tmp, !rc, e) || rc) {
         unlink(tmp);
         return -1;

@@ -90,6 +90,29 @@ int spice_tech_check(const spice_tech *t, gc_err *e);
 int spice_parse_number(const char *s, double *out);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Local mismatch (mismatch.c): one cell instance's own devices, drawn from the technology's
+ * Pelgrom coefficients (a_vt_n, a_vt_p in mV um; a_beta_n, a_beta_p in % um; sigma_cs) */
+
+#define SPICE_MC_DEVICES 4 /* wn, wp, rn, rp: write NMOS, write PMOS, read NMOS, read PMOS */
+
+typedef struct {
+    double dvt_v[SPICE_MC_DEVICES]; /* threshold shift (BSIM4 delvto), V; 0 for a device the
+                                       cell does not have */
+    double mu[SPICE_MC_DEVICES];    /* mobility factor (BSIM4 mulu0), 1 + dbeta/beta */
+    double k_cs;                    /* storage capacitor factor, 1 + dC/C */
+    char params[320];               /* the instance parameters for the gcell X line */
+} spice_mismatch;
+
+extern const char *const spice_mc_device[SPICE_MC_DEVICES]; /* "wn", "wp", "rn", "rp" */
+
+/* Draws instance k of a Monte Carlo seeded with seed: every device its own Gaussian shifts
+ * with sigma(dVth) = a_vt / sqrt(W L), sigma(dbeta/beta) = a_beta / sqrt(W L) (W, L the
+ * technology's w_<dev>, l_<dev>), the capacitor sigma_cs. The draw depends only on (seed,
+ * k), never on how many instances run. Fails if the technology lacks the coefficients. */
+int spice_mismatch_draw(const spice_tech *t, unsigned long long seed, int k,
+                        spice_mismatch *out, gc_err *e);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Netlists */
 
 /* Builds a self-contained netlist (model cards and templates inlined, so it runs anywhere
@@ -167,6 +190,10 @@ typedef struct {
     const char *command_line;      /* recorded as provenance */
     const char *dump_dir;          /* if set, every netlist is also written there */
     int verbose;
+    int mc_instances;              /* > 0: also the read, leak and write sweeps of this many
+                                      mismatched cells, into /mc/NNN (phase 0 of the leak
+                                      sweep only: I_leak(V) and its tau estimate) */
+    unsigned long long mc_seed;    /* seed of their draws */
 } spice_char_opts;
 
 /* Runs every sweep and writes curves.h5 atomically: out_path is replaced only when all

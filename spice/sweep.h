@@ -10,6 +10,7 @@
 typedef struct {
     const spice_tech *t;
     const spice_plan *plan;
+    const char *cell_params;   /* instance parameters of every gcell (mismatch), or "" */
     spice_job *jobs;
     spice_result *res;
     char **owned;          /* netlists and vector names to free */

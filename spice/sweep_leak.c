@@ -34,8 +34,9 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
         /* integer sweep index scaled to volts, so no point is lost to rounding */
         sweep_printf(&b, "Vi_sn i_sn 0 0\nEsn snx 0 i_sn 0 %.12g\nVsn sn snx 0\n"
                          "Vbl bl 0 {vdd/2}\n"
-                         "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell\n"
-                         ".dc Vi_sn 0 %d 1\n", vdd / (p->leak_dc_n - 1), p->leak_dc_n - 1);
+                         "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell%s\n"
+                         ".dc Vi_sn 0 %d 1\n", vdd / (p->leak_dc_n - 1), c->cell_params,
+                     p->leak_dc_n - 1);
         const char *vec[] = {"vsn#branch"};
         rc = sweep_text_check(&b, "leak_dc", e) ||
              sweep_add(c, "leak_dc", cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1, e);
@@ -57,8 +58,9 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
         const char *vec[65] = {"time"};
         for (int i = first; i < last; i++) {
             double v0 = vdd * i / (p->leak_n0 - 1);
-            sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl rwlb bl%d vdd gcell\n"
-                             "Vbl%d bl%d 0 {vdd/2}\n.ic v(sn%d)=%.10g\n", i, i, i, i, i, i, v0);
+            sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl rwlb bl%d vdd gcell%s\n"
+                             "Vbl%d bl%d 0 {vdd/2}\n.ic v(sn%d)=%.10g\n", i, i, i,
+                         c->cell_params, i, i, i, v0);
             snprintf(vnames[i - first], sizeof vnames[0], "sn%d", i);
             vec[1 + i - first] = vnames[i - first];
         }

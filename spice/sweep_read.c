@@ -35,9 +35,10 @@ static int plan_dc(sweep_ctx *c, int in_first, int in_last, gc_err *e)
                      "Erwl rwl 0 i_in 0 %.12g\n"
                      "Erwlb rwlb vdd rwl 0 -1\n"
                      "Vbl bl 0 {vdd/2}\n"
-                     "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell\n"
+                     "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell%s\n"
                      ".dc Vi_sn 0 %d 1 Vi_in %d %d 1\n",
-                 vdd / (p->read_dc_nv - 1), vdd / (p->read_dc_nvin - 1), p->read_dc_nv - 1,
+                 vdd / (p->read_dc_nv - 1), vdd / (p->read_dc_nvin - 1), c->cell_params,
+                 p->read_dc_nv - 1,
                  in_first, in_last);
     const char *vec[] = {"vbl#branch"};
     char name[64];
@@ -70,9 +71,9 @@ static int plan_tran(sweep_ctx *c, int level, gc_err *e)
                          t1 + width + te / 2);
     for (int i = 0; i < p->read_nv; i++) {
         double v = vdd * i / (p->read_nv - 1);
-        sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl rwlb bl%d vdd gcell\n"
+        sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl rwlb bl%d vdd gcell%s\n"
                          "Vbl%d bl%d 0 {vdd/2}\n.ic v(sn%d)=%.10g\n",
-                     i, i, i, i, i, i, v);
+                     i, i, i, c->cell_params, i, i, i, v);
     }
     /* breakpoints resolve the pulse corners; between them a 100 ps step limit keeps the
      * charge within 0.1 % of a 2 ps-limited run */

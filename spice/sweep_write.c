@@ -38,8 +38,10 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
         double v = vdd * i / (n - 1);
         sweep_printf(&b, "Vwbl%d wbl%d 0 pwl(0 {vdd/2} %.6e {vdd/2} %.6e %.10g %.6e %.10g "
                          "%.6e {vdd/2})\n"
-                         "X%d sn%d wbl%d wwl wwlb rwl rwlb bl vdd gcell\n.ic v(sn%d)=%.10g\n",
-                     i, i, T_DAC, T_DAC + te, v, tret, v, tret + te, i, i, i, i, vdd - v);
+                         "X%d sn%d wbl%d wwl wwlb rwl rwlb bl vdd gcell%s\n"
+                         ".ic v(sn%d)=%.10g\n",
+                     i, i, T_DAC, T_DAC + te, v, tret, v, tret + te, i, i, i, c->cell_params, i,
+                     vdd - v);
     }
     sweep_printf(&b, ".tran %.4e %.6e\n", fmin(te / 5, 10e-12), tstop);
     int nvec = 5 + 3 * n;

@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim characterize [--tech si|igzo|FILE] [--set NAME=VALUE]... [--jobs N]\n"
-            "                          [--corner tt|ff|ss|fs|sf]"
+            "                          [--corner tt|ff|ss|fs|sf] [--mc N [--seed S]]"
             "                          [--timeout S] [--retries N] [--plan FILE]\n"
             "                          [--dump-netlists DIR] [-v] --out curves.h5\n"
             "       gcsim characterize --list-params [--tech T] [--set NAME=VALUE]...\n\n"
@@ -24,6 +24,10 @@ static void usage(FILE *out)
             "                  --set temp=85 simulates at 85 C (the cards' temperature laws)\n"
             "  --corner C      process corner: global shifts of the cards' parameters that the\n"
             "                  .tech file declares (corner lines); tt (default) is nominal\n"
+            "  --mc N          also N Monte Carlo instances of the cell: each device its own\n"
+            "                  Pelgrom draw (a_vt_*, a_beta_*, sigma_cs of the .tech), their\n"
+            "                  read, I_leak(V) and write sweeps into /mc/000.. (for gcsim fit)\n"
+            "  --seed S        seed of the draws, 0..2147483647 (default 1); recorded in /mc\n"
             "  --jobs N        simulations at once (default 2)\n"
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --retries N     start a simulation again up to N times if its worker process\n"
@@ -51,19 +55,26 @@ static void list_params(const spice_tech *t)
 typedef struct {
     const char *tech, *out, *plan, *dump, *corner;
     const char **sets;          /* --set assignments, n_sets of them */
-    int n_sets, list, verbose;
+    int n_sets, list, verbose, mc;
+    long seed;
     spice_run_opts run;
 } char_args;
 
 /* One option into a; -1 with a message naming the option if its value is bad. */
 static int set_opt(int c, char_args *a, gc_err *e)
 {
-    long jobs, retries;
+    long jobs, retries, mc;
     switch (c) {
     case 't': a->tech = optarg; return 0;
     case 's': a->sets[a->n_sets++] = optarg; return 0;
     case 'p': a->plan = optarg; return 0;
     case 'C': a->corner = optarg; return 0;
+    case 'M':
+        if (gc_parse_long(optarg, "--mc", 1, 100000, &mc, e))
+            return -1;
+        a->mc = (int)mc;
+        return 0;
+    case 'S': return gc_parse_long(optarg, "--seed", 0, 2147483647, &a->seed, e);
     case 'd': a->dump = optarg; return 0;
     case 'o': a->out = optarg; return 0;
     case 'l': a->list = 1; return 0;
@@ -93,6 +104,7 @@ static int parse(int argc, char **argv, char_args *a)
         {"list-params", no_argument, 0, 'l'}, {"dump-netlists", required_argument, 0, 'd'},
         {"verbose", no_argument, 0, 'v'},     {"help", no_argument, 0, 'h'},
         {"retries", required_argument, 0, 'r'}, {"corner", required_argument, 0, 'C'},
+        {"mc", required_argument, 0, 'M'},      {"seed", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     gc_err e = {{0}};
     int c;
@@ -134,7 +146,8 @@ static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e
         return rc ? -1 : 0;
     }
     spice_char_opts o = {.plan = &plan, .run = a->run, .command_line = cmdline,
-                         .dump_dir = a->dump, .verbose = a->verbose};
+                         .dump_dir = a->dump, .verbose = a->verbose, .mc_instances = a->mc,
+                         .mc_seed = (unsigned long long)a->seed};
     const char *in[] = {a->plan, t->path, a->dump};
     if (gc_check_output("--out", a->out, in, 3, e))
         return -1;
@@ -149,7 +162,7 @@ static int run(const char_args *a, const char *cmdline, spice_tech *t, gc_err *e
 
 int cmd_characterize(int argc, char **argv)
 {
-    char_args a = {.tech = "si", .run = {.jobs = 2, .timeout_s = 300, .progress = 1,
+    char_args a = {.tech = "si", .seed = 1, .run = {.jobs = 2, .timeout_s = 300, .progress = 1,
                                          .retries = SPICE_RETRIES_DEFAULT}};
     a.sets = calloc((size_t)argc + 1, sizeof *a.sets);
     spice_tech *t = malloc(sizeof *t);
