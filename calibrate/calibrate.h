@@ -62,6 +62,14 @@ typedef struct {
 
     /* which groups were filled with PAPER.md defaults (imported files only) */
     int default_write, default_c2p, default_readout, default_leak;
+
+    /* /mc (characterize --mc): mc_n mismatched instances, 0 when absent. Instance k: read
+     * charge mc_charge[k] (n_p, n_v) C on the nominal axes, the retention estimate of its
+     * I_leak(V) mc_tau_est_s[k] (nominal: leak_tau_est_s), its stored voltage per DAC level
+     * mc_w_stored[k] (n_w) V and its capacitor factor mc_k_cs[k]. */
+    int mc_n;
+    double mc_seed, leak_tau_est_s, c_store_f; /* c_store_f: /params/c_store */
+    double *mc_charge, *mc_tau_est_s, *mc_w_stored, *mc_k_cs;
 } calib_curves;
 
 /* Reads path (format "gcsim-curves"). A missing /write, /c2p, /readout or /leak is an error
@@ -141,11 +149,29 @@ typedef struct {
     calib_resid line_heldout;   /* V */
 } calib_write_fit;
 
+/* The variation model fitted from the Monte Carlo (/mc of the curves). Instance k reads
+ * charge_k(p, V) = gain_k nominal(p, V) + offset_k p (p: pulse fraction 0..1; least squares
+ * over every pulse level and stored voltage), leaks at leak_k times the nominal rate and
+ * stores its written voltages shifted by shift_k (mean over DAC levels). */
+typedef struct {
+    int n;                      /* instances; 0: the curves have no Monte Carlo */
+    double seed;
+    double gain_mean, gain_sigma;           /* 1 */
+    double offset_mean_c, offset_sigma_c;   /* C at full pulse */
+    double rho_gain_offset;
+    double log_leak_mean, log_leak_sigma;   /* ln of the leak-rate factor */
+    double write_mean_v, write_sigma_v;     /* stored-voltage shift, V */
+    calib_resid resid;          /* C: every instance's charge vs its gain-offset model */
+    double resid_share;         /* rms residual / rms deviation from nominal, all instances:
+                                   the part of the mismatch the model does not describe */
+} calib_variation_fit;
+
 typedef struct {
     const calib_curves *src;    /* borrowed: the tables copied into cell.h5 */
     calib_read_fit read;
     calib_leak_fit leak;
     calib_write_fit write;
+    calib_variation_fit variation;
     calib_conv_fit c2p, readout;
     double s_sat_c;             /* charge where the c2p converter saturates */
 } calib_model;
@@ -166,6 +192,9 @@ void calib_leak_fit_free(calib_leak_fit *l);
 int calib_fit_converter(const double *q, const double *p, int n, double t_max_s, int is_signed,
                         const char *what, calib_conv_fit *f, gc_err *e);
 int calib_fit_write(const calib_curves *c, calib_write_fit *w, gc_err *e);
+/* Needs the leak fit's node capacitance l->c_node_f (the capacitor's draw changes it). */
+int calib_fit_variation(const calib_curves *c, const calib_leak_fit *l, calib_variation_fit *v,
+                        gc_err *e);
 
 /* Least-squares polynomial of degree deg through (x, y): coef (deg + 1), ascending powers. */
 int calib_polyfit(const double *x, const double *y, int n, int deg, double *coef, gc_err *e);

@@ -293,6 +293,37 @@ static int write_readout(const calib_model *m, hid_t g, gc_err *e)
                       g, e);
 }
 
+/* /variation: the per-cell mismatch model (read by cellmodel to draw a chip's cells). */
+static int write_variation(const calib_model *m, hid_t g, gc_err *e)
+{
+    const calib_variation_fit *v = &m->variation;
+    const calib_curves *c = m->src;
+    size_t one = 1;
+    return gc_h5_write(g, "gain_sigma", 1, &one, &v->gain_sigma, "1",
+                       "sigma of a cell's relative read-charge gain: charge = gain "
+                       "nominal(p, V) + offset p", e) ||
+                   gc_h5_write(g, "offset_sigma_c", 1, &one, &v->offset_sigma_c, "C",
+                               "sigma of a cell's read-charge offset at full pulse (scales "
+                               "with the pulse fraction p)", e) ||
+                   gc_h5_write(g, "log_leak_sigma", 1, &one, &v->log_leak_sigma, "1",
+                               "sigma of ln(leak-rate factor): I_leak / C of a cell over the "
+                               "nominal", e) ||
+                   gc_h5_write(g, "rho_gain_offset", 1, &one, &v->rho_gain_offset, "1",
+                               "correlation of gain and offset", e) ||
+                   gc_h5_write(g, "write_offset_sigma_v", 1, &one, &v->write_sigma_v, "V",
+                               "sigma of the stored voltage's shift per cell (write path "
+                               "mismatch; mean over DAC levels)", e) ||
+                   gc_h5_attr_double(g, ".", "n_instances", v->n, e) ||
+                   gc_h5_attr_double(g, ".", "seed", v->seed, e) ||
+                   gc_h5_attr_double(g, ".", "temp_c", c->temperature_c, e) ||
+                   gc_h5_attr_str(g, ".", "corner", c->corner[0] ? c->corner : "tt", e) ||
+                   gc_h5_attr_str(g, ".", "source", "spice-mc", e) ||
+                   put_resid(g, ".", "read_resid", &v->resid, "C", e) ||
+                   gc_h5_attr_double(g, ".", "read_resid_share", v->resid_share, e)
+               ? -1
+               : 0;
+}
+
 static int write_energy_group(const calib_model *m, hid_t g, gc_err *e)
 {
     return write_energy(m->src, g, e);
@@ -320,6 +351,13 @@ int calib_write_cell(const calib_model *m, const char *path, const char *command
     if (rc == 0)
         rc = in_group(f, "readout", "signed readout of array 2 (measured curve is the model)",
                       write_readout, m, e);
+    if (rc == 0 && m->variation.n > 0)
+        rc = in_group(f, "variation", "local mismatch model fitted from the Monte Carlo "
+                      "instances of the curves (/mc): per-cell gain, offset, leak-rate factor "
+                      "and write shift, Gaussian, means 1, 0, 0, 0; read_resid: charge of "
+                      "every instance vs its gain-offset model; read_resid_share: that "
+                      "residual over the instances' deviation from nominal (RMS)",
+                      write_variation, m, e);
     if (rc == 0 && m->src->has_energy)
         rc = in_group(f, "energy", "energy per operation, copied from the curves",
                       write_energy_group, m, e);

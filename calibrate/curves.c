@@ -364,6 +364,73 @@ static int default_leak(reader *R, calib_curves *c)
     return 0;
 }
 
+/* One Monte Carlo instance /mc/NNN into slot k; its read table must share the nominal axes. */
+static int load_mc_instance(reader *R, calib_curves *c, int k)
+{
+    char name[64];
+    double *d = NULL;
+    int n = 0, rc = 0;
+    size_t tab = (size_t)c->n_p * c->n_v;
+    snprintf(name, sizeof name, "mc/%03d/read/v_store", k);
+    rc = read_1d(R, name, c->n_v, &d, &n);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (fabs(d[i] - c->v_store[i]) > 1e-9 * c->vdd_v)
+            rc = gc_fail(R->e, "%s: /%s differs from /read/v_store", R->path, name);
+    free(d);
+    d = NULL;
+    snprintf(name, sizeof name, "mc/%03d/read/charge", k);
+    rc = rc || read_nd(R, name, 2, c->n_p, c->n_v, &d, NULL, NULL) ||
+         in_range(R, name, d, tab, -CURVES_MAX_READ_C, CURVES_MAX_READ_C, "C");
+    if (rc == 0)
+        memcpy(c->mc_charge + (size_t)k * tab, d, tab * sizeof *d);
+    free(d);
+    d = NULL;
+    snprintf(name, sizeof name, "mc/%03d/write/v_stored", k);
+    rc = rc || read_1d(R, name, c->n_w, &d, NULL) || volts(R, c, name, d, (size_t)c->n_w);
+    if (rc == 0)
+        memcpy(c->mc_w_stored + (size_t)k * c->n_w, d, (size_t)c->n_w * sizeof *d);
+    free(d);
+    snprintf(name, sizeof name, "mc/%03d/k_cs", k);
+    rc = rc || read_scalar(R, name, &c->mc_k_cs[k]);
+    if (rc == 0 && !(c->mc_k_cs[k] > 0 && c->mc_k_cs[k] < 10))
+        rc = gc_fail(R->e, "%s: /%s is %g, not a capacitor factor in (0, 10)", R->path, name,
+                     c->mc_k_cs[k]);
+    snprintf(name, sizeof name, "mc/%03d/leak", k);
+    return rc || attr_in(R, name, "tau_estimate_s", 0, 1, CURVES_MAX_TIME_S, "s",
+                         &c->mc_tau_est_s[k]);
+}
+
+/* /mc, if present: every instance it announces, on the nominal read and write axes. */
+static int load_mc(reader *R, calib_curves *c)
+{
+    if (!has(R, "mc"))
+        return 0;
+    double n;
+    if (attr_in(R, "mc", "n_instances", 2, 0, 100000, "", &n) ||
+        attr_in(R, "mc", "seed", 0, 0, 9007199254740992.0, "", &c->mc_seed) ||
+        attr_in(R, "leak", "tau_estimate_s", 0, 1, CURVES_MAX_TIME_S, "s", &c->leak_tau_est_s) ||
+        read_scalar(R, "params/c_store", &c->c_store_f))
+        return -1;
+    if (!(c->c_store_f > 0 && c->c_store_f < 1e-9))
+        return gc_fail(R->e, "%s: /params/c_store is %g F, not a capacitor in (0, 1 nF)",
+                       R->path, c->c_store_f);
+    if (n != (int)n || !c->w_stored)
+        return gc_fail(R->e, "%s: /mc attribute n_instances %g is not a whole number >= 2%s",
+                       R->path, n, c->w_stored ? "" : " (or /write is missing)");
+    c->mc_n = (int)n;
+    size_t tab = (size_t)c->n_p * c->n_v;
+    c->mc_charge = malloc((size_t)c->mc_n * tab * sizeof *c->mc_charge);
+    c->mc_w_stored = malloc((size_t)c->mc_n * c->n_w * sizeof *c->mc_w_stored);
+    c->mc_tau_est_s = malloc((size_t)c->mc_n * sizeof *c->mc_tau_est_s);
+    c->mc_k_cs = malloc((size_t)c->mc_n * sizeof *c->mc_k_cs);
+    if (!c->mc_charge || !c->mc_w_stored || !c->mc_tau_est_s || !c->mc_k_cs)
+        return gc_fail(R->e, "%s: out of memory", R->path);
+    for (int k = 0; k < c->mc_n; k++)
+        if (load_mc_instance(R, c, k))
+            return -1;
+    return 0;
+}
+
 static int load_all(reader *R, calib_curves *c)
 {
     if (load_header(R, c) || load_read(R, c) || load_converters(R, c))
@@ -384,7 +451,7 @@ static int load_all(reader *R, calib_curves *c)
         if (missing)
             return gc_fail(R->e, "%s: missing group /%s (allowed only when the root attribute "
                                  "source is \"import\")", R->path, missing);
-        return 0;
+        return load_mc(R, c);
     }
     return fill_defaults(R, c);
 }
@@ -421,7 +488,8 @@ void calib_curves_free(calib_curves *c)
         return;
     double *bufs[] = {c->pulse_s, c->v_store, c->charge, c->dc_v,  c->vin,     c->dc_i,
                       c->leak_v,  c->leak_i,  c->v0,     c->t,     c->vt,      c->w_level,
-                      c->w_dac,   c->w_stored, c->c2p_q, c->c2p_p, c->ro_q,    c->ro_p};
+                      c->w_dac,   c->w_stored, c->c2p_q, c->c2p_p, c->ro_q,    c->ro_p,
+                      c->mc_charge, c->mc_tau_est_s, c->mc_w_stored, c->mc_k_cs};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(c);

@@ -19,6 +19,8 @@ int calib_fit(const calib_curves *c, const calib_opts *o, calib_model **out, gc_
     if (rc == 0)
         rc = calib_fit_write(c, &m->write, e);
     if (rc == 0)
+        rc = calib_fit_variation(c, &m->leak, &m->variation, e);
+    if (rc == 0)
         rc = calib_fit_converter(c->c2p_q, c->c2p_p, c->n_c2p, c->t_max_s, 0, what_c2p, &m->c2p, e);
     if (rc == 0)
         rc = calib_fit_converter(c->ro_q, c->ro_p, c->n_ro, c->t_max_s, 1, what_ro, &m->readout, e);

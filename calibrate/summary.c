@@ -163,6 +163,25 @@ cJSON *calib_summary(const calib_model *m)
     cJSON_AddNumberToObject(p, "t_max_s", c->t_max_s);
     add_conv(p, &m->c2p);
     add_conv(cJSON_AddObjectToObject(root, "readout"), &m->readout);
+    if (m->variation.n > 0) {
+        const calib_variation_fit *v = &m->variation;
+        cJSON *o = cJSON_AddObjectToObject(root, "variation");
+        cJSON_AddNumberToObject(o, "n_instances", v->n);
+        cJSON_AddNumberToObject(o, "seed", v->seed);
+        add_finite(o, "temp_C", c->temperature_c);
+        cJSON_AddStringToObject(o, "corner", c->corner[0] ? c->corner : "tt");
+        cJSON_AddNumberToObject(o, "gain_mean", v->gain_mean);
+        cJSON_AddNumberToObject(o, "gain_sigma", v->gain_sigma);
+        cJSON_AddNumberToObject(o, "offset_mean_C", v->offset_mean_c);
+        cJSON_AddNumberToObject(o, "offset_sigma_C", v->offset_sigma_c);
+        cJSON_AddNumberToObject(o, "rho_gain_offset", v->rho_gain_offset);
+        cJSON_AddNumberToObject(o, "log_leak_mean", v->log_leak_mean);
+        cJSON_AddNumberToObject(o, "log_leak_sigma", v->log_leak_sigma);
+        cJSON_AddNumberToObject(o, "write_offset_mean_V", v->write_mean_v);
+        cJSON_AddNumberToObject(o, "write_offset_sigma_V", v->write_sigma_v);
+        add_resid(o, "read_resid", &v->resid, "C");
+        cJSON_AddNumberToObject(o, "read_resid_share", v->resid_share);
+    }
     if (c->has_energy) {
         cJSON *en = cJSON_AddObjectToObject(root, "energy_J");
         cJSON_AddNumberToObject(en, "read_per_cell", c->e_read_j);
