@@ -176,13 +176,14 @@ static void row_wires(sweep_text *b, int d, int n_cols, int n_nodes)
     }
 }
 
-/* Cell (d, c) on its word lines, with its initial storage voltage. */
-static void cell_line(sweep_text *b, int d, int c, int n_cols, int n_nodes, double v_store)
+/* Cell (d, c) on its word lines, with its initial storage voltage and instance parameters. */
+static void cell_line(sweep_text *b, int d, int c, int n_cols, int n_nodes, double v_store,
+                      const char *params)
 {
     int g = wl_node(c, n_cols, n_nodes);
-    sweep_printf(b, "X%d_%d sn%d_%d wbl wwl wwlb rwl%d_%d rwlb%d_%d bl%d_%d vdd gcell\n"
+    sweep_printf(b, "X%d_%d sn%d_%d wbl wwl wwlb rwl%d_%d rwlb%d_%d bl%d_%d vdd gcell%s\n"
                     ".ic v(sn%d_%d)=%.10g\n",
-                 d, c, d, c, d, g, d, g, d, c, d, c, v_store);
+                 d, c, d, c, d, g, d, g, d, c, params, d, c, v_store);
 }
 
 /* .save of the vectors spice_array_measure reads. */
@@ -196,6 +197,15 @@ static void save_measured(sweep_text *b, int n_rows, int n_cols)
 char *spice_array_netlist(const spice_tech *t, const spice_array_mode *m, const char *title,
                           int n_rows, int n_cols, const double *v_store_v,
                           const double *pulse_frac, gc_err *e)
+{
+    return spice_array_netlist_cells(t, m, title, n_rows, n_cols, v_store_v, pulse_frac, NULL,
+                                     e);
+}
+
+char *spice_array_netlist_cells(const spice_tech *t, const spice_array_mode *m,
+                                const char *title, int n_rows, int n_cols,
+                                const double *v_store_v, const double *pulse_frac,
+                                const char *const *cell_params, gc_err *e)
 {
     if (n_rows < 1 || n_cols < 1) {
         gc_fail(e, "%s: an array needs at least one row and one column", title);
@@ -215,7 +225,9 @@ char *spice_array_netlist(const spice_tech *t, const spice_array_mode *m, const 
     }
     for (int c = 0; c < n_cols; c++) {
         for (int d = 0; d < n_rows; d++) {
-            cell_line(&b, d, c, n_cols, m->word_line_nodes, v_store_v[(size_t)d * n_cols + c]);
+            size_t i = (size_t)d * n_cols + c;
+            cell_line(&b, d, c, n_cols, m->word_line_nodes, v_store_v[i],
+                      cell_params ? cell_params[i] : "");
             /* the bit line, one segment per cell pitch toward the integrator (row 0) */
             if (d == 0)
                 sweep_printf(&b, "Rbl0_%d bl0_%d blc%d {r_bl_seg}\n", c, c, c);

@@ -1,31 +1,19 @@
 /* Local mismatch: each device of one cell instance gets its own Gaussian threshold shift and
  * current-factor change by Pelgrom's law, the storage capacitor its own relative error. Our
- * own draw (splitmix64 and Box-Muller), so a draw is the same on every machine and depends
- * only on the seed and the instance number. */
+ * own draw (gc_rng's splitmix64 and Box-Muller), so a draw is the same on every machine and
+ * depends only on the seed and the instance number. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "spice.h"
 
 const char *const spice_mc_device[SPICE_MC_DEVICES] = {"wn", "wp", "rn", "rp"};
 
-static unsigned long long splitmix64(unsigned long long *s)
+/* Standard normal by Box-Muller; 1 - u lies in (0, 1], so the logarithm is finite. */
+static double gaussian(gc_rng *r)
 {
-    unsigned long long z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1): 53 random bits, never 0. */
-static double uniform(unsigned long long *s)
-{
-    return ((double)(splitmix64(s) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gaussian(unsigned long long *s)
-{
-    double u = uniform(s), v = uniform(s);
+    double u = 1 - gc_rng_uniform(r), v = gc_rng_uniform(r);
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
@@ -37,8 +25,8 @@ int spice_mismatch_draw(const spice_tech *t, unsigned long long seed, int k,
         if (isnan(spice_tech_get(t, coef[i])))
             return gc_fail(e, "%s: technology %s declares no mismatch coefficient %s (needed by "
                               "--mc)", t->path, t->name, coef[i]);
-    unsigned long long s = seed ^ (0xD1B54A32D192ED03ULL * (unsigned long long)(k + 1));
-    splitmix64(&s);
+    gc_rng s;
+    gc_rng_seed(&s, seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(k + 1)));
     size_t used = 0;
     out->params[0] = '\0';
     for (int d = 0; d < SPICE_MC_DEVICES; d++) {

@@ -236,6 +236,13 @@ char *spice_array_netlist(const spice_tech *t, const spice_array_mode *m, const 
                           int n_rows, int n_cols, const double *v_store_v,
                           const double *pulse_frac, gc_err *e);
 
+/* The same with each cell's own instance parameters (cell_params[d·n_cols + c], e.g. a
+ * spice_mismatch's params; NULL: all nominal). */
+char *spice_array_netlist_cells(const spice_tech *t, const spice_array_mode *m,
+                                const char *title, int n_rows, int n_cols,
+                                const double *v_store_v, const double *pulse_frac,
+                                const char *const *cell_params, gc_err *e);
+
 /* The vectors an array job must fetch (for spice_job.vectors): "time", then per column its
  * sense current, output pulse, integrator output, integrator input and the bit line's far
  * end. Malloc'd; free with spice_array_vectors_free. NULL if out of memory. */
