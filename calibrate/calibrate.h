@@ -155,6 +155,7 @@ typedef struct {
  * stores its written voltages shifted by shift_k (mean over DAC levels). */
 typedef struct {
     int n;                      /* instances; 0: the curves have no Monte Carlo */
+    const calib_curves *src;    /* borrowed: the curves whose /mc was fitted */
     double seed;
     double gain_mean, gain_sigma;           /* 1 */
     double offset_mean_c, offset_sigma_c;   /* C at full pulse */
@@ -178,6 +179,8 @@ typedef struct {
 
 typedef struct {
     int read_poly_degree;       /* default 3 */
+    const calib_curves *variation; /* curves whose /mc gives /variation (same technology,
+                                      temperature and corner); NULL: the fitted curves' own */
 } calib_opts;
 
 /* Runs every fit. The model borrows c, which must outlive it. */

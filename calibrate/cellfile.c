@@ -297,7 +297,7 @@ static int write_readout(const calib_model *m, hid_t g, gc_err *e)
 static int write_variation(const calib_model *m, hid_t g, gc_err *e)
 {
     const calib_variation_fit *v = &m->variation;
-    const calib_curves *c = m->src;
+    const calib_curves *c = v->src;
     size_t one = 1;
     return gc_h5_write(g, "gain_sigma", 1, &one, &v->gain_sigma, "1",
                        "sigma of a cell's relative read-charge gain: charge = gain "
@@ -318,6 +318,7 @@ static int write_variation(const calib_model *m, hid_t g, gc_err *e)
                    gc_h5_attr_double(g, ".", "temp_c", c->temperature_c, e) ||
                    gc_h5_attr_str(g, ".", "corner", c->corner[0] ? c->corner : "tt", e) ||
                    gc_h5_attr_str(g, ".", "source", "spice-mc", e) ||
+                   gc_h5_attr_str(g, ".", "source_curves", c->path, e) ||
                    put_resid(g, ".", "read_resid", &v->resid, "C", e) ||
                    gc_h5_attr_double(g, ".", "read_resid_share", v->resid_share, e)
                ? -1

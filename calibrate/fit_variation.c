@@ -40,7 +40,7 @@ static void mean_sd(const double *x, int n, double *mean, double *sd)
 int calib_fit_variation(const calib_curves *c, const calib_leak_fit *l, calib_variation_fit *v,
                         gc_err *e)
 {
-    *v = (calib_variation_fit){.n = c->mc_n, .seed = c->mc_seed};
+    *v = (calib_variation_fit){.n = c->mc_n, .src = c, .seed = c->mc_seed};
     if (c->mc_n == 0)
         return 0;
     int n = c->mc_n;

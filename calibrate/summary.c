@@ -168,8 +168,9 @@ cJSON *calib_summary(const calib_model *m)
         cJSON *o = cJSON_AddObjectToObject(root, "variation");
         cJSON_AddNumberToObject(o, "n_instances", v->n);
         cJSON_AddNumberToObject(o, "seed", v->seed);
-        add_finite(o, "temp_C", c->temperature_c);
-        cJSON_AddStringToObject(o, "corner", c->corner[0] ? c->corner : "tt");
+        cJSON_AddStringToObject(o, "curves", v->src->path);
+        add_finite(o, "temp_C", v->src->temperature_c);
+        cJSON_AddStringToObject(o, "corner", v->src->corner[0] ? v->src->corner : "tt");
         cJSON_AddNumberToObject(o, "gain_mean", v->gain_mean);
         cJSON_AddNumberToObject(o, "gain_sigma", v->gain_sigma);
         cJSON_AddNumberToObject(o, "offset_mean_C", v->offset_mean_c);

@@ -24,7 +24,8 @@ void validate_opts_default(validate_opts *o)
                          .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
                          .timeout_s = 300, .retries = SPICE_RETRIES_DEFAULT, .progress = 1,
-                         .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_fast};
+                         .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_fast,
+                         .mc_seed = 1};
     attn_config_default(&o->analog, &attn_calibrated);
     o->analog.layers = 12;
 }
@@ -506,7 +507,8 @@ int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opt
     }
     if (!rc) {
         root = report(o, &analog, t, &d, &s, command_line);
-        rc = plots(o->out_dir, &d, s.fs_c, e) || write_json(o->out_dir, root, e);
+        rc = (o->mc_chips > 0 && validate_mc_column(t, m, o, root, e)) ||
+             plots(o->out_dir, &d, s.fs_c, e) || write_json(o->out_dir, root, e);
     }
     if (!rc && res)
         fill_result(&d, &s, res);

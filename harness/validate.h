@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "attention.h"
 #include "cellmodel.h"
 #include "common.h"
@@ -47,6 +49,8 @@ typedef struct {
     int writes;                 /* 1: compares and writes out_dir; 0: only runs its share of
                                    the simulations (an MPI rank other than 0) */
     const spice_array_mode *array_mode; /* how the array is simulated (spice.h) */
+    int mc_chips;               /* > 0: also the Monte Carlo column (validate_mc_column) */
+    uint64_t mc_seed;           /* seed of its cells' mismatch draws */
 } validate_opts;
 
 /* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
@@ -85,5 +89,16 @@ int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opt
 int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *opts,
                            spice_result *res, gc_err *e);
 #endif
+/* The Monte Carlo column (validate_mc.c): o->mc_chips chips of one o->rows-cell column, every
+ * cell its own mismatch draw (spice_mismatch_draw with o->mc_seed; chip k's row r is instance
+ * k·rows + r), all storing one pattern (seed o->seed: levels of the upper half, fresh, read
+ * with pulses of the lower half, a positive column that stays in the integrator's range),
+ * plus the nominal chip. Their SPICE column charges are compared with the prediction of the
+ * cell file's /variation: mean Σ q_r, variance Σ (σg² q_r² + σo² p_r² + 2 ρ σg σo q_r p_r)
+ * with q_r the model's charge of row r and p_r its pulse fraction. Adds "monte_carlo" and
+ * its headline keys mc_mean_err_pct and mc_std_err_pct (SPICE - prediction, % of the
+ * prediction) to root. */
+int validate_mc_column(const spice_tech *t, const cell_model *m, const validate_opts *o,
+                       cJSON *root, gc_err *e);
 
 #endif

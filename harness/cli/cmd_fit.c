@@ -18,7 +18,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim fit --curves curves.h5 --out cell.h5 [--json summary.json]\n"
-            "                 [--read-poly-degree N]\n\n"
+            "                 [--read-poly-degree N] [--variation mc_curves.h5]\n\n"
             "Fits the behavioural cell model to the curves of `gcsim characterize` or\n"
             "`gcsim import` and writes cell.h5 atomically: read charge table and polynomial,\n"
             "leakage time-to-voltage tables (node capacitance fitted to the hold transients),\n"
@@ -27,7 +27,11 @@ static void usage(FILE *out)
             "  --curves FILE         input curves.h5\n"
             "  --out FILE            output cell.h5 (replaced only on success)\n"
             "  --json FILE           also write the fit summary as JSON\n"
-            "  --read-poly-degree N  degree of the full-pulse current polynomial (default 3)\n");
+            "  --read-poly-degree N  degree of the full-pulse current polynomial (default 3)\n"
+            "  --variation FILE      fit /variation (per-cell gain, offset, leak and write\n"
+            "                        spread) from FILE's Monte Carlo (characterize --mc; same\n"
+            "                        technology, temperature and corner) instead of the\n"
+            "                        curves' own /mc, e.g. a coarser plan with many instances\n");
 }
 
 /* What cellmodel makes of the written file: the decay model against the transients and the
@@ -73,18 +77,19 @@ static void print_summary(const calib_model *m)
 }
 
 /* Writes the cell file through a temporary beside out, checks it, then renames it. */
-static int fit_and_write(const char *curves, const char *out, const char *json, int degree,
-                         const char *cmdline, gc_err *e)
+static int fit_and_write(const char *curves, const char *variation, const char *out,
+                         const char *json, int degree, const char *cmdline, gc_err *e)
 {
-    calib_curves *c = NULL;
+    calib_curves *c = NULL, *vc = NULL;
     calib_model *m = NULL;
     cJSON *summary = NULL;
     char tmp[4096];
     int rc = -1, have_tmp = 0;
     calib_opts o = {.read_poly_degree = degree};
-    const char *in[] = {curves};
-    if (gc_check_output("--out", out, in, 1, e) || (json && gc_check_output("--json", json, in,
-                                                                             1, e)))
+    const char *in[] = {curves, variation};
+    int n_in = variation ? 2 : 1;
+    if (gc_check_output("--out", out, in, n_in, e) ||
+        (json && gc_check_output("--json", json, in, n_in, e)))
         goto done;
     if (json && (gc_same_file(json, out) || !strcmp(json, out))) {
         gc_fail(e, "--json %s is the same file as --out: choose another", json);
@@ -93,7 +98,11 @@ static int fit_and_write(const char *curves, const char *out, const char *json, 
     /* both outputs writable before cell.h5 is replaced */
     if (gc_check_writable(out, e) || (json && gc_check_writable(json, e)))
         goto done;
-    if (calib_curves_load(curves, &c, e) || calib_fit(c, &o, &m, e))
+    if (calib_curves_load(curves, &c, e) ||
+        (variation && calib_curves_load(variation, &vc, e)))
+        goto done;
+    o.variation = vc;
+    if (calib_fit(c, &o, &m, e))
         goto done;
     if (!(summary = calib_summary(m))) {
         gc_fail(e, "out of memory");
@@ -115,6 +124,7 @@ done:
     cJSON_Delete(summary);
     calib_model_free(m);
     calib_curves_free(c);
+    calib_curves_free(vc);
     return rc;
 }
 
@@ -123,8 +133,9 @@ int cmd_fit(int argc, char **argv)
     static const struct option opts[] = {
         {"curves", required_argument, 0, 'c'}, {"out", required_argument, 0, 'o'},
         {"json", required_argument, 0, 'j'},   {"read-poly-degree", required_argument, 0, 'd'},
+        {"variation", required_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *curves = NULL, *out = NULL, *json = NULL;
+    const char *curves = NULL, *out = NULL, *json = NULL, *variation = NULL;
     long degree = 3;
     int ch;
     gc_err e = {{0}};
@@ -134,6 +145,7 @@ int cmd_fit(int argc, char **argv)
         case 'c': curves = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = optarg; break;
+        case 'v': variation = optarg; break;
         case 'd':
             if (gc_parse_long(optarg, "--read-poly-degree", 0, CALIB_MAX_POLY_DEGREE, &degree,
                               &e)) {
@@ -153,7 +165,7 @@ int cmd_fit(int argc, char **argv)
     gsl_set_error_handler_off();
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
-    if (fit_and_write(curves, out, json, (int)degree, cmdline, &e)) {
+    if (fit_and_write(curves, variation, out, json, (int)degree, cmdline, &e)) {
         fprintf(stderr, "gcsim fit: %s\n", e.msg);
         return 1;
     }

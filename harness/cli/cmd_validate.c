@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
             "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
             "                      [--timeout S] [--retries N] [--spice-accuracy fast|reference]\n"
+            "                      [--mc-chips N [--mc-seed S]]\n"
             "                      [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
             "line, the integrator and the charge-to-pulse converter; each row: one word-line\n"
@@ -42,7 +43,13 @@ static void usage(FILE *out)
             "                  integrator and converter from its measured bit-line current;\n"
             "                  reference: the whole array through read and window at the\n"
             "                  characterization's settings (50 ps step, a wire node per cell);\n"
-            "                  the two agree within 0.1 %% of full scale (bench/array_spice.py)\n\n");
+            "                  the two agree within 0.1 %% of full scale (bench/array_spice.py)\n"
+
+            "  --mc-chips N    also N chips of one column in SPICE, every cell its own mismatch\n"
+            "                  draw, one stored pattern: the column charge's mean and std vs\n"
+            "                  the prediction of the cell's /variation (gcsim fit of curves\n"
+            "                  made with characterize --mc): mc_mean_err_pct, mc_std_err_pct\n"
+            "  --mc-seed S     seed of those draws (default 1)\n\n");
     analog_options_help(out);
 }
 
@@ -70,6 +77,12 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'j': return opt_int(v, "--jobs", 1, 256, &o->jobs, e);
     case 'a': return opt_int(v, "--max-age", 0, 1 << 24, &o->max_age_tokens, e);
     case 'r': return opt_int(v, "--retries", 0, 100, &o->retries, e);
+    case 'M': return opt_int(v, "--mc-chips", 2, 100000, &o->mc_chips, e);
+    case 'S':
+        if (gc_parse_long(v, "--mc-seed", 0, 2147483647, &seed, e))
+            return -1;
+        o->mc_seed = (uint64_t)seed;
+        return 0;
     case 's':
         if (gc_parse_long(v, "--seed", 0, 2147483647, &seed, e))
             return -1;
@@ -93,6 +106,7 @@ static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
         {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"retries", required_argument, 0, 'r'},
         {"spice-accuracy", required_argument, 0, 'A'},
+        {"mc-chips", required_argument, 0, 'M'}, {"mc-seed", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     gpt2_settings over = {0};
     int r = analog_getopt(argc, argv, own, set_opt, o, &over, e);
@@ -148,5 +162,8 @@ int cmd_validate(int argc, char **argv)
            o.rows, o.cols, o.samples, r.charge_rms_pct_fs, r.charge_max_pct_fs,
            r.pulse_rms_pct_tmax, r.clipped_columns, r.spice_s_per_pattern,
            r.model_s_per_pattern, r.spice_s_per_pattern / r.model_s_per_pattern);
+    if (o.mc_chips > 0)
+        printf("Monte Carlo column: %d chips, see %s/validate.json (mc_mean_err_pct, "
+               "mc_std_err_pct)\n", o.mc_chips, o.out_dir);
     return cli_exit_status(0);
 }
