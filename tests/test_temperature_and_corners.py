@@ -11,7 +11,8 @@ silicon at 27 C and 85 C and at the corners ss, tt and ff, then checks:
   1 + tc_gate * 58 K within 5 %, I_leak at the rails (subthreshold) by 2.5x or more;
 - tau(ss) > tau(tt) > tau(ff) (slow corners raise |Vth|: less subthreshold leak) and the
   full-pulse read charge ss < tt < ff (less read current);
-- curves.h5 and cell.h5 record temperature_C and corner.
+- curves.h5 and cell.h5 record temperature_C and corner;
+- an unknown corner is refused with one line.
 """
 import os
 import sys
@@ -88,6 +89,10 @@ def main():
             fail(f"retention does not order ss > tt > ff: {corner}")
         if not corner["ss"][1] < corner["tt"][1] < corner["ff"][1]:
             fail(f"read charge does not order ss < tt < ff: {corner}")
+        bad = run("characterize", "--tech", "si", "--corner", "xx", "--out",
+                  os.path.join(tmp, "x.h5"), check=False)
+        if bad.returncode != 1 or "corner" not in bad.stderr or len(bad.stderr.splitlines()) != 1:
+            fail(f"an unknown corner gives {bad.returncode}: {bad.stderr}")
         cell = os.path.join(tmp, "cell.h5")
         run("fit", "--curves", os.path.join(tmp, "t85.h5"), "--out", cell)
         with h5py.File(cell, "r") as f:

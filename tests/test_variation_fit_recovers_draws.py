@@ -7,7 +7,8 @@ stored voltages shifted by s_k. The fitted /variation of cell.h5 must give back 
 standard deviations and the gain-offset correlation of those draws (to 1e-6 relative: the
 fit is exact least squares on exact data), a residual of zero to rounding, and fit.json must
 report the same numbers. On the real (SPICE) instances, the gain and offset of each instance
-are checked against numpy's least squares of the same table.
+are checked against numpy's least squares of the same table. --variation with curves that
+have no Monte Carlo is refused with one line.
 """
 import json
 import os
@@ -62,6 +63,12 @@ def main():
             A = np.stack([q0.ravel(), P.ravel()], 1)
             ref = [np.linalg.lstsq(A, f[f"mc/{k:03d}/read/charge"][:].ravel(), rcond=None)[0]
                    for k in range(2)]
+        plain = os.path.join(tmp, "plain.h5")
+        run("characterize", "--tech", "si", "--plan", plan, "--out", plain)
+        bad = run("fit", "--curves", plain, "--variation", plain, "--out",
+                  os.path.join(tmp, "bad.cell.h5"), check=False)
+        if bad.returncode != 1 or "/mc" not in bad.stderr or len(bad.stderr.splitlines()) != 1:
+            fail(f"--variation without a Monte Carlo gives {bad.returncode}: {bad.stderr}")
         cell, js = fit(tmp, real, "real")
         g_ref = np.array([r[0] for r in ref])
         o_ref = np.array([r[1] for r in ref])
