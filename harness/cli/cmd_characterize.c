@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gcsim characterize [--tech si|igzo|FILE] [--set NAME=VALUE]... [--jobs N]\n"
-            "                          [--corner tt|ff|ss|fs|sf] [--mc N [--seed S]]"
+            "                          [--corner tt|ff|ss|fs|sf] [--mc N [--seed S]]\n"
             "                          [--timeout S] [--retries N] [--plan FILE]\n"
             "                          [--dump-netlists DIR] [-v] --out curves.h5\n"
             "       gcsim characterize --list-params [--tech T] [--set NAME=VALUE]...\n\n"
