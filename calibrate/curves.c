@@ -417,6 +417,10 @@ static int load_mc(reader *R, calib_curves *c)
     if (n != (int)n || !c->w_stored)
         return gc_fail(R->e, "%s: /mc attribute n_instances %g is not a whole number >= 2%s",
                        R->path, n, c->w_stored ? "" : " (or /write is missing)");
+    char last[32];
+    snprintf(last, sizeof last, "mc/%03d", (int)n - 1);
+    if (!has(R, last)) /* before allocating for n instances the file may not hold */
+        return gc_fail(R->e, "%s: /mc announces %g instances but has no /%s", R->path, n, last);
     c->mc_n = (int)n;
     size_t tab = (size_t)c->n_p * c->n_v;
     c->mc_charge = malloc((size_t)c->mc_n * tab * sizeof *c->mc_charge);

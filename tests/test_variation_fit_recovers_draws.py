@@ -8,7 +8,8 @@ standard deviations and the gain-offset correlation of those draws (to 1e-6 rela
 fit is exact least squares on exact data), a residual of zero to rounding, and fit.json must
 report the same numbers. On the real (SPICE) instances, the gain and offset of each instance
 are checked against numpy's least squares of the same table. --variation with curves that
-have no Monte Carlo is refused with one line.
+have no Monte Carlo is refused with one line, and so is a /mc that announces more instances
+than it holds (before anything is allocated for them).
 """
 import json
 import os
@@ -127,6 +128,13 @@ def main():
         close(js["log_leak_sigma"], expect["log_leak_sigma"], 1e-6, "fit.json log_leak_sigma")
         if js["read_resid"]["rms"] > 1e-9 * np.abs(q0).max():
             fail(f"exact gain-offset instances leave a residual {js['read_resid']}")
+        with h5py.File(synth, "a") as f:
+            f["mc"].attrs["n_instances"] = float(N + 5)
+        bad = run("fit", "--curves", synth, "--out", os.path.join(tmp, "bad2.cell.h5"),
+                  check=False)
+        if bad.returncode != 1 or f"{N + 4:03d}" not in bad.stderr:
+            fail(f"/mc announcing more instances than it holds gives {bad.returncode}: "
+                 f"{bad.stderr}")
         print("synthetic instances: " + ", ".join(f"{k} {v[k][0]:.4g}" for k in expect) +
               ": recovered")
     print("ok")
