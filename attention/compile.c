@@ -293,15 +293,15 @@ static int compile_calibrated(attn_plan *p, attn_array *a, int n_level, double l
 /* ---------------------------------------------------------------------------------------- */
 /* A chip: the table over (level, leak factor), then the cells' own offset term */
 
-/* The charge table (n_pulse, nl·nm, n_age) at levels offset + l·level_step and leak grid
- * points lam_lo + (m + mo)·lam_step (mo: 0 on the grid, 0.5 between grid points), index
- * l·nm + m: the stored voltage of the level through the write transfer, then the leakage
+/* The charge table (n_pulse, nl·nm, ceil(n_age / gs)) at levels offset + l·level_step, leak
+ * grid points lam_lo + (m + mo)·lam_step (mo: 0 on the grid, 0.5 between grid points), index
+ * l·nm + m, and every gs-th age: the stored voltage of the level through the write transfer, then the leakage
  * with time scaled by the leak factor. */
 static double *chip_charge_table(const attn_plan *p, int nl, double level_step, double offset,
-                                 int nm, double mo)
+                                 int nm, double mo, int gs)
 {
     const cell_model *m = p->cfg.cell;
-    int nk = cell_k_levels(m), np = p->n_pulse, na = p->n_age, nc = nl * nm;
+    int nk = cell_k_levels(m), np = p->n_pulse, na = (p->n_age + gs - 1) / gs, nc = nl * nm;
     double period = attn_config_token_period_s(&p->cfg);
     double *F = malloc((size_t)np * nc * na * sizeof *F);
     if (!F)
@@ -313,7 +313,7 @@ static double *chip_charge_table(const attn_plan *p, int nl, double level_step, 
         for (int k = 0; k < nm; k++) {
             double f = exp(p->lam_lo + (k + mo) * p->lam_step);
             for (int g = 0; g < na; g++) {
-                double vs = cell_decay_v(m, v0, f * g * period);
+                double vs = cell_decay_v(m, v0, f * g * gs * period);
                 for (int i = 0; i < np; i++)
                     F[((size_t)i * nc + (size_t)l * nm + k) * na + g] =
                         cell_read_charge_c(m, p->pulse_grid[i], vs);
@@ -326,11 +326,14 @@ static double *chip_charge_table(const attn_plan *p, int nl, double level_step, 
 /* The error of the bilinear y between grid points: at the midpoints in level (on leak grid
  * points), in leak (on level grid points) and at the centres, relative to fmax_grid. A grid
  * of whole DAC levels is read on its points only (quantised, unshifted levels). One level
- * row of charges at a time. */
+ * row of charges at a time, at every CHIP_CHECK_AGES-th age (the charges are smooth in age:
+ * the table's own error is measured at every age). */
+#define CHIP_CHECK_AGES 8
 static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double level_step,
                                double fmax_grid)
 {
-    int np = p->n_pulse, na = p->n_age, nm = p->n_lam, rc = 0;
+    int np = p->n_pulse, gs = CHIP_CHECK_AGES, na = (p->n_age + gs - 1) / gs;
+    int nm = p->n_lam, rc = 0;
     double err = 0;
     double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
     rc = acc && yl ? 0 : -1;
@@ -341,7 +344,7 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
         int nl = n_level - half_l, nmk = nm - half_m;
         for (int l = 0; !rc && l < nl; l++) {
             double *F = chip_charge_table(p, 1, level_step, (l + 0.5 * half_l) * level_step,
-                                          nmk, half_m * 0.5);
+                                          nmk, half_m * 0.5, gs);
             rc = F ? 0 : -1;
             for (int k = 0; !rc && k < nmk; k++) {
                 for (int r = 0; r < a->n_terms; r++) {
@@ -353,10 +356,13 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
                     yl[r] = sum / ((1 + half_l) * (1 + half_m));
                 }
                 for (int i = 0; i < np; i++) {
-                    reconstruct_ages(a, i, yl, na, acc);
                     const double *f = F + ((size_t)i * nmk + k) * na;
-                    for (int g = 0; g < na; g++)
-                        err = fmax(err, fabs(f[g] - acc[g]));
+                    for (int g = 0; g < na; g++) {
+                        double sum = 0;
+                        for (int r = 0; r < a->n_terms; r++)
+                            sum += a->t[r].x[i] * yl[r] * a->t[r].z[g * gs];
+                        err = fmax(err, fabs(f[g] - sum));
+                    }
                 }
             }
             free(F);
@@ -394,7 +400,7 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
             rc = -1;
     }
     for (int l = 0; !rc && l < nl; l++) {
-        double *F = chip_charge_table(p, 1, fine, l * fine, nm, 0);
+        double *F = chip_charge_table(p, 1, fine, l * fine, nm, 0, 1);
         rc = F ? 0 : -1;
         for (int k = 0; !rc && k < nm; k++) {
             for (int r = 0; r < R; r++) {
@@ -454,6 +460,33 @@ static int add_offset_term(attn_plan *p, attn_array *a)
     return 0;
 }
 
+/* dst = a deep copy of src's terms (x, y on n_level_k · n_lam points, z). */
+static int array_copy(const attn_plan *p, attn_array *dst, const attn_array *src)
+{
+    size_t ny = (size_t)p->n_level_k * p->n_lam;
+    dst->t = calloc((size_t)src->n_terms, sizeof *dst->t);
+    if (!dst->t)
+        return -1;
+    dst->n_terms = src->n_terms;
+    dst->decomp_err = src->decomp_err;
+    for (int r = 0; r < src->n_terms; r++) {
+        const attn_term *a = &src->t[r];
+        attn_term *b = &dst->t[r];
+        *b = *a;
+        b->x = malloc((size_t)p->n_pulse * sizeof *b->x);
+        b->z = malloc((size_t)p->n_age * sizeof *b->z);
+        b->y = a->y ? malloc(ny * sizeof *b->y) : NULL;
+        b->zrev = b->xf = b->dxf = NULL;
+        if (!b->x || !b->z || (a->y && !b->y))
+            return -1;
+        memcpy(b->x, a->x, (size_t)p->n_pulse * sizeof *b->x);
+        memcpy(b->z, a->z, (size_t)p->n_age * sizeof *b->z);
+        if (a->y)
+            memcpy(b->y, a->y, ny * sizeof *b->y);
+    }
+    return 0;
+}
+
 /* The terms from the table on the plan's grid of levels (*level_step); levels read between
  * grid points (shifted or analog) then get y on a grid of CHIP_FINE_LEVEL, by projection,
  * and *n_level, *level_step say that grid. */
@@ -461,7 +494,7 @@ static int add_offset_term(attn_plan *p, attn_array *a)
 static int compile_chip(attn_plan *p, attn_array *a, int *n_level, double *level_step)
 {
     int nm = p->n_lam, nc = *n_level * nm, nk = cell_k_levels(p->cfg.cell);
-    double *F = chip_charge_table(p, *n_level, *level_step, 0, nm, 0);
+    double *F = chip_charge_table(p, *n_level, *level_step, 0, nm, 0, 1);
     if (!F)
         return -1;
     int rc = decompose(p, a, F, nc);
@@ -511,9 +544,16 @@ int attn_compile(attn_plan *p, gc_err *e)
         if (!rc)
             rc = compile_paper(p, &p->a2);
     } else if (engine == ATTN_ENGINE_CELL && p->chip) {
+        /* one table when both arrays read on the same grid */
+        int same = p->n_level_k == p->n_level_v && p->level_step_k == p->level_step_v;
         rc = compile_chip(p, &p->a1, &p->n_level_k, &p->level_step_k);
-        if (!rc)
+        if (!rc && same) {
+            rc = array_copy(p, &p->a2, &p->a1);
+            p->n_level_v = p->n_level_k;
+            p->level_step_v = p->level_step_k;
+        } else if (!rc) {
             rc = compile_chip(p, &p->a2, &p->n_level_v, &p->level_step_v);
+        }
     } else if (engine == ATTN_ENGINE_CELL) {
         rc = compile_calibrated(p, &p->a1, p->n_level_k, p->level_step_k);
         if (!rc)

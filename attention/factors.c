@@ -68,10 +68,11 @@ static double chip_level(const attn_plan *p, double c, double dv)
     return (i + (v - wv[i]) / (wv[i + 1] - wv[i]));
 }
 
-/* Y (D) of one term for the D cells of a chip's column: y bilinear on (level, leak) times
- * the cell's gain; the offset term takes the cell's offset. */
-static void term_y_cells(const attn_plan *p, const attn_term *t, const double *c,
-                         const attn_cell *cell, int n_level, double level_step, float *Y)
+/* Y (D) of one term for the D cells of a chip's column at grid coordinates u (the shifted
+ * levels over the grid step): y bilinear on (level, leak) times the cell's gain; the offset
+ * term takes the cell's offset. */
+static void term_y_cells(const attn_plan *p, const attn_term *t, const double *u_d,
+                         const attn_cell *cell, int n_level, float *Y)
 {
     int D = p->D, nl = p->n_lam;
     if (t->cell_offset) {
@@ -80,7 +81,7 @@ static void term_y_cells(const attn_plan *p, const attn_term *t, const double *c
         return;
     }
     for (int d = 0; d < D; d++) {
-        double u = chip_level(p, c[d], cell[d].dv) / level_step;
+        double u = u_d[d];
         int i = (int)u < n_level - 2 ? (int)u : n_level - 2;
         double wu = u - i, lm = cell[d].lam;
         int m = nl < 2 ? 0 : (int)lm < nl - 2 ? (int)lm : nl - 2;
@@ -122,13 +123,15 @@ void attn_factor_kv(const attn_plan *p, const float *k, const float *v, const at
         ck[d] = coord_of(p, k[d], c->quant_k, c->k_levels, p->k_range);
         cv[d] = coord_of(p, v[d], c->quant_v, c->v_levels, p->v_range);
     }
-    if (c1) { /* a chip */
+    if (c1) { /* a chip: each cell's grid coordinate once, then every term's y there */
+        for (int d = 0; d < D; d++) {
+            ck[d] = chip_level(p, ck[d], c1[d].dv) / p->level_step_k;
+            cv[d] = chip_level(p, cv[d], c2[d].dv) / p->level_step_v;
+        }
         for (int r = 0; r < p->a1.n_terms; r++)
-            term_y_cells(p, &p->a1.t[r], ck, c1, p->n_level_k, p->level_step_k,
-                         Y1 + r * stride1);
+            term_y_cells(p, &p->a1.t[r], ck, c1, p->n_level_k, Y1 + r * stride1);
         for (int r = 0; r < p->a2.n_terms; r++)
-            term_y_cells(p, &p->a2.t[r], cv, c2, p->n_level_v, p->level_step_v,
-                         Yv + r * stride2);
+            term_y_cells(p, &p->a2.t[r], cv, c2, p->n_level_v, Yv + r * stride2);
         return;
     }
     for (int r = 0; r < p->a1.n_terms; r++)

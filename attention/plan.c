@@ -36,8 +36,9 @@ static int check_config(const attn_config *c, int D, int max_T, gc_err *e)
     return 0;
 }
 
-/* A chip's grids: levels every 1/4 DAC level when stored voltages shift or k, v are analog
- * (the bilinear y errs at most midway: chip_midpoint_error measures it); the leak axis over
+/* A chip's grids: the terms are found on levels every 1/4 DAC level when stored voltages
+ * shift or k, v are analog (compile.c then tabulates y every 1/16 level by projection; the
+ * bilinear y errs at most midway, which it measures); the leak axis spans
  * ±CELL_MISMATCH_TRUNC sigma in at most 16 steps of about 0.25 in ln f. */
 #define CHIP_LEVEL_STEP 0.25
 #define CHIP_LAM_STEP 0.25
