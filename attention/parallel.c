@@ -89,6 +89,12 @@ static void array1_tabulated(const attn_plan *p, attn_work *w, const attn_block 
         const attn_term *t = &p->a1.t[r];
         if (t->row_const)
             continue;
+        if (t->cell_offset) { /* z ≡ 1: straight into S (array1_finish masks it) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, D, 1.0f,
+                        w->X1 + r * TD + (size_t)b->i0 * D, D,
+                        w->Y1 + r * TD + (size_t)b->js * D, D, 1.0f, w->S, b->W);
+            continue;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, D, 1.0f,
                     w->X1 + r * TD + (size_t)b->i0 * D, D, w->Y1 + r * TD + (size_t)b->js * D,
                     D, 0.0f, w->C, b->W);

@@ -22,7 +22,7 @@
 #define VAR_MAX_OFFSET_C 1e-9
 #define VAR_MAX_LOG_LEAK 5.0
 
-/* One number of a 1-element dataset /variation/name, in [lo, hi], unit attribute checked
+/* One number of a 1-element dataset /variation/name, in [lo, hi], its units attribute checked
  * when present. */
 static int read_sigma(hid_t f, const char *path, const char *name, const char *unit,
                       double lo, double hi, double *out, gc_err *e)
@@ -46,14 +46,14 @@ static int read_sigma(hid_t f, const char *path, const char *name, const char *u
     if (!isfinite(*out) || *out < lo || *out > hi)
         return gc_fail(e, "%s: /variation/%s is %g %s, not in [%g, %g]", path, name, *out,
                        unit, lo, hi);
-    if (H5Aexists_by_name(f, full, "unit", H5P_DEFAULT) > 0) {
+    if (H5Aexists_by_name(f, full, "units", H5P_DEFAULT) > 0) {
         char *u = NULL;
-        if (gc_h5_read_attr_str(f, full, "unit", &u, path, e))
+        if (gc_h5_read_attr_str(f, full, "units", &u, path, e))
             return -1;
         int same = !strcmp(u, unit);
         free(u);
         if (!same)
-            return gc_fail(e, "%s: /variation/%s has unit other than \"%s\"", path, name, unit);
+            return gc_fail(e, "%s: /variation/%s has units other than \"%s\"", path, name, unit);
     }
     return 0;
 }

@@ -73,7 +73,7 @@ def main(cell_in, tech, cell_out):
             "sizes of %s (scripts/declare-variation.py), not a Monte Carlo fit" % tech)
         for k, (x, unit) in values.items():
             g[k] = np.array([x])
-            g[k].attrs["unit"] = np.bytes_(unit)
+            g[k].attrs["units"] = np.bytes_(unit)
             print("%-22s %.4g %s" % (k, x, unit))
 
 

@@ -97,7 +97,7 @@ def add_variation(path, values=None, attrs=None):
             if x is None:
                 continue
             g[k] = np.array([x], np.float64)
-            g[k].attrs["unit"] = np.bytes_(unit)
+            g[k].attrs["units"] = np.bytes_(unit)
 
 
 if __name__ == "__main__":
