@@ -121,6 +121,12 @@ struct attn_config {
     char cell_preset[32];  /* cell engine: or a built-in cell ("paper-cubic", "paper-linear") */
     const cell_model *cell;/* cell engine: the loaded cell; borrowed, must outlive the plan
                               (attn_config_load_cell loads it) */
+    int chips;             /* cell engine: > 0: the cells are a chip's, one seeded draw per
+                              physical cell from the cell's variation model (the plan runs
+                              chip chip_seed; gcsim ppl scores chips chip_seed ..
+                              chip_seed + chips - 1); 0: every cell nominal */
+    int chip_seed;         /* the chip a plan runs */
+    double mismatch_scale; /* every sigma of the variation model times this (0 means 1) */
 };
 
 /* Fills c with the paper's settings: M = 1024, tile 64, all quantisers on with 16/8/8/32
@@ -133,12 +139,14 @@ void attn_config_default(attn_config *c, const attn_variant_type *v);
  * cell_preset and the other way round. Keys: see
  * attn_config_settings (window, tile, q_levels, k_levels, v_levels, kv_levels, out_levels,
  * quant, quant_q, quant_k, quant_v, quant_out, decay, lambda_per_token, token_period_s,
- * layers, softmax_scale, decomp_rel_tol, cell_file, cell_preset). Booleans take
+ * layers, softmax_scale, decomp_rel_tol, cell_file, cell_preset, chips, chip_seed,
+ * mismatch_scale). Booleans take
  * on/off/true/false/1/0. The error names the key and the allowed range. */
 int attn_config_set(attn_config *c, const char *key, const char *value, gc_err *e);
 
 /* Checks that c is complete and consistent: the cell engine has a cell file or preset (or
- * a loaded cell), other engines none; a cell's default token period can be computed. */
+ * a loaded cell), other engines none; a cell's default token period can be computed; chips
+ * run on a loaded cell only if it has a variation model. */
 int attn_config_check(const attn_config *c, gc_err *e);
 
 /* Loads the cell named by cell_file or cell_preset (cell engine only; *out NULL otherwise).
@@ -198,6 +206,23 @@ double attn_plan_decomp_error(const attn_plan *p, int array);
  * converter and the array-2 readout with, as a fraction of their full scale (0 otherwise). */
 double attn_plan_converter_error(const attn_plan *p);
 
+/* A chip (cfg.chips > 0): draws every physical cell of chip chip_seed, `heads` heads in each
+ * of the config's layers (max(layers, 1)), arrays 1 and 2; they stay the plan's until the
+ * next call (the plan's config then records this seed). Head b of a call is head b mod
+ * heads. Needed before evaluating a chip's plan; the compiled cell is shared by all chips. */
+int attn_plan_chip(attn_plan *p, int chip_seed, int heads, gc_err *e);
+
+/* The physical key columns of one head's array: key j sits in column j mod this many, the
+ * ring of the streaming mode, (ceil(M/tile) + 1)·tile, in parallel mode too. */
+int attn_plan_slots(const attn_plan *p);
+
+/* The mismatch of one physical cell of chip cfg->chip_seed: array 1 (K) or 2 (V), column
+ * `slot`, row d, of one head and layer, from the cell's variation model v with every sigma
+ * times the config's mismatch scale. Its own gc_rng stream, seeded from these indices only:
+ * the draw does not depend on the order cells are drawn in or on threads. */
+void attn_chip_cell(const attn_config *cfg, const cell_variation *v, int layer, int head,
+                    int array, int slot, int d, cell_mismatch *out);
+
 /* Parallel (prefill / teacher-forced) evaluation. Heads are spread over the plan's OpenMP
  * threads; while they run, OpenBLAS is held to one thread (then restored), so do not run
  * other BLAS work concurrently from another thread during the call.
@@ -206,6 +231,11 @@ double attn_plan_converter_error(const attn_plan *p);
 int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const float *v,
                           int B, int T, int D, float *out, float *S_opt, float *phi_opt,
                           gc_err *e);
+
+/* The same for the arrays of layer `layer` of a chip (attn_forward_parallel is layer 0). */
+int attn_forward_layer(attn_plan *p, int layer, const float *q, const float *k,
+                       const float *v, int B, int T, int D, float *out, float *S_opt,
+                       float *phi_opt, gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Streaming (generation): a KV ring buffer of sub-tiles per head. Each key column remembers
@@ -218,6 +248,10 @@ typedef struct attn_stream attn_stream;
 int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e);
 void attn_stream_free(attn_stream *s);
 void attn_stream_reset(attn_stream *s);
+
+/* The layer whose arrays a chip's stream writes into (0 unless set; head b is b mod the
+ * chip's heads). */
+void attn_stream_set_layer(attn_stream *s, int layer);
 
 /* Keys a query sees: the length of the S_row / phi_row of attn_stream_step. */
 int attn_stream_window(const attn_stream *s);
@@ -249,5 +283,13 @@ int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e);
 int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
                            const float *v, int B, int T, int D, double *out, double *S_opt,
                            double *phi_opt, gc_err *e);
+
+/* The same for a chip (cfg->chips > 0): every cell of layer `layer`, head b mod heads, drawn
+ * by attn_chip_cell and evaluated as cellmodel.h's variation says (gain, offset, write
+ * offset, leak factor). attn_reference_forward is layer 0, heads = B. */
+int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
+                                 const float *q, const float *k, const float *v, int B,
+                                 int T, int D, double *out, double *S_opt, double *phi_opt,
+                                 gc_err *e);
 
 #endif

@@ -21,7 +21,17 @@ typedef struct {
     float *xf, *dxf; /* (n_pulse) x in float and its steps x[i+1] - x[i], for array 2's
                         per-key interpolation */
     int row_const;   /* y constant and z ≡ 1: contributes coef · Σ_d x(q_d) to every key */
+    int cell_offset; /* a chip's offset term: x = pulse, y = the cell's own offset (charge
+                        units), z ≡ 1 */
 } attn_term;
+
+/* One physical cell of a chip, as the fast path uses it (attn_plan_chip). */
+typedef struct {
+    float gain;      /* relative read-charge gain */
+    float offset;    /* read-charge offset at full pulse, in the plan's charge units */
+    float lam;       /* ln(leak factor) on the plan's leak grid: (ln f - lam_lo) / lam_step */
+    float dv;        /* stored-voltage shift, V */
+} attn_cell;
 
 /* The compiled cell of one array. */
 typedef struct {
@@ -62,6 +72,17 @@ struct attn_plan {
     int n_level_k, n_level_v;  /* level grid points (calibrated) */
     double level_step_k, level_step_v; /* grid spacing in DAC levels */
     attn_array a1, a2;
+    /* A chip: the y_r of the grid terms are tabulated on (level, leak) with the leak-factor
+     * axis ln f = lam_lo + m·lam_step, m = 0..n_lam-1 (n_lam 1: no leak spread), index
+     * level·n_lam + m; the stored voltage of a level goes through write_v (k_levels), the
+     * cell's write transfer, and its shift. */
+    int chip;                  /* cfg.chips > 0 */
+    int slots;                 /* key columns per head (attn_plan_slots) */
+    int n_lam;
+    double lam_lo, lam_step;
+    double *write_v;           /* (k_levels) chip: stored voltage per DAC level, V */
+    int chip_layers, chip_heads;
+    attn_cell *cells;          /* (layers, heads, 2, slots, D) drawn by attn_plan_chip */
     /* Charges inside the engines are in units of charge_unit_c coulombs: 1 for the cell
      * engine; 1e-6 A × T_max for the poly engine, which keeps the paper's arithmetic (g in
      * µA) bit for bit. S leaves the library in coulombs. */
@@ -154,13 +175,26 @@ static inline float attn_readout_fast(const attn_plan *p, float o)
     return attn_lerp_uniform(p->ro_tab, p->n_conv, p->ro_lo_f, p->ro_scale_f, o);
 }
 
-/* Term factors of one head: P and X1 (R1,T,D) from q, Y1 from k, Yv from v (T rows). */
+/* A chip's cells of one head, layer and array (1 or 2): (slots, D). */
+static inline const attn_cell *attn_chip_cells(const attn_plan *p, int layer, int head,
+                                               int array)
+{
+    size_t n = (size_t)p->slots * p->D;
+    return p->cells + (((size_t)layer * p->chip_heads + head % p->chip_heads) * 2 +
+                       (array - 1)) * n;
+}
+
+/* Term factors of one head: P and X1 (R1,T,D) from q, Y1 from k, Yv from v (T rows);
+ * c1, c2 the chip's cells of the head's arrays ((slots, D), key j in column j mod slots),
+ * NULL for nominal cells. */
 void attn_factors(const attn_plan *p, const float *q, const float *k, const float *v, int T,
-                  attn_work *w);
-/* The same for a single token (rows of D), used by streaming. */
+                  const attn_cell *c1, const attn_cell *c2, attn_work *w);
+/* The same for a single token (rows of D), used by streaming; c1, c2 the D cells of the
+ * key's column, or NULL. */
 void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size_t stride);
-void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y1,
-                    size_t stride1, float *Yv, size_t stride2, double *coord /* (2D) */);
+void attn_factor_kv(const attn_plan *p, const float *k, const float *v, const attn_cell *c1,
+                    const attn_cell *c2, float *Y1, size_t stride1, float *Yv,
+                    size_t stride2, double *coord /* (2D) */);
 /* x_r(pulse) for one term of one array at pulse in [0,1]. */
 float attn_term_x(const attn_plan *p, const attn_term *t, float pulse);
 

@@ -291,6 +291,228 @@ static int compile_calibrated(attn_plan *p, attn_array *a, int n_level, double l
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* A chip: the table over (level, leak factor), then the cells' own offset term */
+
+/* The charge table (n_pulse, nl·nm, ceil(n_age / gs)) at levels offset + l·level_step, leak
+ * grid points lam_lo + (m + mo)·lam_step (mo: 0 on the grid, 0.5 between grid points), index
+ * l·nm + m, and every gs-th age: the stored voltage of the level through the write transfer, then the leakage
+ * with time scaled by the leak factor. */
+static double *chip_charge_table(const attn_plan *p, int nl, double level_step, double offset,
+                                 int nm, double mo, int gs)
+{
+    const cell_model *m = p->cfg.cell;
+    int nk = cell_k_levels(m), np = p->n_pulse, na = (p->n_age + gs - 1) / gs, nc = nl * nm;
+    double period = attn_config_token_period_s(&p->cfg);
+    double *F = malloc((size_t)np * nc * na * sizeof *F);
+    if (!F)
+        return NULL;
+    for (int l = 0; l < nl; l++) {
+        double level = offset + l * level_step;
+        int l0 = (int)floor(level) < nk - 2 ? (int)floor(level) : nk - 2;
+        double v0 = p->write_v[l0] + (level - l0) * (p->write_v[l0 + 1] - p->write_v[l0]);
+        for (int k = 0; k < nm; k++) {
+            double f = exp(p->lam_lo + (k + mo) * p->lam_step);
+            for (int g = 0; g < na; g++) {
+                double vs = cell_decay_v(m, v0, f * g * gs * period);
+                for (int i = 0; i < np; i++)
+                    F[((size_t)i * nc + (size_t)l * nm + k) * na + g] =
+                        cell_read_charge_c(m, p->pulse_grid[i], vs);
+            }
+        }
+    }
+    return F;
+}
+
+/* The error of the bilinear y between grid points: at the midpoints in level (on leak grid
+ * points), in leak (on level grid points) and at the centres, relative to fmax_grid. A grid
+ * of whole DAC levels is read on its points only (quantised, unshifted levels). One level
+ * row of charges at a time, at every CHIP_CHECK_AGES-th age (the charges are smooth in age:
+ * the table's own error is measured at every age). */
+#define CHIP_CHECK_AGES 8
+static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double level_step,
+                               double fmax_grid)
+{
+    int np = p->n_pulse, gs = CHIP_CHECK_AGES, na = (p->n_age + gs - 1) / gs;
+    int nm = p->n_lam, rc = 0;
+    double err = 0;
+    double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
+    rc = acc && yl ? 0 : -1;
+    for (int kind = 0; !rc && kind < 3; kind++) {
+        int half_l = kind != 1, half_m = kind != 0;
+        if ((half_m && nm < 2) || (half_l && level_step >= 1)) /* no such midpoint is read */
+            continue;
+        int nl = n_level - half_l, nmk = nm - half_m;
+        for (int l = 0; !rc && l < nl; l++) {
+            double *F = chip_charge_table(p, 1, level_step, (l + 0.5 * half_l) * level_step,
+                                          nmk, half_m * 0.5, gs);
+            rc = F ? 0 : -1;
+            for (int k = 0; !rc && k < nmk; k++) {
+                for (int r = 0; r < a->n_terms; r++) {
+                    const double *y = a->t[r].y + (size_t)l * nm + k;
+                    double sum = 0;
+                    for (int dl = 0; dl <= half_l; dl++)
+                        for (int dm = 0; dm <= half_m; dm++)
+                            sum += y[(size_t)dl * nm + dm];
+                    yl[r] = sum / ((1 + half_l) * (1 + half_m));
+                }
+                for (int i = 0; i < np; i++) {
+                    const double *f = F + ((size_t)i * nmk + k) * na;
+                    for (int g = 0; g < na; g++) {
+                        double sum = 0;
+                        for (int r = 0; r < a->n_terms; r++)
+                            sum += a->t[r].x[i] * yl[r] * a->t[r].z[g * gs];
+                        err = fmax(err, fabs(f[g] - sum));
+                    }
+                }
+            }
+            free(F);
+        }
+    }
+    free(acc);
+    free(yl);
+    if (!rc)
+        a->decomp_err = fmax(a->decomp_err, fmax_grid > 0 ? err / fmax_grid : err);
+    return rc;
+}
+
+/* y_r on a finer level grid (step `fine`), by projecting the charges there onto the terms:
+ * the x_r ⊗ z_r of the decomposition are orthogonal (x orthonormal across pulse components,
+ * z orthogonal within one), so y_r(c) = <F(., c, .), x_r ⊗ z_r> / (|x_r|² |z_r|²) is the
+ * least-squares y at any coordinate and equals the decomposition's own y on its grid. The
+ * error there joins decomp_err. One level row at a time. */
+static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
+                              double fmax_grid)
+{
+    int np = p->n_pulse, na = p->n_age, nm = p->n_lam, R = a->n_terms;
+    int nl = (int)lround((nk - 1) / fine) + 1, rc = 0;
+    double *norm = malloc((size_t)R * sizeof *norm), *acc = malloc((size_t)na * sizeof *acc);
+    double *yl = malloc((size_t)R * sizeof *yl), err = 0;
+    double **ny = calloc((size_t)R, sizeof *ny);
+    rc = norm && acc && yl && ny ? 0 : -1;
+    for (int r = 0; !rc && r < R; r++) {
+        double xx = 0, zz = 0;
+        for (int i = 0; i < np; i++)
+            xx += a->t[r].x[i] * a->t[r].x[i];
+        for (int g = 0; g < na; g++)
+            zz += (double)a->t[r].z[g] * a->t[r].z[g];
+        norm[r] = xx * zz;
+        if (!(ny[r] = malloc((size_t)nl * nm * sizeof **ny)))
+            rc = -1;
+    }
+    for (int l = 0; !rc && l < nl; l++) {
+        double *F = chip_charge_table(p, 1, fine, l * fine, nm, 0, 1);
+        rc = F ? 0 : -1;
+        for (int k = 0; !rc && k < nm; k++) {
+            for (int r = 0; r < R; r++) {
+                double sum = 0;
+                for (int i = 0; i < np; i++) {
+                    const double *f = F + ((size_t)i * nm + k) * na;
+                    double fz = 0;
+                    for (int g = 0; g < na; g++)
+                        fz += f[g] * a->t[r].z[g];
+                    sum += a->t[r].x[i] * fz;
+                }
+                ny[r][(size_t)l * nm + k] = yl[r] = norm[r] > 0 ? sum / norm[r] : 0;
+            }
+            for (int i = 0; i < np; i++) {
+                reconstruct_ages(a, i, yl, na, acc);
+                const double *f = F + ((size_t)i * nm + k) * na;
+                for (int g = 0; g < na; g++)
+                    err = fmax(err, fabs(f[g] - acc[g]));
+            }
+        }
+        free(F);
+    }
+    for (int r = 0; r < R; r++) {
+        if (!rc) {
+            free(a->t[r].y);
+            a->t[r].y = ny[r];
+        } else if (ny) {
+            free(ny[r]);
+        }
+    }
+    if (!rc)
+        a->decomp_err = fmax(a->decomp_err, fmax_grid > 0 ? err / fmax_grid : err);
+    free(ny);
+    free(norm);
+    free(acc);
+    free(yl);
+    return rc;
+}
+
+/* The offset term: x = the pulse fraction, y the cell's own offset, z ≡ 1. */
+static int add_offset_term(attn_plan *p, attn_array *a)
+{
+    attn_term *bigger = realloc(a->t, (size_t)(a->n_terms + 1) * sizeof *bigger);
+    if (!bigger)
+        return -1;
+    a->t = bigger;
+    attn_term *t = &a->t[a->n_terms++];
+    memset(t, 0, sizeof *t);
+    t->cell_offset = 1;
+    t->x = malloc((size_t)p->n_pulse * sizeof *t->x);
+    t->z = malloc((size_t)p->n_age * sizeof *t->z);
+    if (!t->x || !t->z)
+        return -1;
+    memcpy(t->x, p->pulse_grid, (size_t)p->n_pulse * sizeof *t->x);
+    for (int g = 0; g < p->n_age; g++)
+        t->z[g] = 1;
+    return 0;
+}
+
+/* dst = a deep copy of src's terms (x, y on n_level_k · n_lam points, z). */
+static int array_copy(const attn_plan *p, attn_array *dst, const attn_array *src)
+{
+    size_t ny = (size_t)p->n_level_k * p->n_lam;
+    dst->t = calloc((size_t)src->n_terms, sizeof *dst->t);
+    if (!dst->t)
+        return -1;
+    dst->n_terms = src->n_terms;
+    dst->decomp_err = src->decomp_err;
+    for (int r = 0; r < src->n_terms; r++) {
+        const attn_term *a = &src->t[r];
+        attn_term *b = &dst->t[r];
+        *b = *a;
+        b->x = malloc((size_t)p->n_pulse * sizeof *b->x);
+        b->z = malloc((size_t)p->n_age * sizeof *b->z);
+        b->y = a->y ? malloc(ny * sizeof *b->y) : NULL;
+        b->zrev = b->xf = b->dxf = NULL;
+        if (!b->x || !b->z || (a->y && !b->y))
+            return -1;
+        memcpy(b->x, a->x, (size_t)p->n_pulse * sizeof *b->x);
+        memcpy(b->z, a->z, (size_t)p->n_age * sizeof *b->z);
+        if (a->y)
+            memcpy(b->y, a->y, ny * sizeof *b->y);
+    }
+    return 0;
+}
+
+/* The terms from the table on the plan's grid of levels (*level_step); levels read between
+ * grid points (shifted or analog) then get y on a grid of CHIP_FINE_LEVEL, by projection,
+ * and *n_level, *level_step say that grid. */
+#define CHIP_FINE_LEVEL (1.0 / 16)
+static int compile_chip(attn_plan *p, attn_array *a, int *n_level, double *level_step)
+{
+    int nm = p->n_lam, nc = *n_level * nm, nk = cell_k_levels(p->cfg.cell);
+    double *F = chip_charge_table(p, *n_level, *level_step, 0, nm, 0, 1);
+    if (!F)
+        return -1;
+    int rc = decompose(p, a, F, nc);
+    double fmax_grid = 0;
+    for (size_t x = 0; x < (size_t)p->n_pulse * nc * p->n_age; x++)
+        fmax_grid = fmax(fmax_grid, fabs(F[x]));
+    free(F);
+    if (!rc && *level_step < 1) {
+        rc = chip_refine_levels(p, a, nk, CHIP_FINE_LEVEL, fmax_grid);
+        *level_step = CHIP_FINE_LEVEL;
+        *n_level = (int)lround((nk - 1) / CHIP_FINE_LEVEL) + 1;
+    }
+    if (!rc)
+        rc = chip_midpoint_error(p, a, *n_level, *level_step, fmax_grid);
+    return rc ? -1 : add_offset_term(p, a);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 
 /* zrev[k] = z[n_age - 1 - k] for every term; x and its steps in float. */
 static int reverse_ages(const attn_plan *p, attn_array *a)
@@ -321,6 +543,17 @@ int attn_compile(attn_plan *p, gc_err *e)
         rc = compile_paper(p, &p->a1);
         if (!rc)
             rc = compile_paper(p, &p->a2);
+    } else if (engine == ATTN_ENGINE_CELL && p->chip) {
+        /* one table when both arrays read on the same grid */
+        int same = p->n_level_k == p->n_level_v && p->level_step_k == p->level_step_v;
+        rc = compile_chip(p, &p->a1, &p->n_level_k, &p->level_step_k);
+        if (!rc && same) {
+            rc = array_copy(p, &p->a2, &p->a1);
+            p->n_level_v = p->n_level_k;
+            p->level_step_v = p->level_step_k;
+        } else if (!rc) {
+            rc = compile_chip(p, &p->a2, &p->n_level_v, &p->level_step_v);
+        }
     } else if (engine == ATTN_ENGINE_CELL) {
         rc = compile_calibrated(p, &p->a1, p->n_level_k, p->level_step_k);
         if (!rc)

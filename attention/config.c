@@ -1,5 +1,6 @@
 /* The configuration of the attention layer: the paper's defaults, one parser of settings by
  * name, the token period and decay rate it resolves to, and its record for results. */
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -58,6 +59,9 @@ static const setting settings[] = {
     {"cell_file", "", SET_TEXT, FIELD(cell_file), sizeof ((attn_config *)0)->cell_file, 0, 0, 0, 0},
     {"cell_preset", "", SET_TEXT, FIELD(cell_preset), sizeof ((attn_config *)0)->cell_preset,
      0, 0, 0, 0},
+    {"chips", "", SET_INT, FIELD(chips), 0, 0, 1 << 20, 0, 0},
+    {"chip_seed", "", SET_INT, FIELD(chip_seed), 0, 0, INT_MAX, 0, 0},
+    {"mismatch_scale", "", SET_DOUBLE, FIELD(mismatch_scale), 0, 0, 1e3, 1, 0},
 };
 #undef FIELD
 enum { N_SETTINGS = sizeof settings / sizeof *settings };
@@ -135,6 +139,13 @@ int attn_config_check(const attn_config *c, gc_err *e)
     if (v->engine != ATTN_ENGINE_CELL && (c->cell_file[0] || c->cell_preset[0]))
         return gc_fail(e, "attention '%s' runs through no cell: --cell and --cell-preset apply "
                           "to a cell variant such as calibrated", v->name);
+    if (c->chips > 0 && v->engine != ATTN_ENGINE_CELL)
+        return gc_fail(e, "attention '%s': chips are drawn from a cell's variation model: they "
+                          "need a cell variant such as calibrated", v->name);
+    cell_variation var;
+    if (c->chips > 0 && c->cell && !cell_variation_get(c->cell, &var))
+        return gc_fail(e, "%s has no variation model (/variation), so it cannot make chips",
+                       cell_model_source(c->cell));
     if (v->engine == ATTN_ENGINE_CELL && c->cell && c->decay && !(c->token_period_s > 0) &&
         !(attn_layer_latency_s(c->cell) > 0))
         return gc_fail(e, "%s records no write time, so the token period cannot be computed "
@@ -220,6 +231,8 @@ int attn_config_settings(const attn_config *c, attn_setting *out, int resolved)
             out[i].num = c->layers > 1 ? c->layers : 1;
         else if (!strcmp(out[i].key, "decomp_rel_tol") && !(c->decomp_rel_tol > 0))
             out[i].num = ATTN_DECOMP_REL_TOL;
+        else if (!strcmp(out[i].key, "mismatch_scale") && !(c->mismatch_scale > 0))
+            out[i].num = 1;
     }
     return n;
 }

@@ -53,6 +53,46 @@ static void term_y_row(const attn_term *t, const double *c, int D, int n_level,
     }
 }
 
+/* A chip's cell at level coordinate c (DAC levels): its shifted stored voltage, clamped to
+ * the written range, back as a level coordinate (the write transfer is piecewise linear and
+ * ascending: attn_plan_chip checks), divided by the grid step. */
+static double chip_level(const attn_plan *p, double c, double dv)
+{
+    const double *wv = p->write_v;
+    int n = p->cfg.k_levels, l0 = (int)c < n - 2 ? (int)c : n - 2;
+    double v = wv[l0] + (c - l0) * (wv[l0 + 1] - wv[l0]) + dv;
+    v = v < wv[0] ? wv[0] : v > wv[n - 1] ? wv[n - 1] : v;
+    int i = 0;
+    while (i < n - 2 && v > wv[i + 1])
+        i++;
+    return (i + (v - wv[i]) / (wv[i + 1] - wv[i]));
+}
+
+/* Y (D) of one term for the D cells of a chip's column at grid coordinates u (the shifted
+ * levels over the grid step): y bilinear on (level, leak) times the cell's gain; the offset
+ * term takes the cell's offset. */
+static void term_y_cells(const attn_plan *p, const attn_term *t, const double *u_d,
+                         const attn_cell *cell, int n_level, float *Y)
+{
+    int D = p->D, nl = p->n_lam;
+    if (t->cell_offset) {
+        for (int d = 0; d < D; d++)
+            Y[d] = cell[d].offset;
+        return;
+    }
+    for (int d = 0; d < D; d++) {
+        double u = u_d[d];
+        int i = (int)u < n_level - 2 ? (int)u : n_level - 2;
+        double wu = u - i, lm = cell[d].lam;
+        int m = nl < 2 ? 0 : (int)lm < nl - 2 ? (int)lm : nl - 2;
+        double wm = nl < 2 ? 0 : lm - m;
+        const double *y0 = t->y + (size_t)i * nl + m, *y1 = y0 + nl;
+        double a = y0[0] + wu * (y1[0] - y0[0]);
+        double b = nl < 2 ? a : y0[1] + wu * (y1[1] - y0[1]);
+        Y[d] = (float)(cell[d].gain * (a + wm * (b - a)));
+    }
+}
+
 void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size_t stride)
 {
     int D = p->D;
@@ -72,8 +112,9 @@ void attn_factor_q(const attn_plan *p, const float *q, float *P, float *X1, size
     }
 }
 
-void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y1,
-                    size_t stride1, float *Yv, size_t stride2, double *coord)
+void attn_factor_kv(const attn_plan *p, const float *k, const float *v, const attn_cell *c1,
+                    const attn_cell *c2, float *Y1, size_t stride1, float *Yv,
+                    size_t stride2, double *coord)
 {
     const attn_config *c = &p->cfg;
     int D = p->D;
@@ -81,6 +122,17 @@ void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y
     for (int d = 0; d < D; d++) {
         ck[d] = coord_of(p, k[d], c->quant_k, c->k_levels, p->k_range);
         cv[d] = coord_of(p, v[d], c->quant_v, c->v_levels, p->v_range);
+    }
+    if (c1) { /* a chip: each cell's grid coordinate once, then every term's y there */
+        for (int d = 0; d < D; d++) {
+            ck[d] = chip_level(p, ck[d], c1[d].dv) / p->level_step_k;
+            cv[d] = chip_level(p, cv[d], c2[d].dv) / p->level_step_v;
+        }
+        for (int r = 0; r < p->a1.n_terms; r++)
+            term_y_cells(p, &p->a1.t[r], ck, c1, p->n_level_k, Y1 + r * stride1);
+        for (int r = 0; r < p->a2.n_terms; r++)
+            term_y_cells(p, &p->a2.t[r], cv, c2, p->n_level_v, Yv + r * stride2);
+        return;
     }
     for (int r = 0; r < p->a1.n_terms; r++)
         term_y_row(&p->a1.t[r], ck, D, p->n_level_k, p->level_step_k, Y1 + r * stride1);
@@ -90,15 +142,17 @@ void attn_factor_kv(const attn_plan *p, const float *k, const float *v, float *Y
 
 /* q, k, v are (T,D) of one head. X1, Y1 are (R1,T,D); Yv is (n_tiles,R2,tile,D). */
 void attn_factors(const attn_plan *p, const float *q, const float *k, const float *v, int T,
-                  attn_work *w)
+                  const attn_cell *c1, const attn_cell *c2, attn_work *w)
 {
     int D = p->D, tile = p->cfg.tile, R2 = p->a2.n_terms;
     size_t TD = (size_t)T * D;
     float *yv = w->Vc; /* scratch: R2·D floats (it holds R2·tile·D) */
     for (int i = 0; i < T; i++) {
         attn_factor_q(p, q + (size_t)i * D, w->P + (size_t)i * D, w->X1 + (size_t)i * D, TD);
-        attn_factor_kv(p, k + (size_t)i * D, v + (size_t)i * D, w->Y1 + (size_t)i * D, TD, yv,
-                       (size_t)D, w->coord);
+        size_t col = (size_t)(i % p->slots) * D;
+        attn_factor_kv(p, k + (size_t)i * D, v + (size_t)i * D, c1 ? c1 + col : NULL,
+                       c2 ? c2 + col : NULL, w->Y1 + (size_t)i * D, TD, yv, (size_t)D,
+                       w->coord);
         int t = i / tile, u = i % tile;
         for (int r = 0; r < R2; r++)
             memcpy(w->Yv + (((size_t)t * R2 + r) * tile + u) * D, yv + (size_t)r * D,

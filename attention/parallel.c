@@ -89,6 +89,12 @@ static void array1_tabulated(const attn_plan *p, attn_work *w, const attn_block 
         const attn_term *t = &p->a1.t[r];
         if (t->row_const)
             continue;
+        if (t->cell_offset) { /* z ≡ 1: straight into S (array1_finish masks it) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, D, 1.0f,
+                        w->X1 + r * TD + (size_t)b->i0 * D, D,
+                        w->Y1 + r * TD + (size_t)b->js * D, D, 1.0f, w->S, b->W);
+            continue;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->bs, b->W, D, 1.0f,
                     w->X1 + r * TD + (size_t)b->i0 * D, D, w->Y1 + r * TD + (size_t)b->js * D,
                     D, 0.0f, w->C, b->W);
@@ -371,10 +377,11 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
 }
 
 /* q, k, v, out are (T,D) of one head; S_h, phi_h (T,T) or NULL. */
-static void head_analog(const attn_plan *p, attn_work *w, const float *q, const float *k,
-                        const float *v, int T, float *out, float *S_h, float *phi_h)
+static void head_analog(const attn_plan *p, attn_work *w, const attn_cell *c1,
+                        const attn_cell *c2, const float *q, const float *k, const float *v,
+                        int T, float *out, float *S_h, float *phi_h)
 {
-    attn_factors(p, q, k, v, T, w);
+    attn_factors(p, q, k, v, T, c1, c2, w);
     if (p->exponential)
         scale_values(p, w, T);
     memset(out, 0, (size_t)T * p->D * sizeof *out);
@@ -428,6 +435,17 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
                           int B, int T, int D, float *out, float *S_opt, float *phi_opt,
                           gc_err *e)
 {
+    return attn_forward_layer(p, 0, q, k, v, B, T, D, out, S_opt, phi_opt, e);
+}
+
+int attn_forward_layer(attn_plan *p, int layer, const float *q, const float *k,
+                       const float *v, int B, int T, int D, float *out, float *S_opt,
+                       float *phi_opt, gc_err *e)
+{
+    if (p->chip && !p->cells)
+        return gc_fail(e, "attention: the chip's cells are not drawn (attn_plan_chip)");
+    if (p->chip && (layer < 0 || layer >= p->chip_layers))
+        return gc_fail(e, "attention: layer %d of a chip of %d layers", layer, p->chip_layers);
     if (D != p->D)
         return gc_fail(e, "attention: head dimension %d, the plan was made for %d", D, p->D);
     if (T < 1 || T > p->max_T || B < 0)
@@ -454,8 +472,9 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
             head_softmax(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                          phi_h);
         else
-            head_analog(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
-                        phi_h);
+            head_analog(p, w, p->chip ? attn_chip_cells(p, layer, b, 1) : NULL,
+                        p->chip ? attn_chip_cells(p, layer, b, 2) : NULL, q + b * TD,
+                        k + b * TD, v + b * TD, T, out + b * TD, S_h, phi_h);
     }
     if (threaded)
         openblas_set_num_threads(blas_threads);

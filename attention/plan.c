@@ -24,7 +24,45 @@ static int check_config(const attn_config *c, int D, int max_T, gc_err *e)
         return gc_fail(e, "attention: decay needs lambda >= 0 or a token period > 0");
     if (attn_on_cell(c) && !c->cell)
         return gc_fail(e, "attention: variant %s needs a loaded cell model", c->variant->name);
-    return attn_config_check(c, e);
+    if (attn_config_check(c, e))
+        return -1;
+    if (c->chips > 0) { /* the chip's levels go back through the write transfer */
+        for (int l = 0; l + 1 < cell_k_levels(c->cell); l++)
+            if (!(cell_write_v(c->cell, l + 1) > cell_write_v(c->cell, l)))
+                return gc_fail(e, "%s: the write transfer does not rise from level %d to %d, "
+                                  "so a chip's shifted stored voltage has no level",
+                               cell_model_source(c->cell), l, l + 1);
+    }
+    return 0;
+}
+
+/* A chip's grids: the terms are found on levels every 1/4 DAC level when stored voltages
+ * shift or k, v are analog (compile.c then tabulates y every 1/16 level by projection; the
+ * bilinear y errs at most midway, which it measures); the leak axis spans
+ * ±CELL_MISMATCH_TRUNC sigma in at most 16 steps of about 0.25 in ln f. */
+#define CHIP_LEVEL_STEP 0.25
+#define CHIP_LAM_STEP 0.25
+#define CHIP_MAX_LAM 17
+static void chip_axes(attn_plan *p)
+{
+    const attn_config *c = &p->cfg;
+    cell_variation v;
+    cell_variation_get(c->cell, &v);
+    double scale = c->mismatch_scale > 0 ? c->mismatch_scale : 1;
+    if (v.write_offset_sigma_v * scale > 0 || !c->quant_k)
+        p->level_step_k = CHIP_LEVEL_STEP;
+    if (v.write_offset_sigma_v * scale > 0 || !c->quant_v)
+        p->level_step_v = CHIP_LEVEL_STEP;
+    double half = CELL_MISMATCH_TRUNC * v.log_leak_sigma * scale;
+    p->n_lam = 1;
+    p->lam_lo = 0;
+    p->lam_step = 1;
+    if (half > 0) {
+        int steps = 2 * (int)ceil(half / CHIP_LAM_STEP);
+        p->n_lam = (steps < CHIP_MAX_LAM - 1 ? steps : CHIP_MAX_LAM - 1) + 1;
+        p->lam_lo = -half;
+        p->lam_step = 2 * half / (p->n_lam - 1);
+    }
 }
 
 /* Coordinates of k, v and the pulse grid, from the paper or from the cell. */
@@ -43,6 +81,8 @@ static void resolve_axes(attn_plan *p)
         /* Analog k or v: a fine level grid, y_r linear in between (see the header). */
         p->level_step_k = c->quant_k ? 1 : 1.0 / 32;
         p->level_step_v = c->quant_v ? 1 : 1.0 / 32;
+        if (p->chip) /* shifted levels and analog ones alike: a grid of 1/4 level */
+            chip_axes(p);
         p->n_level_k = (int)lround((c->k_levels - 1) / p->level_step_k) + 1;
         p->n_level_v = (int)lround((c->v_levels - 1) / p->level_step_v) + 1;
     }
@@ -154,6 +194,8 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
     p->M = attn_on_softmax(cfg) && !cfg->variant->windowed ? max_T
            : cfg->window < max_T ? cfg->window : max_T;
     p->n_age = p->M;
+    p->slots = ((p->M + cfg->tile - 1) / cfg->tile + 1) * cfg->tile;
+    p->chip = cfg->chips > 0;
     p->charge_unit_c = 1;
     if (cfg->variant->engine == ATTN_ENGINE_POLY) {
         /* the paper's arithmetic, in µA × T_max */
@@ -163,6 +205,16 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
     } else if (attn_on_cell(cfg)) {
         p->s_sat = cell_s_sat_c(cfg->cell);
         p->ro_sat = cell_readout_sat_c(cfg->cell);
+    }
+    if (p->chip) {
+        int nk = cell_k_levels(cfg->cell);
+        p->write_v = malloc((size_t)nk * sizeof *p->write_v);
+        if (!p->write_v) {
+            attn_plan_free(p);
+            return gc_fail(e, "attention plan: out of memory");
+        }
+        for (int l = 0; l < nk; l++)
+            p->write_v[l] = cell_write_v(cfg->cell, l);
     }
     resolve_axes(p);
     int rc = p->pulse_grid ? attn_compile(p, e) : gc_fail(e, "attention plan: out of memory");
@@ -208,12 +260,16 @@ void attn_plan_free(attn_plan *p)
     attn_array_free(&p->a1);
     attn_array_free(&p->a2);
     free(p->pulse_grid);
+    free(p->write_v);
+    free(p->cells);
     free(p->c2p_tab);
     free(p->ro_tab);
     free(p);
 }
 
 const attn_config *attn_plan_config(const attn_plan *p) { return &p->cfg; }
+
+int attn_plan_slots(const attn_plan *p) { return p->slots; }
 
 int attn_plan_rank(const attn_plan *p, int array)
 {

@@ -69,11 +69,24 @@ typedef struct {
     const attn_config *c;
     int D;
     double lambda, period_s;  /* decay per token (paper), token period (calibrated) */
+    /* a chip: the cells of this head and layer are drawn here, one by one */
+    int chip, layer, head, slots;
+    cell_variation var;
 } ref_ctx;
+
+/* The mismatch of the cell holding key j, row d, of array 1 or 2 (nominal without a chip). */
+static cell_mismatch ref_cell(const ref_ctx *r, int array, int j, int d)
+{
+    cell_mismatch m = {1, 0, 0, 0};
+    if (r->chip)
+        attn_chip_cell(r->c, &r->var, r->layer, r->head, array, j % r->slots, d, &m);
+    return m;
+}
 
 /* Stored value of one cell after `age` tokens: poly engine in volts (the deviation decays
  * toward mid-rail), cell engine through the cell's write transfer and leakage. */
-static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int age)
+static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int age,
+                         const cell_mismatch *cm)
 {
     const attn_config *c = r->c;
     if (c->variant->engine == ATTN_ENGINE_POLY) {
@@ -88,15 +101,19 @@ static double ref_stored(const ref_ctx *r, double x, int quant, int levels, int 
         l0 = n - 2;
     double w = level - l0;
     double v0 = (1 - w) * cell_write_v(m, l0) + w * cell_write_v(m, l0 + 1);
-    return cell_decay_v(m, v0, age * r->period_s);
+    if (!r->chip)
+        return cell_decay_v(m, v0, age * r->period_s);
+    /* a chip's cell: its shift, within the written range; its leakage scaled */
+    v0 = fmin(fmax(v0 + cm->write_offset_v, cell_write_v(m, 0)), cell_write_v(m, n - 1));
+    return cell_decay_v(m, v0, exp(cm->log_leak) * age * r->period_s);
 }
 
 /* Charge of one cell read with pulse fraction p: poly engine in the paper's µA·T_max,
  * cell engine in C. */
-static double ref_charge(const ref_ctx *r, double p, double v_stored)
+static double ref_charge(const ref_ctx *r, double p, double v_stored, const cell_mismatch *cm)
 {
     if (r->c->variant->engine == ATTN_ENGINE_CELL)
-        return cell_read_charge_c(r->c->cell, p, v_stored);
+        return cm->gain * cell_read_charge_c(r->c->cell, p, v_stored) + cm->offset_c * p;
     return p * ref_g(r->c->variant, v_stored - CELL_PAPER_V_MID_V);
 }
 
@@ -133,9 +150,12 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
     int D = r->D, lo = ref_lo(c, i), tile = c->tile;
     for (int j = lo; j <= i; j++) {
         double s = 0;
-        for (int d = 0; d < D; d++)
+        for (int d = 0; d < D; d++) {
+            cell_mismatch cm = ref_cell(r, 1, j, d);
             s += ref_charge(r, ref_pulse(r, q[i * D + d]),
-                            ref_stored(r, k[j * D + d], c->quant_k, c->k_levels, i - j));
+                            ref_stored(r, k[j * D + d], c->quant_k, c->k_levels, i - j, &cm),
+                            &cm);
+        }
         S[(size_t)i * T + j] = s;
         phi[(size_t)i * T + j] = ref_phi(r, s);
     }
@@ -143,9 +163,13 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
         double total = 0;
         for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile) {
             double o = 0;
-            for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++)
+            for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++) {
+                cell_mismatch cm = ref_cell(r, 2, j, d);
                 o += ref_charge(r, phi[(size_t)i * T + j],
-                                ref_stored(r, v[j * D + d], c->quant_v, c->v_levels, i - j));
+                                ref_stored(r, v[j * D + d], c->quant_v, c->v_levels, i - j,
+                                           &cm),
+                                &cm);
+            }
             total += ref_readout(r, o);
         }
         out[i * D + d] = total;
@@ -155,6 +179,14 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
 int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
                            const float *v, int B, int T, int D, double *out, double *S_opt,
                            double *phi_opt, gc_err *e)
+{
+    return attn_reference_forward_layer(cfg, 0, B, q, k, v, B, T, D, out, S_opt, phi_opt, e);
+}
+
+int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
+                                 const float *q, const float *k, const float *v, int B,
+                                 int T, int D, double *out, double *S_opt, double *phi_opt,
+                                 gc_err *e)
 {
     if (cfg->variant->engine == ATTN_ENGINE_CELL && !cfg->cell)
         return gc_fail(e, "attention reference: %s needs a cell model", cfg->variant->name);
@@ -168,10 +200,22 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
         return gc_fail(e, "attention reference: out of memory");
     }
     ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
-                 cfg->decay ? attn_config_token_period_s(cfg) : 0};
+                 cfg->decay ? attn_config_token_period_s(cfg) : 0, 0, layer, 0, 0, {0}};
+    if (cfg->chips > 0) {
+        if (attn_config_check(cfg, e))
+            return -1;
+        if (heads < 1 || layer < 0)
+            return gc_fail(e, "attention reference: a chip needs heads >= 1 and a layer >= 0");
+        r.chip = 1;
+        /* the physical columns: the ring of the window (attn_plan_slots) */
+        int M = cfg->window < T ? cfg->window : T;
+        r.slots = ((M + cfg->tile - 1) / cfg->tile + 1) * cfg->tile;
+        cell_variation_get(cfg->cell, &r.var);
+    }
     double unit = cfg->variant->engine == ATTN_ENGINE_POLY ? 1e-6 * CELL_PAPER_T_MAX_S : 1;
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)b * T * D;
+        r.head = heads > 0 ? b % heads : b;
         for (size_t x = 0; x < TT; x++)
             S[x] = phi[x] = 0;
         if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)

@@ -16,6 +16,7 @@
 struct attn_stream {
     const attn_plan *p;
     int B, cap, R1, R2, W;
+    int layer;          /* a chip's layer whose cells the stream writes into */
     long pos, limit;    /* limit: positions the ring can take (LONG_MAX when it wraps) */
     long *t_write;      /* (cap) step each column was written at, -1 if never */
     float *Y1, *Yv;     /* (B, cap, R, D) term factors; softmax: k and v (R = 1) */
@@ -85,14 +86,17 @@ void attn_stream_reset(attn_stream *s)
         s->t_write[c] = -1;
 }
 
+void attn_stream_set_layer(attn_stream *s, int layer) { s->layer = layer; }
+
 int attn_stream_window(const attn_stream *s) { return s->W; }
 long attn_stream_pos(const attn_stream *s) { return s->pos; }
 
 /* ---------------------------------------------------------------------------------------- */
 
-/* Writes k, v of head b into column col; coord is scratch of 2·D. */
-static void stream_write(attn_stream *s, int b, int col, const float *k, const float *v,
-                         double *coord)
+/* Writes k, v of head b at position pos into column col; coord is scratch of 2·D. A chip's
+ * key sits in its physical column pos mod slots, as in parallel mode. */
+static void stream_write(attn_stream *s, int b, long pos, int col, const float *k,
+                         const float *v, double *coord)
 {
     const attn_plan *p = s->p;
     int D = p->D;
@@ -102,7 +106,10 @@ static void stream_write(attn_stream *s, int b, int col, const float *k, const f
         memcpy(y1, k, (size_t)D * sizeof *k);
         memcpy(yv, v, (size_t)D * sizeof *v);
     } else {
-        attn_factor_kv(p, k, v, y1, (size_t)D, yv, (size_t)D, coord);
+        size_t slot = (size_t)(pos % p->slots) * D;
+        const attn_cell *c1 = p->chip ? attn_chip_cells(p, s->layer, b, 1) + slot : NULL;
+        const attn_cell *c2 = p->chip ? attn_chip_cells(p, s->layer, b, 2) + slot : NULL;
+        attn_factor_kv(p, k, v, c1, c2, y1, (size_t)D, yv, (size_t)D, coord);
     }
 }
 
@@ -216,6 +223,9 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
     if (s->pos >= s->limit)
         return gc_fail(e, "attention stream: %ld tokens fill the plan's max_T with a window "
                           "that does not slide (window >= max_T)", s->limit);
+    if (p->chip && (!p->cells || s->layer >= p->chip_layers))
+        return gc_fail(e, "attention stream: the chip's cells of layer %d are not drawn",
+                       s->layer);
     int D = p->D;
     long lo = s->pos - p->M + 1 < 0 ? 0 : s->pos - p->M + 1;
     s->t_write[s->pos % s->cap] = s->pos;
@@ -226,8 +236,8 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
         float *P = s->scratch + (size_t)omp_get_thread_num() * s->scratch_len;
         float *X1 = P + D, *S = X1 + (size_t)s->R1 * D, *phi = S + s->W, *O = phi + s->W;
         const float *qb = q + (size_t)b * D;
-        stream_write(s, b, (int)(s->pos % s->cap), k + (size_t)b * D, v + (size_t)b * D,
-                     s->coord + (size_t)omp_get_thread_num() * 2 * D);
+        stream_write(s, b, s->pos, (int)(s->pos % s->cap), k + (size_t)b * D,
+                     v + (size_t)b * D, s->coord + (size_t)omp_get_thread_num() * 2 * D);
         if (stream_softmax(p)) {
             stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
         } else {
@@ -247,6 +257,9 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
 
 int attn_stream_append(attn_stream *s, const float *k, const float *v, int T, gc_err *e)
 {
+    if (s->p->chip && (!s->p->cells || s->layer >= s->p->chip_layers))
+        return gc_fail(e, "attention stream: the chip's cells of layer %d are not drawn",
+                       s->layer);
     if (T < 0 || T > s->limit - s->pos)
         return gc_fail(e, "attention stream: %ld + %d tokens overflow the plan's max_T with a "
                           "window that does not slide (window >= max_T)", s->pos, T);
@@ -258,7 +271,8 @@ int attn_stream_append(attn_stream *s, const float *k, const float *v, int T, gc
         double *coord = s->coord + (size_t)omp_get_thread_num() * 2 * D;
         for (int t = 0; t < T; t++) {
             size_t at = ((size_t)b * T + t) * D;
-            stream_write(s, b, (int)((s->pos + t) % s->cap), k + at, v + at, coord);
+            stream_write(s, b, s->pos + t, (int)((s->pos + t) % s->cap), k + at, v + at,
+                         coord);
         }
     }
     s->pos += T;
@@ -279,5 +293,6 @@ int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e)
     }
     memcpy(dst->t_write, src->t_write, cap * sizeof *dst->t_write);
     dst->pos = src->pos;
+    dst->layer = src->layer;
     return 0;
 }

@@ -35,6 +35,7 @@ struct cell_model {
     cell_curve up_t_of_v, up_v_of_t, lo_t_of_v, lo_v_of_t;
     cell_curve c2p;        /* pulse width (s) vs charge (C) */
     cell_curve readout;    /* signed pulse (s) vs charge (C) */
+    cell_variation variation; /* /variation, if the file has one */
 };
 
 /* Allocates a curve of n points (x, y, slopes zeroed). Returns -1 if out of memory. */
@@ -43,6 +44,9 @@ int cell_curve_alloc(cell_curve *c, int n);
 void cell_curve_finish(cell_curve *c);
 void cell_curve_free(cell_curve *c);
 double cell_curve_eval(const cell_curve *c, double x);
+
+/* Reads /variation of an open cell.h5 into v (v->present 0 when absent). */
+int cell_variation_load(hid_t f, const char *path, cell_variation *v, double vdd_v, gc_err *e);
 
 /* An empty model with its source name set; NULL if out of memory. */
 cell_model *cell_model_new(const char *source);

@@ -95,6 +95,47 @@ double cell_s_sat_c(const cell_model *m);
 double cell_readout_sat_c(const cell_model *m);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Variation: the per-cell mismatch model of cell.h5 /variation (cellmodel/variation.c says
+ * the schema), fitted from a SPICE Monte Carlo of cell instances. A cell of a chip delivers
+ * gain · cell_read_charge_c(p, V) + offset_c · p, with V the decay of
+ * write_v(level) + write_offset_v over leak factor × t (the leakage current scaled by the
+ * factor e^log_leak). */
+typedef struct {
+    int present;             /* 0: the file has no /variation (every field 0) */
+    int n_instances;         /* Monte Carlo instances the model was fitted from (0: declared
+                                sigmas, not a fit) */
+    uint64_t seed;           /* the Monte Carlo's seed */
+    double temp_c;           /* temperature of the Monte Carlo, °C */
+    char corner[16];         /* process corner ("tt", ...) */
+    char source[256];        /* what produced the model */
+    double gain_sigma;       /* sigma of the relative read-charge gain (1) */
+    double offset_sigma_c;   /* sigma of the read-charge offset at full pulse, C */
+    double log_leak_sigma;   /* sigma of ln(leak-rate factor) (1) */
+    double rho_gain_offset;  /* correlation of gain and offset, [-1, 1] */
+    double write_offset_sigma_v; /* sigma of the stored voltage's shift, V */
+} cell_variation;
+
+/* One physical cell's draw. */
+typedef struct {
+    double gain;             /* relative read-charge gain (1 nominal, >= 0) */
+    double offset_c;         /* read-charge offset at full pulse, C */
+    double log_leak;         /* ln of the leak-rate factor (0 nominal) */
+    double write_offset_v;   /* shift of the stored voltage, V */
+} cell_mismatch;
+
+/* Every standard normal deviate of a draw lies within ±CELL_MISMATCH_TRUNC (a cell beyond
+ * 4 sigma is drawn at 4 sigma: 6e-5 of the cells), so a draw's range is known in advance. */
+#define CELL_MISMATCH_TRUNC 4.0
+
+/* Copies m's variation model into out; returns out->present. */
+int cell_variation_get(const cell_model *m, cell_variation *out);
+
+/* The mismatch of one cell from its own seed: four normal deviates from a gc_rng stream
+ * seeded with seed, gain and offset correlated by rho, every sigma times scale. */
+void cell_mismatch_draw(const cell_variation *v, double scale, uint64_t seed,
+                        cell_mismatch *out);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Monotone interpolation (Steffen 1990): never overshoots between points, so a monotone
  * table gives a monotone curve. x strictly ascending, n >= 2; outside [x0, x_{n-1}] the end
  * values are returned. slopes (n) is filled once by cell_monotone_init and reused. */

@@ -371,6 +371,8 @@ int cell_model_load(const char *path, cell_model **out, gc_err *e)
         rc = load_leak(&L, m);
     if (!rc)
         rc = load_converters(&L, m);
+    if (!rc)
+        rc = cell_variation_load(f, path, &m->variation, m->vdd_v, e);
     H5Fclose(f);
     if (rc) {
         cell_model_free(m);

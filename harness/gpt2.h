@@ -183,6 +183,10 @@ int gpt2_run_config(const gpt2_model *m, const gpt2_settings *over, attn_config 
  * what it compiled (attn_plan_rank, attn_plan_decomp_error, attn_plan_config). */
 const struct attn_plan *gpt2_attention_plan(const gpt2_model *m);
 
+/* A chip's model (its attention config has chips > 0): draws the cells of chip chip_seed
+ * into every layer and head (attn_plan_chip), keeping the compiled cell. */
+int gpt2_attn_set_chip(gpt2_model *m, int chip_seed, gc_err *e);
+
 /* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,
  * b_o = 0. */
 void gpt2_hw_defaults(gpt2_model *m);

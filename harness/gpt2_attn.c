@@ -223,7 +223,7 @@ static int library_layer_forward(gpt2_model *m, int l, float *out, const float *
     size_t n = (size_t)B * T * C;
     float *qs = m->scratch, *ks = qs + n, *vs = ks + n, *o = vs + n;
     scale_in_forward(m, l, qs, ks, vs, qkv, B, T);
-    if (attn_forward_parallel(m->attn->plan, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
+    if (attn_forward_layer(m->attn->plan, l, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
         return -1;
     if (m->stream_fill && attn_stream_append(m->attn->streams[l], ks, vs, T, e))
         return -1;
@@ -273,10 +273,22 @@ static int library_alloc(gpt2_model *m, gpt2_attn_state *s, const attn_config *c
     c.cell = s->cell;
     if (attn_plan_alloc(&c, C / NH, m->config.max_seq_len, &s->plan, e))
         return -1;
+    if (c.chips > 0 && attn_plan_chip(s->plan, c.chip_seed, NH, e)) /* every cell */
+        return -1;
     m->attn_cfg = *attn_plan_config(s->plan);
     s->step_buf = malloc(4 * (size_t)C * sizeof *s->step_buf);
     if (!s->step_buf)
         return gc_fail(e, "attention: out of memory");
+    return 0;
+}
+
+int gpt2_attn_set_chip(gpt2_model *m, int chip_seed, gc_err *e)
+{
+    if (!m->attn || !m->attn->plan || !(m->attn_cfg.chips > 0))
+        return gc_fail(e, "attention: the model's attention runs no chip (chips = 0)");
+    if (attn_plan_chip(m->attn->plan, chip_seed, m->config.n_head, e))
+        return -1;
+    m->attn_cfg.chip_seed = chip_seed;
     return 0;
 }
 
@@ -346,9 +358,11 @@ int gpt2_attn_stream_reset(gpt2_model *m, gc_err *e)
             s->streams = calloc((size_t)c->n_layer + 1, sizeof *s->streams);
             if (!s->streams)
                 return gc_fail(e, "streaming: out of memory");
-            for (int l = 0; l < c->n_layer; l++)
+            for (int l = 0; l < c->n_layer; l++) {
                 if (attn_stream_alloc(s->plan, c->n_head, &s->streams[l], e))
                     return -1;
+                attn_stream_set_layer(s->streams[l], l);
+            }
         }
         for (int l = 0; l < c->n_layer; l++)
             attn_stream_reset(s->streams[l]);
@@ -422,9 +436,11 @@ static int state_streams(gpt2_stream_state *st, const gpt2_model *m, gc_err *e)
     st->n_layer = m->config.n_layer;
     if (!(st->streams = calloc((size_t)st->n_layer, sizeof *st->streams)))
         return gc_fail(e, "streaming: out of memory for a snapshot");
-    for (int l = 0; l < st->n_layer; l++)
+    for (int l = 0; l < st->n_layer; l++) {
         if (attn_stream_alloc(plan, m->config.n_head, &st->streams[l], e))
             return -1;
+        attn_stream_set_layer(st->streams[l], l);
+    }
     st->plan = plan;
     return 0;
 }

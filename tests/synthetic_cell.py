@@ -73,5 +73,32 @@ def write_cell(path, technology="synthetic-test"):
         ro["pulse_signed"] = T_MAX * np.clip(x + 0.03 * x * (1 - x * x), -1, 1)
 
 
+# Sigmas of a test variation model: larger than a real cell's so that every part of the
+# per-cell model (gain, offset, leak factor, write offset) moves the results visibly.
+TEST_VARIATION = {"gain_sigma": (0.05, "1"), "offset_sigma_c": (2e-15, "C"),
+                  "log_leak_sigma": (0.4, "1"), "rho_gain_offset": (0.3, "1"),
+                  "write_offset_sigma_v": (0.01, "V")}
+
+
+def add_variation(path, values=None, attrs=None):
+    """Adds (or replaces) /variation in the schema of cellmodel/variation.c. values maps a
+    dataset name to (number, unit); attrs overrides the group's attributes."""
+    values = dict(TEST_VARIATION, **(values or {}))
+    a = {"n_instances": 200, "seed": 1, "temp_c": 27.0, "corner": "tt",
+         "source": "synthetic test model"}
+    a.update(attrs or {})
+    with h5py.File(path, "a") as f:
+        if "variation" in f:
+            del f["variation"]
+        g = f.create_group("variation")
+        for k, x in a.items():
+            g.attrs[k] = np.bytes_(x) if isinstance(x, str) else x
+        for k, (x, unit) in values.items():
+            if x is None:
+                continue
+            g[k] = np.array([x], np.float64)
+            g[k].attrs["units"] = np.bytes_(unit)
+
+
 if __name__ == "__main__":
     write_cell(sys.argv[1])

@@ -30,6 +30,9 @@ static const struct {
     {"decay-lambda", "lambda_per_token", NULL},
     {"softmax-scale", "softmax_scale", NULL},
     {"decomp-tol", "decomp_rel_tol", NULL},
+    {"chips", "chips", NULL},
+    {"chip-seed", "chip_seed", NULL},
+    {"mismatch-scale", "mismatch_scale", NULL},
     {"analog", NULL, NULL}, /* KEY=VALUE: any setting by its attn_config_set name */
 };
 enum { N_GROUP = sizeof group / sizeof *group };
@@ -99,6 +102,11 @@ void analog_options_help(FILE *f)
         "  --softmax-scale X    softmax variants: S = X q.k (1/sqrt(D))\n"
         "  --decomp-tol X       calibrated: the cell is compiled into separable terms, dropping\n"
         "                       singular values below X times the largest (1e-3)\n"
+        "  --chips N            calibrated: cells of N chip instances, each cell drawn from the\n"
+        "                       cell's variation model (cell.h5 /variation); ppl scores chips\n"
+        "                       S..S+N-1, other commands run chip S (0: nominal cells)\n"
+        "  --chip-seed S        the first chip's seed (0)\n"
+        "  --mismatch-scale X   every sigma of the variation model times X (1)\n"
         "  --analog KEY=VALUE   any setting by its name (attention, cell_file, token_period_s,\n"
         "                       window, q_levels, quant_q, decay, ...: README-checkpoint.md)\n",
         names);

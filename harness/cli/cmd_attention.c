@@ -248,6 +248,8 @@ static int attention_run(const attention_args *a, gc_err *e)
         rc = gc_fail(e, "out of memory for S and phi (B·T² = %zu floats each)", nS);
     if (!rc && !a->reference)
         rc = attn_plan_alloc(&args.cfg, in.D, in.T, &plan, e);
+    if (!rc && plan && args.cfg.chips > 0) /* a chip of B heads, one layer */
+        rc = attn_plan_chip(plan, args.cfg.chip_seed, in.B, e);
     double t0 = gc_now();
     if (!rc && a->reference)
         rc = run_reference(&args.cfg, &in, out, S, phi, e);

@@ -41,7 +41,11 @@ static void usage(FILE *f)
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
             "ln 2), bytes and words being the whole text's (in every shard's JSON).\n"
             "Under mpirun (or srun) each rank scores one shard and rank 0 adds them in window\n"
-            "order, prints and writes the JSON: the serial run's numbers, bit for bit.\n\n");
+            "order, prints and writes the JSON: the serial run's numbers, bit for bit.\n"
+            "--chips N (a cell with a variation model) scores N chip instances, seeds\n"
+            "--chip-seed S .. S+N-1, each cell of each a seeded draw fixed for the run: a line per\n"
+            "chip, and in the JSON \"chips\" (each chip's seed and results), bpb_mean, bpb_std\n"
+            "(sample standard deviation) and bpb_worst (the largest).\n\n");
     analog_options_help(f);
 }
 
@@ -114,8 +118,56 @@ typedef struct {
     size_t bytes;
 } ppl_text;
 
+/* The chips' results: r (n_chips) of chips seed0 .. seed0 + n_chips - 1. */
+static void add_chips(cJSON *o, const gpt2_ppl_result *r, int n_chips, int seed0,
+                      const ppl_text *t)
+{
+    cJSON *list = cJSON_AddArrayToObject(o, "chips");
+    double sum = 0, sum2 = 0, worst = -INFINITY;
+    for (int c = 0; c < n_chips; c++) {
+        double bpb = r[c].nll / ((double)t->bytes * log(2.0));
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "seed", seed0 + c);
+        cJSON_AddNumberToObject(j, "nll_nats", r[c].nll);
+        cJSON_AddNumberToObject(j, "token_perplexity", exp(r[c].nll / (double)r[c].scored));
+        cJSON_AddNumberToObject(j, "bits_per_byte", bpb);
+        cJSON_AddNumberToObject(j, "seconds", r[c].seconds);
+        cJSON_AddItemToArray(list, j);
+        sum += bpb;
+        worst = fmax(worst, bpb);
+    }
+    double mean = sum / n_chips;
+    for (int c = 0; c < n_chips; c++) {
+        double d = r[c].nll / ((double)t->bytes * log(2.0)) - mean;
+        sum2 += d * d;
+    }
+    cJSON_AddNumberToObject(o, "bpb_mean", mean);
+    cJSON_AddNumberToObject(o, "bpb_std", n_chips > 1 ? sqrt(sum2 / (n_chips - 1)) : 0);
+    cJSON_AddNumberToObject(o, "bpb_worst", worst);
+}
+
+/* The cell's variation model, as the chips were drawn from it. */
+static void add_variation(cJSON *o, const attn_config *c)
+{
+    cell_variation v;
+    if (!c->cell || !cell_variation_get(c->cell, &v))
+        return;
+    cJSON *j = cJSON_AddObjectToObject(o, "cell_variation");
+    cJSON_AddNumberToObject(j, "gain_sigma", v.gain_sigma);
+    cJSON_AddNumberToObject(j, "offset_sigma_c", v.offset_sigma_c);
+    cJSON_AddNumberToObject(j, "log_leak_sigma", v.log_leak_sigma);
+    cJSON_AddNumberToObject(j, "rho_gain_offset", v.rho_gain_offset);
+    cJSON_AddNumberToObject(j, "write_offset_sigma_v", v.write_offset_sigma_v);
+    cJSON_AddNumberToObject(j, "temp_c", v.temp_c);
+    cJSON_AddStringToObject(j, "corner", v.corner);
+    cJSON_AddNumberToObject(j, "n_instances", v.n_instances);
+    cJSON_AddNumberToObject(j, "seed", (double)v.seed);
+    cJSON_AddStringToObject(j, "source", v.source);
+}
+
 static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_result *r,
-                      const ppl_text *t, const gpt2_model *m, int argc, char **argv, gc_err *e)
+                      int n_chips, const ppl_text *t, const gpt2_model *m, int argc,
+                      char **argv, gc_err *e)
 {
     cJSON *o = cJSON_CreateObject();
     char cmd[4096];
@@ -128,7 +180,10 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     cJSON_AddStringToObject(o, "attention", m->attn_cfg.variant->name);
     if (m->attn_cfg.cell)
         cJSON_AddStringToObject(o, "cell", cell_model_source(m->attn_cfg.cell));
-    gpt2_attn_config_json(o, &m->attn_cfg);
+    attn_config recorded = m->attn_cfg;
+    recorded.chip_seed -= n_chips > 0 ? n_chips - 1 : 0; /* the first chip's seed */
+    gpt2_attn_config_json(o, &recorded);
+    add_variation(o, &m->attn_cfg);
     add_decomposition(o, m);
     cJSON_AddNumberToObject(o, "ctx", (double)a->ctx);
     cJSON_AddNumberToObject(o, "stride", (double)a->stride);
@@ -137,6 +192,16 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     cJSON_AddNumberToObject(o, "bytes", (double)t->bytes);
     cJSON_AddNumberToObject(o, "words", (double)t->words);
     cJSON_AddNumberToObject(o, "windows", (double)r->windows);
+    if (n_chips > 0) {
+        add_chips(o, r, n_chips, recorded.chip_seed, t);
+        double secs = 0;
+        for (int c = 0; c < n_chips; c++)
+            secs += r[c].seconds;
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        int rc = gc_json_write(a->json, o, e);
+        cJSON_Delete(o);
+        return rc;
+    }
     cJSON_AddNumberToObject(o, "nll_nats", r->nll);
     if (a->n_shards) { /* a part: the metrics need every shard's nll */
         cJSON_AddNumberToObject(o, "shard", a->shard);
@@ -231,6 +296,35 @@ static int score(lm_session *s, const uint32_t *ids, size_t n, const ppl_args *a
 #endif
 }
 
+/* Chips seed0 .. seed0 + n_chips - 1 of the model's cell, one after the other (each scored as
+ * score does, so under mpirun too): a line each, then their mean and worst. */
+static int score_chips(lm_session *s, const uint32_t *ids, size_t n, const ppl_args *a,
+                       int mpi, int rank, const ppl_text *t, gpt2_ppl_result *r, int n_chips,
+                       int *quiet, gc_err *e)
+{
+    int seed0 = s->model->attn_cfg.chip_seed;
+    double sum = 0, worst = -INFINITY;
+    if (rank == 0)
+        printf("tokens %ld, bytes %zu, words %ld, ctx %ld, stride %ld, %d chips\n", t->tokens,
+               t->bytes, t->words, a->ctx, a->stride, n_chips);
+    for (int c = 0; c < n_chips; c++) {
+        int rc = gpt2_attn_set_chip(s->model, seed0 + c, e);
+        if (score(s, ids, n, a, mpi, rank, rc, &r[c], quiet, e))
+            return -1;
+        double bpb = r[c].nll / ((double)t->bytes * log(2.0));
+        if (rank == 0)
+            printf("chip %d: bits per byte %.6f, token perplexity %.6f, %.2f s\n", seed0 + c,
+                   bpb, exp(r[c].nll / (double)r[c].scored), r[c].seconds);
+        fflush(stdout);
+        sum += bpb;
+        worst = fmax(worst, bpb);
+    }
+    if (rank == 0)
+        printf("chips %d: bits per byte mean %.6f, worst %.6f\n", n_chips, sum / n_chips,
+               worst);
+    return 0;
+}
+
 int cmd_ppl(int argc, char **argv)
 {
     gc_err e = {{0}};
@@ -250,18 +344,30 @@ int cmd_ppl(int argc, char **argv)
     uint32_t *ids = NULL;
     lm_session s = {0};
     ppl_text t = {0};
-    gpt2_ppl_result r = {0};
-    int quiet;
+    gpt2_ppl_result one = {0};
+    int quiet = 0;
     int rc = gc_interrupt_catch(&e) || (rank == 0 && a.json && gc_check_writable(a.json, &e)) ||
              lm_session_open(&s, a.model, &a.over, a.bpe, rank == 0 ? stdout : NULL, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
              resolve_windows(&a, s.model, &e);
-    rc = score(&s, ids, n, &a, mpi, rank, rc, &r, &quiet, &e);
-    if (!rc && rank == 0)
-        print_result(&a, &r, &t);
+    int n_chips = rc ? 0 : s.model->attn_cfg.chips;
+    if (!rc && n_chips > 0 && a.n_shards)
+        rc = gc_fail(&e, "--shard and --chips: score the chips of one run in one process");
+    gpt2_ppl_result *res = n_chips > 0 ? calloc((size_t)n_chips, sizeof *res) : &one;
+    if (!rc && !res)
+        rc = gc_fail(&e, "out of memory for %d chips' results", n_chips);
+    if (n_chips > 0 && res) {
+        rc = rc ? -1 : score_chips(&s, ids, n, &a, mpi, rank, &t, res, n_chips, &quiet, &e);
+    } else {
+        rc = score(&s, ids, n, &a, mpi, rank, rc, &one, &quiet, &e);
+        if (!rc && rank == 0)
+            print_result(&a, &one, &t);
+    }
     rc = rc || (rank == 0 && a.json &&
-                write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
+                write_json(&a, s.tokenizer, res, n_chips, &t, s.model, argc, argv, &e));
+    if (res && res != &one)
+        free(res);
     if (rc && !quiet)
         fprintf(stderr, "gcsim ppl: %s\n", e.msg);
     free(text);
