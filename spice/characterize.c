@@ -10,10 +10,10 @@
 #include "sweep.h"
 
 static const sweep_def *const all_sweeps[] = {&sweep_read, &sweep_leak, &sweep_write,
-                                              &sweep_c2p, &sweep_readout};
+                                              &sweep_c2p, &sweep_readout, &sweep_stdcell};
 /* a mismatched instance: the sweeps of the cell itself */
 static const sweep_def *const cell_sweeps[] = {&sweep_read, &sweep_leak, &sweep_write};
-#define MAX_SWEEPS 5
+#define MAX_SWEEPS 6
 
 static int write_params(const spice_tech *t, hid_t file, gc_err *e)
 {
@@ -112,9 +112,10 @@ static int write_provenance(const spice_tech *t, const spice_char_opts *o, const
                  hex);
     }
     rc = rc || gc_h5_attr_str(file, ".", "model_cards_sha256", buf, e);
-    const char *templates[] = {t->cell, "integrator.sub", "c2p.sub", "readout.sub"};
+    const char *templates[] = {t->cell, "integrator.sub", "c2p.sub", "readout.sub",
+                               "stdcells.sub"};
     buf[0] = '\0';
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc == 0; i++) {
         char path[4096 + 300];
         snprintf(path, sizeof path, "%s/%s", t->netlist_dir, templates[i]);
         if (gc_sha256_file(path, hex, e))
@@ -274,8 +275,8 @@ int spice_characterize(const spice_tech *t, const spice_char_opts *o, const char
     }
     sweep_ctx c = {.t = t, .plan = o->plan, .cell_params = ""};
     char ngspice[32] = "";
-    int rc = run_phase(&c, o, 0, all_sweeps, 5, file, ngspice, e) ||
-             run_phase(&c, o, 1, all_sweeps, 5, file, ngspice, e) ||
+    int rc = run_phase(&c, o, 0, all_sweeps, MAX_SWEEPS, file, ngspice, e) ||
+             run_phase(&c, o, 1, all_sweeps, MAX_SWEEPS, file, ngspice, e) ||
              write_energy(&c, file, e) || write_params(t, file, e) ||
              write_provenance(t, o, ngspice, file, e);
     ctx_free(&c);
