@@ -186,12 +186,15 @@ static void cell_line(sweep_text *b, int d, int c, int n_cols, int n_nodes, doub
                  d, c, d, c, d, g, d, g, d, c, params, d, c, v_store);
 }
 
-/* .save of the vectors spice_array_measure reads. */
+/* .save of the vectors spice_array_measure reads, and the supplies' (array_energy.c). */
 static void save_measured(sweep_text *b, int n_rows, int n_cols)
 {
     for (int c = 0; c < n_cols; c++)
         sweep_printf(b, ".save vsense%d#branch v(out%d) v(vo%d) v(bli%d) v(bl%d_%d)\n", c, c, c,
                      c, n_rows - 1, c);
+    sweep_printf(b, ".save vdd#branch\n");
+    for (int d = 0; d < n_rows; d++)
+        sweep_printf(b, ".save vrwl%d#branch vrwlb%d#branch\n", d, d);
 }
 
 char *spice_array_netlist(const spice_tech *t, const spice_array_mode *m, const char *title,
@@ -342,10 +345,11 @@ char *spice_array_convert_netlist(const spice_tech *t, const char *title, int n_
 
 const char **spice_array_convert_vectors(int n_cols)
 {
-    const char **v = calloc(1 + (size_t)n_cols, sizeof *v);
+    const char **v = calloc(2 + (size_t)n_cols, sizeof *v);
     if (!v)
         return NULL;
     v[0] = "time";
+    v[1 + n_cols] = "vdd#branch"; /* the supply (array_energy.c) */
     int ok = 1;
     for (int c = 0; c < n_cols; c++) {
         char buf[32];

@@ -273,13 +273,29 @@ int spice_array_measure(const spice_tech *t, const spice_result *r, int col,
 char *spice_array_convert_netlist(const spice_tech *t, const char *title, int n_cols,
                                   const spice_result *read, gc_err *e);
 
-/* Its vectors: "time", then each column's output pulse. Malloc'd; free with
+/* Its vectors: "time", then each column's output pulse, then the supply's current
+ * (SPICE_ARRAY_CONVERT_NVEC(n_cols) in all). Malloc'd; free with
  * spice_array_convert_vectors_free. NULL if out of memory. */
+#define SPICE_ARRAY_CONVERT_NVEC(n_cols) (2 + (n_cols))
 const char **spice_array_convert_vectors(int n_cols);
 void spice_array_convert_vectors_free(const char **vectors, int n_cols);
 
 /* Column col's output pulse width (integral of v(out)/vdd, s) from a finished conversion. */
 int spice_array_measure_pulse(const spice_tech *t, const spice_result *r, int col,
                               double *pulse_s, gc_err *e);
+
+/* Supply energy of an array job (array_energy.c): the extra vectors to fetch (the supply's,
+ * then each row's two word-line drivers': 1 + 2 n_rows; malloc'd, NULL if out of memory),
+ * and from them, starting at vector index first: read_j, vdd times the charge the word-line
+ * drivers deliver before the conversion window, and conv_j, the supply's energy within it
+ * (all columns' converters). The sweeps measure the cost tables the same way. */
+const char **spice_array_energy_vectors(int n_rows);
+void spice_array_energy_vectors_free(const char **vectors, int n_rows);
+int spice_array_energy(const spice_tech *t, const spice_result *r, int first, int n_rows,
+                       double *read_j, double *conv_j, gc_err *e);
+/* A split mode's conversion energy: the supply's within the window, from the conversion job
+ * (its vector 1 + n_cols). */
+int spice_array_convert_energy(const spice_tech *t, const spice_result *r, int n_cols,
+                               double *conv_j, gc_err *e);
 
 #endif

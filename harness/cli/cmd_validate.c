@@ -162,6 +162,8 @@ int cmd_validate(int argc, char **argv)
            o.rows, o.cols, o.samples, r.charge_rms_pct_fs, r.charge_max_pct_fs,
            r.pulse_rms_pct_tmax, r.clipped_columns, r.spice_s_per_pattern,
            r.model_s_per_pattern, r.spice_s_per_pattern / r.model_s_per_pattern);
+    printf("energy (reads and conversions): model vs SPICE RMS %.3g %% (max %.3g %%)\n",
+           r.energy_rms_pct, r.energy_max_pct);
     if (o.mc_chips > 0)
         printf("Monte Carlo column: %d chips, see %s/validate.json (mc_mean_err_pct, "
                "mc_std_err_pct)\n", o.mc_chips, o.out_dir);
