@@ -250,4 +250,66 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
                            const float *v, int B, int T, int D, double *out, double *S_opt,
                            double *phi_opt, gc_err *e);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Activity: what the energy of the analog layer depends on, counted while it runs
+ * (attention/activity.c). Off unless a record is attached (attn_plan_set_activity; the
+ * reference evaluator takes one directly). Counts are kept per layer and head (head = b mod
+ * heads, b the index of attn_forward_parallel's B = batch × heads), in aggregate forms the
+ * fast path already has, never per cell:
+ *   read1 (n_pulse, n_level)  array-1 cell reads: the q pulse level applied × the K level
+ *                             stored (each visible key, each of D rows, once per query);
+ *   read2 (n_pulse, n_level)  array-2 cell reads: phi (analog) split linearly onto the two
+ *                             nearest pulse levels × the V level stored;
+ *   c2p (n_c2p)               charge-to-pulse conversions by input charge, nearest bin of a
+ *                             uniform grid over [-2, 2] × S_sat (ends clamp);
+ *   readout (n_out)           signed readouts (one per column per tile read) by counter
+ *                             value -out_max..out_max (index value + out_max);
+ *   writes (n_level, n_level) cell writes of K and V: level before × level written (a cell
+ *                             never written holds level 0);
+ *   tokens, tile_reads        queries answered; (query, tile) pairs read;
+ *   adder_bits                bit positions summed by the digital adder over tiles: per query
+ *                             and column, the t-th tile read (t >= 2) adds counter_bits +
+ *                             ceil(log2 t) bits.
+ * Pulse levels are the q_levels points i/(n_pulse-1) of [0,1]; levels are the DAC levels
+ * (stored voltage cell_write_v(level)). Analog (unquantised) q, k, v count at their nearest
+ * level. The ring of a slot is (ceil(window/tile) + 1) × tile columns: key j overwrites the
+ * cell of key j - ring, in parallel mode as in streaming. Softmax variants count nothing. */
+typedef struct attn_activity attn_activity;
+
+typedef struct {
+    int n_pulse, n_level, n_c2p, n_out, out_max, counter_bits;
+    double c2p_lo_c, c2p_step_c;   /* charge of c2p bin i: c2p_lo_c + i · c2p_step_c, C */
+    double out_step;               /* readout of counter value c: c · out_step (clamped ±1) */
+} attn_activity_grid;
+
+typedef struct {
+    double tokens, tile_reads, adder_bits;
+    const double *read1, *read2, *c2p, *readout, *writes;
+} attn_activity_counts;
+
+/* A record for `layers` layers of `heads` heads of the configuration c (resolved: a
+ * calibrated c has its cell loaded). */
+int attn_activity_alloc(const attn_config *c, int layers, int heads, attn_activity **out,
+                        gc_err *e);
+void attn_activity_free(attn_activity *a);
+void attn_activity_clear(attn_activity *a);
+int attn_activity_layers(const attn_activity *a);
+int attn_activity_heads(const attn_activity *a);
+const attn_activity_grid *attn_activity_grid_of(const attn_activity *a);
+
+/* The counts of one (layer, head), summed over threads. Valid until the next call that
+ * counts into a. */
+void attn_activity_get(attn_activity *a, int layer, int head, attn_activity_counts *out);
+
+/* Attaches a (NULL: counting off) to the plan's calls and to its streams, counting as
+ * layer `layer` (0 .. layers-1) until the next call. a must have been made for the plan's
+ * configuration; the first call allocates the plan's counting workspaces. */
+int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e);
+
+/* attn_reference_forward that also counts into a (if not NULL) as layer `layer`. */
+int attn_reference_forward_counted(const attn_config *cfg, const float *q, const float *k,
+                                   const float *v, int B, int T, int D, double *out,
+                                   double *S_opt, double *phi_opt, attn_activity *a,
+                                   int layer, gc_err *e);
+
 #endif

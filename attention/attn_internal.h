@@ -6,6 +6,12 @@
 
 #include "attention.h"
 
+/* One (layer, head) slot of activity counts in the calling thread's block (activity.c). */
+typedef struct {
+    double *scalars; /* tokens, tile_reads, adder_bits */
+    double *read1, *read2, *c2p, *readout, *writes;
+} attn_act_slot;
+
 /* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
  * x on the plan's pulse grid (linear in between, exact for the cell's own tables);
  * y as a polynomial power (paper) or on the plan's level grid (calibrated);
@@ -47,6 +53,13 @@ typedef struct {
     int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
     float *loc_wt;   /* (tile) and the weight within it */
     double *coord;   /* (2, D) coordinates of one k and v row */
+    /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
+    unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
+    float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
+    double *Phi;     /* (max_T, n_pulse) per key: array-2 reads split onto pulse levels */
+    int *win;        /* (D, n_level) K levels of the keys in the current row's window */
+    int act_levels, act_pulses; /* sizes they were made for */
+    attn_act_slot slot; /* the head being counted */
 } attn_work;
 
 struct attn_plan {
@@ -76,7 +89,62 @@ struct attn_plan {
     double conv_err;           /* max error of the dense converter tables, of full scale */
     int n_threads;
     attn_work *work;
+    attn_activity *act;        /* counting into this record (NULL: off), as layer act_layer */
+    int act_layer;
 };
+
+/* ---------------------------------------------------------------------------------------- */
+/* Activity (activity.c) */
+
+struct attn_activity {
+    attn_activity_grid g;
+    int layers, heads, n_threads, ring;
+    double range;              /* DAC full scale (V): level = round(x / range · (n_level-1)) */
+    float c2p_lo_u, c2p_scale_u; /* the c2p grid in the engine's charge unit */
+    size_t slot_len;
+    double *blocks;            /* (n_threads, layers, heads, slot_len) */
+    double *sum;               /* (slot_len) attn_activity_get's result */
+};
+
+attn_act_slot attn_act_slot_of(attn_activity *a, int layer, int b);
+
+/* Nearest of n_level DAC levels over [0, range] of a value x (clamped). */
+static inline int attn_level_of(float x, double range, int n_level)
+{
+    double c = x < 0 ? 0 : x > range ? range : x;
+    return (int)nearbyint(c / range * (n_level - 1));
+}
+int attn_act_level(const attn_activity *a, float x);   /* nearest DAC level of k or v */
+int attn_act_pulse(const attn_activity *a, float q);   /* nearest pulse level of q */
+double attn_act_adder_bits(const attn_activity *a, int tiles_read);
+void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now);
+
+/* c2p bin of a charge in the engine's unit (nearest, clamped to the grid). */
+static inline int attn_act_c2p_bin(const attn_activity *a, float s)
+{
+    float u = (s - a->c2p_lo_u) * a->c2p_scale_u + 0.5f;
+    int i = u > 0 ? (int)u : 0;
+    return i < a->g.n_c2p ? i : a->g.n_c2p - 1;
+}
+
+/* Counter index (value + out_max) of a readout r in [-1, 1]. */
+static inline int attn_act_counter(const attn_activity *a, float r)
+{
+    r = r < -1 ? -1 : r > 1 ? 1 : r;
+    float big = 12582912.0f, u = r / (float)a->g.out_step;
+    return (int)((u + big) - big) + a->g.out_max;
+}
+
+/* phi (pulse fraction) split linearly onto the pulse levels: lower level and weight. */
+static inline void attn_act_phi(const attn_activity *a, float phi, int *lo, float *w)
+{
+    float u = (phi < 0 ? 0 : phi > 1 ? 1 : phi) * (float)(a->g.n_pulse - 1);
+    int i = (int)u;
+    if (i > a->g.n_pulse - 2)
+        i = a->g.n_pulse - 2;
+    *lo = i;
+    *w = u - (float)i;
+}
 
 /* The engine a configuration runs on. */
 static inline int attn_on_cell(const attn_config *c)

@@ -140,6 +140,11 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
                 ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
             }
         }
+        if (p->act) {
+            double *h = w->slot.c2p;
+            for (int c = lo; c <= hi; c++)
+                h[attn_act_c2p_bin(p->act, s[c])] += 1;
+        }
     }
 }
 
@@ -252,6 +257,17 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
                 col += tile;
         }
         w->rowc[u] = (float)rowc;
+        if (p->act) { /* array-2 reads of these keys, by pulse level */
+            int np = p->act->g.n_pulse;
+            double *Phi = w->Phi + (size_t)jt0 * np;
+            for (int x = lo; x <= hi; x++) {
+                int g;
+                float f;
+                attn_act_phi(p->act, ph[x], &g, &f);
+                Phi[(size_t)x * np + g] += 1 - f;
+                Phi[(size_t)x * np + g + 1] += f;
+            }
+        }
     }
     return K;
 }
@@ -319,6 +335,15 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
                 continue;
             float *o = out + (size_t)i * D;
             const float *ot = w->O + (size_t)u * D;
+            if (p->act) {
+                double *h = w->slot.readout;
+                for (int d = 0; d < D; d++) {
+                    float c = counter(p, ot[d] + w->rowc[u]);
+                    o[d] += c;
+                    h[attn_act_counter(p->act, c)] += 1;
+                }
+                continue;
+            }
             for (int d = 0; d < D; d++)
                 o[d] += counter(p, ot[d] + w->rowc[u]);
         }
@@ -370,11 +395,71 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
     }
 }
 
-/* q, k, v, out are (T,D) of one head; S_h, phi_h (T,T) or NULL. */
-static void head_analog(const attn_plan *p, attn_work *w, const float *q, const float *k,
-                        const float *v, int T, float *out, float *S_h, float *phi_h)
+/* ---------------------------------------------------------------------------------------- */
+/* Counting (attention.h, "Activity"): what does not depend on S and phi, per head in
+ * O(T·D·levels): levels of every key, writes, and array-1 reads from a sliding count of
+ * the K levels in the window; array 2's reads are gathered per key (Phi) while it runs. */
+
+static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
+                        const float *v, int T)
+{
+    const attn_activity *a = p->act;
+    int D = p->D, nl = a->g.n_level, np = a->g.n_pulse, tile = p->cfg.tile;
+    w->slot = attn_act_slot_of(p->act, p->act_layer, b);
+    attn_act_slot *s = &w->slot;
+    memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
+    memset(w->Phi, 0, (size_t)T * np * sizeof *w->Phi);
+    memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < D; d++) {
+            size_t x = (size_t)j * D + d;
+            w->klev[x] = (unsigned char)attn_act_level(a, k[x]);
+            w->vlev[x] = (unsigned char)attn_act_level(a, v[x]);
+            w->H[(size_t)j * nl + w->vlev[x]] += 1;
+            int old = j >= a->ring;
+            attn_act_write(a, s, old ? w->klev[x - (size_t)a->ring * D] : 0, w->klev[x]);
+            attn_act_write(a, s, old ? w->vlev[x - (size_t)a->ring * D] : 0, w->vlev[x]);
+        }
+    for (int i = 0; i < T; i++) {
+        for (int d = 0; d < D; d++) { /* key i enters the window, key i - M leaves */
+            w->win[d * nl + w->klev[(size_t)i * D + d]]++;
+            if (i - p->M >= 0)
+                w->win[d * nl + w->klev[(size_t)(i - p->M) * D + d]]--;
+        }
+        for (int d = 0; d < D; d++) {
+            double *r1 = s->read1 + (size_t)attn_act_pulse(a, w->P[(size_t)i * D + d]) * nl;
+            for (int l = 0; l < nl; l++)
+                r1[l] += w->win[d * nl + l];
+        }
+        int lo = i - p->M + 1 < 0 ? 0 : i - p->M + 1, tiles = i / tile - lo / tile + 1;
+        s->scalars[1] += tiles;
+        s->scalars[2] += D * attn_act_adder_bits(a, tiles);
+    }
+    s->scalars[0] += T;
+}
+
+/* read2[g][l] = Σ_j Phi_j[g] · H_j[l]. */
+static void count_end(const attn_plan *p, attn_work *w, int T)
+{
+    int nl = p->act->g.n_level, np = p->act->g.n_pulse;
+    for (int j = 0; j < T; j++)
+        for (int g = 0; g < np; g++) {
+            double f = w->Phi[(size_t)j * np + g];
+            if (f == 0)
+                continue;
+            for (int l = 0; l < nl; l++)
+                w->slot.read2[(size_t)g * nl + l] += f * w->H[(size_t)j * nl + l];
+        }
+}
+
+/* q, k, v, out are (T,D) of head b; S_h, phi_h (T,T) or NULL. */
+static void head_analog(const attn_plan *p, attn_work *w, int b, const float *q,
+                        const float *k, const float *v, int T, float *out, float *S_h,
+                        float *phi_h)
 {
     attn_factors(p, q, k, v, T, w);
+    if (p->act)
+        count_begin(p, w, b, k, v, T);
     if (p->exponential)
         scale_values(p, w, T);
     memset(out, 0, (size_t)T * p->D * sizeof *out);
@@ -389,6 +474,8 @@ static void head_analog(const attn_plan *p, attn_work *w, const float *q, const 
         store_rows(p, &b, w->S, w->phi, S_h, phi_h);
         array2_block(p, w, &b, out);
     }
+    if (p->act)
+        count_end(p, w, T);
 }
 
 /* GPT-2 attention on the same blocks: S = scale q·k, row softmax over the window, P·V. */
@@ -454,7 +541,7 @@ int attn_forward_parallel(attn_plan *p, const float *q, const float *k, const fl
             head_softmax(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                          phi_h);
         else
-            head_analog(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
+            head_analog(p, w, b, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                         phi_h);
     }
     if (threaded)

@@ -203,6 +203,11 @@ void attn_plan_free(attn_plan *p)
         free(w->loc_idx);
         free(w->loc_wt);
         free(w->coord);
+        free(w->klev);
+        free(w->vlev);
+        free(w->H);
+        free(w->Phi);
+        free(w->win);
     }
     free(p->work);
     attn_array_free(&p->a1);

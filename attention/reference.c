@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "attention.h"
+#include "attn_internal.h"
 
 /* PAPER.md §3 quantiser: clamp to [0, range], step = range/(levels-1), round half to even. */
 static double ref_quant(double x, double range, int levels, int on)
@@ -69,6 +69,8 @@ typedef struct {
     const attn_config *c;
     int D;
     double lambda, period_s;  /* decay per token (paper), token period (calibrated) */
+    attn_activity *act;       /* counting (NULL: off), into slot */
+    attn_act_slot slot;
 } ref_ctx;
 
 /* Stored value of one cell after `age` tokens: poly engine in volts (the deviation decays
@@ -146,16 +148,75 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
             for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++)
                 o += ref_charge(r, phi[(size_t)i * T + j],
                                 ref_stored(r, v[j * D + d], c->quant_v, c->v_levels, i - j));
-            total += ref_readout(r, o);
+            double ro = ref_readout(r, o);
+            total += ro;
+            if (r->act)
+                r->slot.readout[attn_act_counter(r->act, (float)ro)] += 1;
         }
         out[i * D + d] = total;
     }
+}
+
+/* Counts of row i, cell by cell (attention.h, "Activity"). */
+static void ref_count_row(ref_ctx *r, const float *q, const float *k, const float *v, int i,
+                          int T, const double *S, const double *phi)
+{
+    const attn_activity *a = r->act;
+    attn_act_slot *sl = &r->slot;
+    int D = r->D, lo = ref_lo(r->c, i), nl = a->g.n_level, tile = r->c->tile, tiles = 0;
+    for (int j = lo; j <= i; j++) {
+        int g;
+        float f;
+        attn_act_phi(a, (float)phi[(size_t)i * T + j], &g, &f);
+        for (int d = 0; d < D; d++) {
+            int pl = attn_act_pulse(a, (float)ref_pulse(r, q[i * D + d]));
+            sl->read1[(size_t)pl * nl + attn_act_level(a, k[j * D + d])] += 1;
+            int vl = attn_act_level(a, v[j * D + d]);
+            sl->read2[(size_t)g * nl + vl] += 1 - f;
+            sl->read2[(size_t)(g + 1) * nl + vl] += f;
+        }
+        sl->c2p[attn_act_c2p_bin(a, (float)S[(size_t)i * T + j])] += 1;
+    }
+    for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile)
+        tiles++;
+    sl->scalars[0] += 1;
+    sl->scalars[1] += tiles;
+    sl->scalars[2] += D * attn_act_adder_bits(a, tiles);
+}
+
+/* Writes of every key of one head: the level before is that of key j - ring (0 if none). */
+static void ref_count_writes(ref_ctx *r, const float *k, const float *v, int T)
+{
+    const attn_activity *a = r->act;
+    int D = r->D;
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < D; d++) {
+            int old = j >= a->ring;
+            attn_act_write(a, &r->slot, old ? attn_act_level(a, k[(j - a->ring) * D + d]) : 0,
+                           attn_act_level(a, k[j * D + d]));
+            attn_act_write(a, &r->slot, old ? attn_act_level(a, v[(j - a->ring) * D + d]) : 0,
+                           attn_act_level(a, v[j * D + d]));
+        }
 }
 
 int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
                            const float *v, int B, int T, int D, double *out, double *S_opt,
                            double *phi_opt, gc_err *e)
 {
+    return attn_reference_forward_counted(cfg, q, k, v, B, T, D, out, S_opt, phi_opt, NULL, 0,
+                                          e);
+}
+
+int attn_reference_forward_counted(const attn_config *cfg, const float *q, const float *k,
+                                   const float *v, int B, int T, int D, double *out,
+                                   double *S_opt, double *phi_opt, attn_activity *act,
+                                   int layer, gc_err *e)
+{
+    if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
+        act = NULL;
+    if (act && (layer < 0 || layer >= act->layers))
+        return gc_fail(e, "attention reference: layer %d outside the activity record's 0..%d",
+                       layer, act->layers - 1);
     if (cfg->variant->engine == ATTN_ENGINE_CELL && !cfg->cell)
         return gc_fail(e, "attention reference: %s needs a cell model", cfg->variant->name);
     if (cfg->window < 1 || cfg->tile < 1)
@@ -168,7 +229,7 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
         return gc_fail(e, "attention reference: out of memory");
     }
     ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
-                 cfg->decay ? attn_config_token_period_s(cfg) : 0};
+                 cfg->decay ? attn_config_token_period_s(cfg) : 0, act, {0}};
     double unit = cfg->variant->engine == ATTN_ENGINE_POLY ? 1e-6 * CELL_PAPER_T_MAX_S : 1;
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)b * T * D;
@@ -176,9 +237,17 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
             S[x] = phi[x] = 0;
         if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
             ref_softmax_head(cfg, q + o, k + o, v + o, T, D, out + o, S, phi);
-        else
-            for (int i = 0; i < T; i++)
+        else {
+            if (act) {
+                r.slot = attn_act_slot_of(act, layer, b);
+                ref_count_writes(&r, k + o, v + o, T);
+            }
+            for (int i = 0; i < T; i++) {
                 ref_analog_row(&r, q + o, k + o, v + o, i, T, out + o, S, phi);
+                if (act)
+                    ref_count_row(&r, q + o, k + o, v + o, i, T, S, phi);
+            }
+        }
         for (size_t x = 0; S_opt && x < TT; x++) /* S in coulombs */
             S_opt[(size_t)b * TT + x] = S[x] * unit;
         for (size_t x = 0; phi_opt && x < TT; x++)
