@@ -9,22 +9,15 @@
 
 #include "attn_internal.h"
 
-enum { ACT_N_C2P = 129, ACT_MAX_LEVELS = 256 };
+enum { ACT_MAX_LEVELS = 256 };
 
-/* Slot layout: the three scalars, then the histograms. */
-enum { ACT_TOKENS, ACT_TILE_READS, ACT_ADDER_BITS, ACT_HEAD };
-
-static size_t off_read1(const attn_activity *a) { (void)a; return ACT_HEAD; }
+/* Slot layout: the scalars (ATTN_ACT_*), then the histograms. */
+static size_t off_read1(const attn_activity *a) { (void)a; return ATTN_ACT_N_SCALARS; }
 static size_t off_read2(const attn_activity *a)
 {
     return off_read1(a) + (size_t)a->g.n_pulse * a->g.n_level;
 }
-static size_t off_c2p(const attn_activity *a)
-{
-    return off_read2(a) + (size_t)a->g.n_pulse * a->g.n_level;
-}
-static size_t off_readout(const attn_activity *a) { return off_c2p(a) + a->g.n_c2p; }
-static size_t off_writes(const attn_activity *a) { return off_readout(a) + a->g.n_out; }
+static size_t off_writes(const attn_activity *a) { return off_read2(a) + 2 * (size_t)a->g.n_level; }
 
 int attn_activity_alloc(const attn_config *c, int layers, int heads, attn_activity **out,
                         gc_err *e)
@@ -54,21 +47,23 @@ int attn_activity_alloc(const attn_config *c, int layers, int heads, attn_activi
     a->heads = heads;
     a->g.n_pulse = nq;
     a->g.n_level = nk;
-    a->g.n_c2p = ACT_N_C2P;
     a->g.out_step = 2.0 / (c->out_levels - 1);
     a->g.out_max = (int)nearbyint(1 / a->g.out_step);
-    a->g.n_out = 2 * a->g.out_max + 1;
     a->g.counter_bits = 1 + (int)ceil(log2(a->g.out_max + 1.0));
-    double unit = cell ? 1 : 1e-6 * CELL_PAPER_T_MAX_S; /* the engine's charge unit, C */
-    double s_sat = cell ? cell_s_sat_c(c->cell) : CELL_PAPER_S_SAT_A * CELL_PAPER_T_MAX_S;
-    a->g.c2p_lo_c = -2 * s_sat;
-    a->g.c2p_step_c = 4 * s_sat / (ACT_N_C2P - 1);
-    a->c2p_lo_u = (float)(a->g.c2p_lo_c / unit);
-    a->c2p_scale_u = (float)(unit / a->g.c2p_step_c);
     a->range = cell ? cell_vdd_v(c->cell) : CELL_PAPER_VDD_V;
     a->ring = ((c->window + c->tile - 1) / c->tile + 1) * c->tile;
     a->n_threads = omp_get_max_threads();
     a->slot_len = off_writes(a) + (size_t)nk * nk;
+    a->max_tiles = a->ring / c->tile;
+    a->adder_bits = malloc((size_t)(a->max_tiles + 1) * sizeof *a->adder_bits);
+    if (!a->adder_bits) {
+        attn_activity_free(a);
+        return gc_fail(e, "activity: out of memory");
+    }
+    /* the t-th tile read (t >= 2) adds counter_bits + ceil(log2 t) bits */
+    a->adder_bits[0] = a->adder_bits[1] = 0;
+    for (int t = 2; t <= a->max_tiles; t++)
+        a->adder_bits[t] = a->adder_bits[t - 1] + a->g.counter_bits + ceil(log2((double)t));
     a->blocks = calloc((size_t)a->n_threads * layers * heads * a->slot_len, sizeof *a->blocks);
     a->sum = calloc(a->slot_len, sizeof *a->sum);
     if (!a->blocks || !a->sum) {
@@ -85,6 +80,7 @@ void attn_activity_free(attn_activity *a)
         return;
     free(a->blocks);
     free(a->sum);
+    free(a->adder_bits);
     free(a);
 }
 
@@ -107,13 +103,16 @@ void attn_activity_get(attn_activity *a, int layer, int head, attn_activity_coun
         for (size_t i = 0; i < a->slot_len; i++)
             a->sum[i] += s[i];
     }
-    out->tokens = a->sum[ACT_TOKENS];
-    out->tile_reads = a->sum[ACT_TILE_READS];
-    out->adder_bits = a->sum[ACT_ADDER_BITS];
+    out->tokens = a->sum[ATTN_ACT_TOKENS];
+    out->tile_reads = a->sum[ATTN_ACT_TILE_READS];
+    out->adder_bits = a->sum[ATTN_ACT_ADDER_BITS];
+    out->c2p_count = a->sum[ATTN_ACT_C2P_COUNT];
+    out->c2p_phi = a->sum[ATTN_ACT_C2P_PHI];
+    out->readouts = a->sum[ATTN_ACT_READOUTS];
+    out->readout_pos_lsb = a->sum[ATTN_ACT_READOUT_POS];
+    out->readout_neg_lsb = a->sum[ATTN_ACT_READOUT_NEG];
     out->read1 = a->sum + off_read1(a);
     out->read2 = a->sum + off_read2(a);
-    out->c2p = a->sum + off_c2p(a);
-    out->readout = a->sum + off_readout(a);
     out->writes = a->sum + off_writes(a);
 }
 
@@ -138,16 +137,18 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         free(w->klev);
         free(w->vlev);
         free(w->H);
-        free(w->Phi);
+        free(w->phisum);
         free(w->win);
+        free(w->acc1);
         w->klev = malloc(TD);
         w->vlev = malloc(TD);
         w->H = malloc((size_t)p->max_T * nl * sizeof *w->H);
-        w->Phi = malloc((size_t)p->max_T * np * sizeof *w->Phi);
+        w->phisum = malloc((size_t)p->max_T * sizeof *w->phisum);
         w->win = malloc((size_t)D * nl * sizeof *w->win);
+        w->acc1 = malloc((size_t)np * nl * sizeof *w->acc1);
         w->act_levels = nl;
         w->act_pulses = np;
-        if (!w->klev || !w->vlev || !w->H || !w->Phi || !w->win) {
+        if (!w->klev || !w->vlev || !w->H || !w->phisum || !w->win || !w->acc1) {
             w->act_levels = 0;
             return gc_fail(e, "activity: out of memory for the counting workspaces");
         }
@@ -164,8 +165,7 @@ attn_act_slot attn_act_slot_of(attn_activity *a, int layer, int b)
 {
     double *s = a->blocks + (((size_t)omp_get_thread_num() * a->layers + layer) * a->heads +
                              b % a->heads) * a->slot_len;
-    attn_act_slot o = {s, s + off_read1(a), s + off_read2(a), s + off_c2p(a),
-                       s + off_readout(a), s + off_writes(a)};
+    attn_act_slot o = {s, s + off_read1(a), s + off_read2(a), s + off_writes(a)};
     return o;
 }
 
@@ -174,18 +174,7 @@ int attn_act_level(const attn_activity *a, float x)
     return attn_level_of(x, a->range, a->g.n_level);
 }
 
-int attn_act_pulse(const attn_activity *a, float q)
-{
-    return (int)nearbyint((q < 0 ? 0 : q > 1 ? 1 : q) * (a->g.n_pulse - 1));
-}
-
-double attn_act_adder_bits(const attn_activity *a, int tiles_read)
-{
-    double bits = 0;
-    for (int t = 2; t <= tiles_read; t++)
-        bits += a->g.counter_bits + ceil(log2((double)t));
-    return bits;
-}
+int attn_act_pulse(const attn_activity *a, float q) { return attn_pulse_of(q, a->g.n_pulse); }
 
 void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now)
 {

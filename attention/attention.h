@@ -255,15 +255,17 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
  * (attention/activity.c). Off unless a record is attached (attn_plan_set_activity; the
  * reference evaluator takes one directly). Counts are kept per layer and head (head = b mod
  * heads, b the index of attn_forward_parallel's B = batch × heads), in aggregate forms the
- * fast path already has, never per cell:
+ * fast path already has (level histograms, sums over rows and columns), never per cell:
  *   read1 (n_pulse, n_level)  array-1 cell reads: the q pulse level applied × the K level
  *                             stored (each visible key, each of D rows, once per query);
- *   read2 (n_pulse, n_level)  array-2 cell reads: phi (analog) split linearly onto the two
- *                             nearest pulse levels × the V level stored;
- *   c2p (n_c2p)               charge-to-pulse conversions by input charge, nearest bin of a
- *                             uniform grid over [-2, 2] × S_sat (ends clamp);
- *   readout (n_out)           signed readouts (one per column per tile read) by counter
- *                             value -out_max..out_max (index value + out_max);
+ *   read2 (2, n_level)        array-2 cell reads by the V level stored, with their pulse
+ *                             phi (analog) split linearly between no pulse (row 0: Σ 1-phi)
+ *                             and the full pulse T_max (row 1: Σ phi);
+ *   c2p_count, c2p_phi        charge-to-pulse conversions (one per visible query-key pair)
+ *                             and the sum of their output pulses as fractions of T_max;
+ *   readouts, readout_pos_lsb, readout_neg_lsb
+ *                             signed readouts (one per column per tile read) and the sums of
+ *                             their positive and negative counter values in counter steps;
  *   writes (n_level, n_level) cell writes of K and V: level before × level written (a cell
  *                             never written holds level 0);
  *   tokens, tile_reads        queries answered; (query, tile) pairs read;
@@ -277,14 +279,16 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
 typedef struct attn_activity attn_activity;
 
 typedef struct {
-    int n_pulse, n_level, n_c2p, n_out, out_max, counter_bits;
-    double c2p_lo_c, c2p_step_c;   /* charge of c2p bin i: c2p_lo_c + i · c2p_step_c, C */
-    double out_step;               /* readout of counter value c: c · out_step (clamped ±1) */
+    int n_pulse, n_level;
+    int out_max;      /* counter values -out_max..out_max */
+    int counter_bits; /* sign + magnitude bits of one counter */
+    double out_step;  /* readout of counter value c: c · out_step (clamped to ±1) */
 } attn_activity_grid;
 
 typedef struct {
-    double tokens, tile_reads, adder_bits;
-    const double *read1, *read2, *c2p, *readout, *writes;
+    double tokens, tile_reads, adder_bits, c2p_count, c2p_phi, readouts, readout_pos_lsb,
+        readout_neg_lsb;
+    const double *read1, *read2, *writes;
 } attn_activity_counts;
 
 /* A record for `layers` layers of `heads` heads of the configuration c (resolved: a

@@ -8,9 +8,13 @@
 
 /* One (layer, head) slot of activity counts in the calling thread's block (activity.c). */
 typedef struct {
-    double *scalars; /* tokens, tile_reads, adder_bits */
-    double *read1, *read2, *c2p, *readout, *writes;
+    double *scalars; /* ATTN_ACT_TOKENS .. (activity.c) */
+    double *read1, *read2, *writes;
 } attn_act_slot;
+
+enum { ATTN_ACT_TOKENS, ATTN_ACT_TILE_READS, ATTN_ACT_ADDER_BITS, ATTN_ACT_C2P_COUNT,
+       ATTN_ACT_C2P_PHI, ATTN_ACT_READOUTS, ATTN_ACT_READOUT_POS, ATTN_ACT_READOUT_NEG,
+       ATTN_ACT_N_SCALARS };
 
 /* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
  * x on the plan's pulse grid (linear in between, exact for the cell's own tables);
@@ -56,8 +60,9 @@ typedef struct {
     /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
     unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
     float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
-    double *Phi;     /* (max_T, n_pulse) per key: array-2 reads split onto pulse levels */
+    float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
     int *win;        /* (D, n_level) K levels of the keys in the current row's window */
+    int *acc1;       /* (n_pulse, n_level) the head's array-1 reads */
     int act_levels, act_pulses; /* sizes they were made for */
     attn_act_slot slot; /* the head being counted */
 } attn_work;
@@ -100,7 +105,8 @@ struct attn_activity {
     attn_activity_grid g;
     int layers, heads, n_threads, ring;
     double range;              /* DAC full scale (V): level = round(x / range · (n_level-1)) */
-    float c2p_lo_u, c2p_scale_u; /* the c2p grid in the engine's charge unit */
+    int max_tiles;             /* tiles a query can read: ceil(window/tile) + 1 */
+    double *adder_bits;        /* (max_tiles + 1) adder bits per column by tiles read */
     size_t slot_len;
     double *blocks;            /* (n_threads, layers, heads, slot_len) */
     double *sum;               /* (slot_len) attn_activity_get's result */
@@ -108,43 +114,29 @@ struct attn_activity {
 
 attn_act_slot attn_act_slot_of(attn_activity *a, int layer, int b);
 
-/* Nearest of n_level DAC levels over [0, range] of a value x (clamped). */
+/* Nearest of n_level DAC levels over [0, range] of a value x (clamped), ties to even. */
 static inline int attn_level_of(float x, double range, int n_level)
 {
-    double c = x < 0 ? 0 : x > range ? range : x;
-    return (int)nearbyint(c / range * (n_level - 1));
+    float u = (x < 0 ? 0 : x > (float)range ? (float)range : x) * (float)((n_level - 1) / range);
+    return (int)((u + 12582912.0f) - 12582912.0f);
 }
+
+/* Nearest of n_pulse pulse levels over [0,1] of a pulse fraction q (clamped), ties to
+ * even. */
+static inline int attn_pulse_of(float q, int n_pulse)
+{
+    float u = (q < 0 ? 0 : q > 1 ? 1 : q) * (float)(n_pulse - 1);
+    return (int)((u + 12582912.0f) - 12582912.0f);
+}
+
 int attn_act_level(const attn_activity *a, float x);   /* nearest DAC level of k or v */
 int attn_act_pulse(const attn_activity *a, float q);   /* nearest pulse level of q */
-double attn_act_adder_bits(const attn_activity *a, int tiles_read);
+/* Adder bits of one column when tiles_read tiles are summed (tabulated at allocation). */
+static inline double attn_act_adder_bits(const attn_activity *a, int tiles_read)
+{
+    return a->adder_bits[tiles_read < a->max_tiles ? tiles_read : a->max_tiles];
+}
 void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now);
-
-/* c2p bin of a charge in the engine's unit (nearest, clamped to the grid). */
-static inline int attn_act_c2p_bin(const attn_activity *a, float s)
-{
-    float u = (s - a->c2p_lo_u) * a->c2p_scale_u + 0.5f;
-    int i = u > 0 ? (int)u : 0;
-    return i < a->g.n_c2p ? i : a->g.n_c2p - 1;
-}
-
-/* Counter index (value + out_max) of a readout r in [-1, 1]. */
-static inline int attn_act_counter(const attn_activity *a, float r)
-{
-    r = r < -1 ? -1 : r > 1 ? 1 : r;
-    float big = 12582912.0f, u = r / (float)a->g.out_step;
-    return (int)((u + big) - big) + a->g.out_max;
-}
-
-/* phi (pulse fraction) split linearly onto the pulse levels: lower level and weight. */
-static inline void attn_act_phi(const attn_activity *a, float phi, int *lo, float *w)
-{
-    float u = (phi < 0 ? 0 : phi > 1 ? 1 : phi) * (float)(a->g.n_pulse - 1);
-    int i = (int)u;
-    if (i > a->g.n_pulse - 2)
-        i = a->g.n_pulse - 2;
-    *lo = i;
-    *w = u - (float)i;
-}
 
 /* The engine a configuration runs on. */
 static inline int attn_on_cell(const attn_config *c)

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "attn_internal.h"
@@ -140,11 +141,6 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
                 ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
             }
         }
-        if (p->act) {
-            double *h = w->slot.c2p;
-            for (int c = lo; c <= hi; c++)
-                h[attn_act_c2p_bin(p->act, s[c])] += 1;
-        }
     }
 }
 
@@ -257,16 +253,10 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
                 col += tile;
         }
         w->rowc[u] = (float)rowc;
-        if (p->act) { /* array-2 reads of these keys, by pulse level */
-            int np = p->act->g.n_pulse;
-            double *Phi = w->Phi + (size_t)jt0 * np;
-            for (int x = lo; x <= hi; x++) {
-                int g;
-                float f;
-                attn_act_phi(p->act, ph[x], &g, &f);
-                Phi[(size_t)x * np + g] += 1 - f;
-                Phi[(size_t)x * np + g + 1] += f;
-            }
+        if (p->act) { /* array-2 reads: the pulses summed per key */
+            float *restrict ps = w->phisum + jt0;
+            for (int x = lo; x <= hi; x++)
+                ps[x] += ph[x];
         }
     }
     return K;
@@ -296,7 +286,7 @@ static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
 }
 
 /* The counter: readout of one tile output, clamped, on the out_levels grid. */
-static float counter(const attn_plan *p, float o)
+static inline __attribute__((always_inline)) float counter(const attn_plan *p, float o)
 {
     float r;
     if (attn_on_cell(&p->cfg)) {
@@ -335,13 +325,28 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
                 continue;
             float *o = out + (size_t)i * D;
             const float *ot = w->O + (size_t)u * D;
-            if (p->act) {
-                double *h = w->slot.readout;
-                for (int d = 0; d < D; d++) {
-                    float c = counter(p, ot[d] + w->rowc[u]);
-                    o[d] += c;
-                    h[attn_act_counter(p->act, c)] += 1;
+            if (p->act) { /* the counter values, summed by sign (8 lanes: vectorised) */
+                float *c = w->O + (size_t)u * D, pos[8] = {0}, neg[8] = {0};
+                for (int d = 0; d < D; d++)
+                    c[d] = counter(p, ot[d] + w->rowc[u]);
+                for (int d = 0; d < D; d++)
+                    o[d] += c[d];
+                int d8 = D & ~7;
+                for (int d0 = 0; d0 < d8; d0 += 8)
+                    for (int l = 0; l < 8; l++) {
+                        float x = c[d0 + l];
+                        pos[l] += x > 0 ? x : 0;
+                        neg[l] += x < 0 ? -x : 0;
+                    }
+                for (int d = d8; d < D; d++) {
+                    pos[0] += c[d] > 0 ? c[d] : 0;
+                    neg[0] += c[d] < 0 ? -c[d] : 0;
                 }
+                double *sc = w->slot.scalars, step = p->act->g.out_step, sp = 0, sn = 0;
+                for (int l = 0; l < 8; l++)
+                    sp += pos[l], sn += neg[l];
+                sc[ATTN_ACT_READOUT_POS] += sp / step;
+                sc[ATTN_ACT_READOUT_NEG] += sn / step;
                 continue;
             }
             for (int d = 0; d < D; d++)
@@ -396,60 +401,94 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Counting (attention.h, "Activity"): what does not depend on S and phi, per head in
- * O(T·D·levels): levels of every key, writes, and array-1 reads from a sliding count of
- * the K levels in the window; array 2's reads are gathered per key (Phi) while it runs. */
+/* Counting (attention.h, "Activity"), per head in O(T·D·levels): the levels of every key,
+ * the writes, array-1 reads from a sliding count of the K levels in the window; array 2's
+ * pulses are summed per key while it runs (phisum), and folded with the keys' V levels at
+ * the end. */
 
 static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
                         const float *v, int T)
 {
     const attn_activity *a = p->act;
     int D = p->D, nl = a->g.n_level, np = a->g.n_pulse, tile = p->cfg.tile;
+    float range = (float)a->range;
     w->slot = attn_act_slot_of(p->act, p->act_layer, b);
     attn_act_slot *s = &w->slot;
     memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
-    memset(w->Phi, 0, (size_t)T * np * sizeof *w->Phi);
+    memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
     memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
-    for (int j = 0; j < T; j++)
-        for (int d = 0; d < D; d++) {
-            size_t x = (size_t)j * D + d;
-            w->klev[x] = (unsigned char)attn_act_level(a, k[x]);
-            w->vlev[x] = (unsigned char)attn_act_level(a, v[x]);
-            w->H[(size_t)j * nl + w->vlev[x]] += 1;
-            int old = j >= a->ring;
-            attn_act_write(a, s, old ? w->klev[x - (size_t)a->ring * D] : 0, w->klev[x]);
-            attn_act_write(a, s, old ? w->vlev[x - (size_t)a->ring * D] : 0, w->vlev[x]);
+    for (size_t x = 0; x < (size_t)T * D; x++) {
+        w->klev[x] = (unsigned char)attn_level_of(k[x], range, nl);
+        w->vlev[x] = (unsigned char)attn_level_of(v[x], range, nl);
+    }
+    /* V levels per key, and the writes: a cell's level before is that of key j - ring (0
+     * for the first ring keys: a histogram of the levels written) */
+    int *wr = w->acc1; /* scratch here: the writes from level 0 by new level (nl) */
+    memset(wr, 0, (size_t)nl * sizeof *wr);
+    for (int j = 0; j < T; j++) {
+        const unsigned char *kl = w->klev + (size_t)j * D, *vl = w->vlev + (size_t)j * D;
+        float *H = w->H + (size_t)j * nl;
+        for (int l = 0; l < nl; l++) {
+            int nv = 0, nk = 0;
+            for (int d = 0; d < D; d++) {
+                nv += vl[d] == l;
+                nk += kl[d] == l;
+            }
+            H[l] = (float)nv;
+            if (j < a->ring)
+                wr[l] += nv + nk;
         }
+        for (int d = 0; j >= a->ring && d < D; d++) {
+            attn_act_write(a, s, kl[d - (ptrdiff_t)a->ring * D], kl[d]);
+            attn_act_write(a, s, vl[d - (ptrdiff_t)a->ring * D], vl[d]);
+        }
+    }
+    for (int l = 0; l < nl; l++)
+        s->writes[l] += wr[l];
+    memset(w->acc1, 0, (size_t)np * nl * sizeof *w->acc1);
+    double pairs = 0;
     for (int i = 0; i < T; i++) {
+        const unsigned char *kin = w->klev + (size_t)i * D;
+        const unsigned char *kout = i >= p->M ? w->klev + (size_t)(i - p->M) * D : NULL;
         for (int d = 0; d < D; d++) { /* key i enters the window, key i - M leaves */
-            w->win[d * nl + w->klev[(size_t)i * D + d]]++;
-            if (i - p->M >= 0)
-                w->win[d * nl + w->klev[(size_t)(i - p->M) * D + d]]--;
+            w->win[d * nl + kin[d]]++;
+            if (kout)
+                w->win[d * nl + kout[d]]--;
         }
         for (int d = 0; d < D; d++) {
-            double *r1 = s->read1 + (size_t)attn_act_pulse(a, w->P[(size_t)i * D + d]) * nl;
+            int *restrict acc = w->acc1 + (size_t)attn_pulse_of(w->P[(size_t)i * D + d], np) * nl;
+            const int *restrict wn = w->win + d * nl;
             for (int l = 0; l < nl; l++)
-                r1[l] += w->win[d * nl + l];
+                acc[l] += wn[l];
         }
         int lo = i - p->M + 1 < 0 ? 0 : i - p->M + 1, tiles = i / tile - lo / tile + 1;
-        s->scalars[1] += tiles;
-        s->scalars[2] += D * attn_act_adder_bits(a, tiles);
+        pairs += i - lo + 1;
+        s->scalars[ATTN_ACT_TILE_READS] += tiles;
+        s->scalars[ATTN_ACT_READOUTS] += (double)tiles * D;
+        s->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
     }
-    s->scalars[0] += T;
+    for (int x = 0; x < np * nl; x++)
+        s->read1[x] += w->acc1[x];
+    s->scalars[ATTN_ACT_TOKENS] += T;
+    s->scalars[ATTN_ACT_C2P_COUNT] += pairs;
 }
 
-/* read2[g][l] = Σ_j Phi_j[g] · H_j[l]. */
+/* Array 2's reads: key j is read by the queries j .. min(T, j + M) - 1, with pulses summing
+ * to phisum_j, on each of its cells (H_j by V level). */
 static void count_end(const attn_plan *p, attn_work *w, int T)
 {
-    int nl = p->act->g.n_level, np = p->act->g.n_pulse;
-    for (int j = 0; j < T; j++)
-        for (int g = 0; g < np; g++) {
-            double f = w->Phi[(size_t)j * np + g];
-            if (f == 0)
-                continue;
-            for (int l = 0; l < nl; l++)
-                w->slot.read2[(size_t)g * nl + l] += f * w->H[(size_t)j * nl + l];
+    int nl = p->act->g.n_level;
+    double *r2 = w->slot.read2, phi_total = 0;
+    for (int j = 0; j < T; j++) {
+        double reads = (j + p->M < T ? j + p->M : T) - j, f = w->phisum[j];
+        const float *H = w->H + (size_t)j * nl;
+        for (int l = 0; l < nl; l++) {
+            r2[l] += (reads - f) * H[l];
+            r2[nl + l] += f * H[l];
         }
+        phi_total += f;
+    }
+    w->slot.scalars[ATTN_ACT_C2P_PHI] += phi_total;
 }
 
 /* q, k, v, out are (T,D) of head b; S_h, phi_h (T,T) or NULL. */

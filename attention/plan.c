@@ -206,8 +206,9 @@ void attn_plan_free(attn_plan *p)
         free(w->klev);
         free(w->vlev);
         free(w->H);
-        free(w->Phi);
+        free(w->phisum);
         free(w->win);
+        free(w->acc1);
     }
     free(p->work);
     attn_array_free(&p->a1);

@@ -150,8 +150,12 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
                                 ref_stored(r, v[j * D + d], c->quant_v, c->v_levels, i - j));
             double ro = ref_readout(r, o);
             total += ro;
-            if (r->act)
-                r->slot.readout[attn_act_counter(r->act, (float)ro)] += 1;
+            if (r->act) {
+                double lsb = ro / r->act->g.out_step;
+                r->slot.scalars[lsb > 0 ? ATTN_ACT_READOUT_POS : ATTN_ACT_READOUT_NEG] +=
+                    fabs(lsb);
+                r->slot.scalars[ATTN_ACT_READOUTS] += 1;
+            }
         }
         out[i * D + d] = total;
     }
@@ -159,29 +163,28 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
 
 /* Counts of row i, cell by cell (attention.h, "Activity"). */
 static void ref_count_row(ref_ctx *r, const float *q, const float *k, const float *v, int i,
-                          int T, const double *S, const double *phi)
+                          int T, const double *phi)
 {
     const attn_activity *a = r->act;
     attn_act_slot *sl = &r->slot;
     int D = r->D, lo = ref_lo(r->c, i), nl = a->g.n_level, tile = r->c->tile, tiles = 0;
     for (int j = lo; j <= i; j++) {
-        int g;
-        float f;
-        attn_act_phi(a, (float)phi[(size_t)i * T + j], &g, &f);
+        double f = phi[(size_t)i * T + j];
         for (int d = 0; d < D; d++) {
             int pl = attn_act_pulse(a, (float)ref_pulse(r, q[i * D + d]));
             sl->read1[(size_t)pl * nl + attn_act_level(a, k[j * D + d])] += 1;
             int vl = attn_act_level(a, v[j * D + d]);
-            sl->read2[(size_t)g * nl + vl] += 1 - f;
-            sl->read2[(size_t)(g + 1) * nl + vl] += f;
+            sl->read2[vl] += 1 - f;
+            sl->read2[nl + vl] += f;
         }
-        sl->c2p[attn_act_c2p_bin(a, (float)S[(size_t)i * T + j])] += 1;
+        sl->scalars[ATTN_ACT_C2P_COUNT] += 1;
+        sl->scalars[ATTN_ACT_C2P_PHI] += f;
     }
     for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile)
         tiles++;
-    sl->scalars[0] += 1;
-    sl->scalars[1] += tiles;
-    sl->scalars[2] += D * attn_act_adder_bits(a, tiles);
+    sl->scalars[ATTN_ACT_TOKENS] += 1;
+    sl->scalars[ATTN_ACT_TILE_READS] += tiles;
+    sl->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
 }
 
 /* Writes of every key of one head: the level before is that of key j - ring (0 if none). */
@@ -245,7 +248,7 @@ int attn_reference_forward_counted(const attn_config *cfg, const float *q, const
             for (int i = 0; i < T; i++) {
                 ref_analog_row(&r, q + o, k + o, v + o, i, T, out + o, S, phi);
                 if (act)
-                    ref_count_row(&r, q + o, k + o, v + o, i, T, S, phi);
+                    ref_count_row(&r, q + o, k + o, v + o, i, T, phi);
             }
         }
         for (size_t x = 0; S_opt && x < TT; x++) /* S in coulombs */

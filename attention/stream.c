@@ -29,6 +29,7 @@ struct attn_stream {
     unsigned char *klev, *vlev; /* (B, cap, D) DAC levels of the cells (0 when unwritten) */
     float *H;           /* (B, cap, n_level) per column: cells holding each V level */
     int *win;           /* (B, D, n_level) K levels of the keys in the window */
+    float *winH;        /* (B, n_level) V levels of the cells of the keys in the window */
 };
 
 static int stream_softmax(const attn_plan *p)
@@ -70,7 +71,8 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
         s->vlev = calloc((size_t)B * s->cap * D, 1);
         s->H = calloc((size_t)B * s->cap * nl, sizeof *s->H);
         s->win = calloc((size_t)B * D * nl, sizeof *s->win);
-        if (!s->klev || !s->vlev || !s->H || !s->win)
+        s->winH = calloc((size_t)B * nl, sizeof *s->winH);
+        if (!s->klev || !s->vlev || !s->H || !s->win || !s->winH)
             s->n_level = -1;
     }
     if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord || s->n_level < 0) {
@@ -95,6 +97,7 @@ void attn_stream_free(attn_stream *s)
     free(s->vlev);
     free(s->H);
     free(s->win);
+    free(s->winH);
     free(s);
 }
 
@@ -109,6 +112,7 @@ void attn_stream_reset(attn_stream *s)
         memset(s->vlev, 0, n * D);
         memset(s->H, 0, n * s->n_level * sizeof *s->H);
         memset(s->win, 0, (size_t)s->B * D * s->n_level * sizeof *s->win);
+        memset(s->winH, 0, (size_t)s->B * s->n_level * sizeof *s->winH);
     }
 }
 
@@ -141,6 +145,8 @@ static void shadow_write(attn_stream *s, int b, int col, const float *k, const f
         H[lv] += 1;
         win[d * nl + lk]++;
     }
+    for (int l = 0; l < nl; l++)
+        s->winH[(size_t)b * nl + l] += H[l];
 }
 
 /* Key j leaves the window of head b: its K levels leave the window count. */
@@ -151,6 +157,9 @@ static void shadow_leave(attn_stream *s, int b, long j)
     int *win = s->win + (size_t)b * D * nl;
     for (int d = 0; d < D; d++)
         win[d * nl + kl[d]]--;
+    const float *H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
+    for (int l = 0; l < nl; l++)
+        s->winH[(size_t)b * nl + l] -= H[l];
 }
 
 /* Writes k, v of head b into column col; coord is scratch of 2·D. */
@@ -231,17 +240,20 @@ static void stream_outputs(const attn_stream *s, int b, long lo, const float *ph
         for (int d = 0; d < D; d++) {
             float c = (float)attn_out_quant(&p->cfg, attn_readout_fast(p, (float)(O[d] + rowc)));
             out[d] += c;
-            if (slot)
-                slot->readout[attn_act_counter(p->act, c)] += 1;
+            if (slot) {
+                double lsb = c / p->act->g.out_step;
+                slot->scalars[lsb > 0 ? ATTN_ACT_READOUT_POS : ATTN_ACT_READOUT_NEG] += fabs(lsb);
+            }
         }
     }
 }
 
 /* Counts of one step of head b that need no array output (attention.h, "Activity"): the
  * array-1 reads from the window count, the conversions and array-2 reads of the visible keys
- * lo..pos, tokens, tiles read and adder bits. P: the pulse fractions of q. */
+ * lo..pos (array 2's as the window's V levels less Σ phi_j H_j: the pulses' share), tokens,
+ * tiles read and adder bits. P: the pulse fractions of q. */
 static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const float *P,
-                       long lo, const float *S, const float *phi)
+                       long lo, const float *phi)
 {
     const attn_plan *p = s->p;
     const attn_activity *a = p->act;
@@ -252,22 +264,27 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
         for (int l = 0; l < nl; l++)
             r1[l] += win[d * nl + l];
     }
+    float r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
+    double phi_total = 0;
     for (long j = lo; j <= s->pos; j++) {
-        const float *H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
-        int g;
-        float f;
-        attn_act_phi(a, phi[j - lo], &g, &f);
-        double *r2 = slot->read2 + (size_t)g * nl;
-        for (int l = 0; l < nl; l++) {
-            r2[l] += (1 - f) * (double)H[l];
-            r2[nl + l] += f * (double)H[l];
-        }
-        slot->c2p[attn_act_c2p_bin(a, S[j - lo])] += 1;
+        const float *restrict H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
+        float f = phi[j - lo];
+        for (int l = 0; l < nl; l++)
+            r2[l] += f * H[l];
+        phi_total += f;
+    }
+    const float *winH = s->winH + (size_t)b * nl;
+    for (int l = 0; l < nl; l++) {
+        slot->read2[l] += winH[l] - r2[l];
+        slot->read2[nl + l] += r2[l];
     }
     int tiles = (int)(s->pos / tile - lo / tile + 1);
-    slot->scalars[0] += 1;
-    slot->scalars[1] += tiles;
-    slot->scalars[2] += D * attn_act_adder_bits(a, tiles);
+    slot->scalars[ATTN_ACT_TOKENS] += 1;
+    slot->scalars[ATTN_ACT_TILE_READS] += tiles;
+    slot->scalars[ATTN_ACT_READOUTS] += (double)tiles * D;
+    slot->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
+    slot->scalars[ATTN_ACT_C2P_COUNT] += (double)(s->pos - lo + 1);
+    slot->scalars[ATTN_ACT_C2P_PHI] += phi_total;
 }
 
 static void stream_softmax_head(const attn_stream *s, int b, const float *q, long lo,
@@ -344,7 +361,7 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
             attn_factor_q(p, qb, P, X1, (size_t)D);
             stream_scores(s, b, X1, lo, S, phi);
             if (sl)
-                count_step(s, b, sl, P, lo, S, phi);
+                count_step(s, b, sl, P, lo, phi);
             stream_outputs(s, b, lo, phi, O, out + (size_t)b * D, sl);
         }
         stream_store(s, lo, S, (float)p->charge_unit_c, S_row ? S_row + (size_t)b * s->W : NULL);
@@ -404,6 +421,7 @@ int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e)
         memcpy(dst->vlev, src->vlev, n * D);
         memcpy(dst->H, src->H, n * nl * sizeof *dst->H);
         memcpy(dst->win, src->win, (size_t)src->B * D * nl * sizeof *dst->win);
+        memcpy(dst->winH, src->winH, (size_t)src->B * nl * sizeof *dst->winH);
     }
     dst->pos = src->pos;
     return 0;
