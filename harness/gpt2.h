@@ -183,6 +183,13 @@ int gpt2_run_config(const gpt2_model *m, const gpt2_settings *over, attn_config 
  * what it compiled (attn_plan_rank, attn_plan_decomp_error, attn_plan_config). */
 const struct attn_plan *gpt2_attention_plan(const gpt2_model *m);
 
+/* Counting the analog attention's activity (attention.h, "Activity"): a record for every
+ * layer and head of m, filled by every forward and streaming step until
+ * gpt2_count_activity_stop; the caller frees it (attn_activity_free) after stopping. An
+ * error for the digital variants. */
+int gpt2_count_activity(gpt2_model *m, struct attn_activity **out, gc_err *e);
+void gpt2_count_activity_stop(gpt2_model *m);
+
 /* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,
  * b_o = 0. */
 void gpt2_hw_defaults(gpt2_model *m);

@@ -11,6 +11,7 @@
 #include "analog_options.h"
 #include "cli.h"
 #include "commands.h"
+#include "cost_options.h"
 #include "gpt2.h"
 #include "gpt2_cli.h"
 #include "tokenizer.h"
@@ -20,7 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim ppl --model PATH --text FILE [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
             "                 [--ctx N] [--stride N] [--max-tokens N] [--shard K/N]\n"
-            "                 [--json out.json] [analog options]\n\n"
+            "                 [--json out.json] [cost options] [analog options]\n\n"
             "The model's config.json (its \"gcsim\" block) says which tokenizer and attention\n"
             "settings it runs with; options override them (a model without the block: gpt2\n"
             "BPE and softmax). The settings used are printed and recorded in the JSON.\n"
@@ -36,6 +37,7 @@ static void usage(FILE *f)
             "long text can be split over processes or machines: the shards' nll_nats and\n"
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
             "ln 2), bytes and words being the whole text's (in every shard's JSON).\n\n");
+    cost_options_help(f);
     analog_options_help(f);
 }
 
@@ -44,6 +46,7 @@ typedef struct {
     long ctx, stride, max_tokens;
     int shard, n_shards; /* 1-based; 0 and 0: no sharding */
     gpt2_settings over;  /* tokenizer and analog options, in order */
+    cost_request cost;   /* --cost and its options */
 } ppl_args;
 
 static int parse_shard(const char *v, ppl_args *a, gc_err *e)
@@ -69,6 +72,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'n': return gc_parse_long(v, "--max-tokens", 1, 1L << 40, &a->max_tokens, e);
     case 'S': return parse_shard(v, a, e);
     }
+    int taken = cost_option_take(&a->cost, c, v, e);
+    if (taken)
+        return taken < 0 ? -1 : 0;
     return gc_fail(e, "option %d not handled", c);
 }
 
@@ -80,7 +86,8 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
         {"tokenizer", required_argument, 0, 'k'}, {"bpe-dir", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'}, {"ctx", required_argument, 0, 'c'},
         {"stride", required_argument, 0, 's'}, {"max-tokens", required_argument, 0, 'n'},
-        {"shard", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"shard", required_argument, 0, 'S'}, COST_OPTIONS, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     *a = (ppl_args){0};
     int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
     if (!r && (!a->model || !a->text))
@@ -196,13 +203,17 @@ static void print_result(const ppl_args *a, const gpt2_ppl_result *r, const ppl_
     printf("time %.2f s (%.1f tokens/s)\n", r->seconds, (double)r->scored / r->seconds);
 }
 
-int cmd_ppl(int argc, char **argv)
+/* gcsim ppl, or gcsim cost (name "cost": --cost required, its help). */
+static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *))
 {
     gc_err e = {{0}};
     ppl_args a;
     int prc = parse_args(argc, argv, &a, &e);
+    if (!prc && !strcmp(name, "cost") && !a.cost.json)
+        prc = gc_fail(&e, "--cost FILE.json is required");
     if (prc)
-        return cli_parse_exit("ppl", prc, usage, &e);
+        return cli_parse_exit(name, prc, help, &e);
+    attn_activity *act = NULL;
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;
@@ -213,17 +224,38 @@ int cmd_ppl(int argc, char **argv)
              lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
-             resolve_windows(&a, s.model, &e);
+             resolve_windows(&a, s.model, &e) ||
+             (a.cost.json && (gc_check_writable(a.cost.json, &e) ||
+                              gpt2_count_activity(s.model, &act, &e)));
     gpt2_ppl_opts o = {.ctx = (int)a.ctx, .stride = (int)a.stride, .progress = 1,
                        .shard = a.n_shards ? a.shard - 1 : 0, .n_shards = a.n_shards};
     rc = rc || gpt2_ppl(s.model, ids, (long)n, &o, &r, &e);
     if (!rc)
         print_result(&a, &r, &t);
     rc = rc || (a.json && write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
+    rc = rc || (act && cost_report(&a.cost, act, &s.model->attn_cfg, &e));
     if (rc)
-        fprintf(stderr, "gcsim ppl: %s\n", e.msg);
+        fprintf(stderr, "gcsim %s: %s\n", name, e.msg);
+    if (s.model)
+        gpt2_count_activity_stop(s.model);
+    attn_activity_free(act);
     free(text);
     free(ids);
     lm_session_free(&s);
     return cli_exit_status(rc);
 }
+
+int cmd_ppl(int argc, char **argv) { return ppl_main(argc, argv, "ppl", usage); }
+
+static void cost_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gcsim cost --model PATH --text FILE --cost out.json [--shape LxHxD_MODEL]\n"
+            "                  [--gpu FILE] [--leak-period S] [ppl options] [analog options]\n\n"
+            "What a token costs: runs the model over the text as gcsim ppl does (same options),\n"
+            "counting the analog attention's activity, and reports energy per token by\n"
+            "component, latency, area and the ratios against the measured GPU.\n\n");
+    usage(f);
+}
+
+int cmd_cost(int argc, char **argv) { return ppl_main(argc, argv, "cost", cost_usage); }
