@@ -264,18 +264,18 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
         for (int l = 0; l < nl; l++)
             r1[l] += win[d * nl + l];
     }
-    float r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
+    double r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
     double phi_total = 0;
     for (long j = lo; j <= s->pos; j++) {
         const float *restrict H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
         float f = phi[j - lo];
         for (int l = 0; l < nl; l++)
-            r2[l] += f * H[l];
+            r2[l] += (double)f * H[l];
         phi_total += f;
     }
     const float *winH = s->winH + (size_t)b * nl;
     for (int l = 0; l < nl; l++) {
-        slot->read2[l] += winH[l] - r2[l];
+        slot->read2[l] += (double)winH[l] - r2[l];
         slot->read2[nl + l] += r2[l];
     }
     int tiles = (int)(s->pos / tile - lo / tile + 1);
