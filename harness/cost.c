@@ -340,12 +340,13 @@ int cost_compute(attn_activity *a, const cell_model *m, const attn_config *c,
     r->layers = o->layers ? o->layers : L;
     r->heads = o->heads ? o->heads : H;
     snprintf(r->cell, sizeof r->cell, "%s", cell_model_source(m));
-    double tokens = 0;
+    double tokens = 0, pairs = 0;
     for (int l = 0; l < L; l++)
         for (int h = 0; h < H; h++) {
             attn_activity_counts n;
             attn_activity_get(a, l, h, &n);
             tokens += n.tokens;
+            pairs += n.c2p_count;
             if (n.tokens > 0 && n.tile_reads > 0)
                 D = (int)lround(n.readouts / n.tile_reads);
         }
@@ -358,6 +359,7 @@ int cost_compute(attn_activity *a, const cell_model *m, const attn_config *c,
         return gc_fail(e, "cost: --shape gives heads of %d, the run's heads are %d wide (the "
                           "arrays hold one head dimension per row)", o->d_model / o->heads, D);
     r->tokens_per_head = tokens / (L * H);
+    r->keys_per_query = pairs / tokens;
     mark_components(r, m);
     latency(r, m, r->layers);
     r->token_period_s = o->token_period_s > 0 ? o->token_period_s : r->latency_model_s;
@@ -398,10 +400,11 @@ int cost_compute(attn_activity *a, const cell_model *m, const attn_config *c,
     r->e_token_layer_j = r->e_token_head_j * r->heads;
     r->e_token_model_j = r->e_token_layer_j * r->layers;
     snprintf(r->scaling, sizeof r->scaling,
-             "energy per token per head measured over %d layers x %d heads (%.0f tokens each) "
-             "and taken for each of the %d x %d heads of the shape; latency: %d layers in "
-             "series; area: %d x %d heads",
-             L, H, r->tokens_per_head, r->layers, r->heads, r->layers, r->layers, r->heads);
+             "energy per token per head measured over %d layers x %d heads (%.0f tokens each, "
+             "%.1f visible keys per query on average) and taken for each of the %d x %d heads "
+             "of the shape; latency: %d layers in series; area: %d x %d heads",
+             L, H, r->tokens_per_head, r->keys_per_query, r->layers, r->heads, r->layers,
+             r->layers, r->heads);
     area(r, m, g, c->tile, c->window, D);
     if (o->gpu_file && read_gpu(r, o->gpu_file, e)) {
         cost_result_free(r);
@@ -434,6 +437,7 @@ int cost_write_json(const cost_result *r, const char *path, gc_err *e)
     cJSON_AddNumberToObject(x, "layers", r->run_layers);
     cJSON_AddNumberToObject(x, "heads", r->run_heads);
     cJSON_AddNumberToObject(x, "tokens_per_head", r->tokens_per_head);
+    cJSON_AddNumberToObject(x, "keys_per_query", r->keys_per_query);
     cJSON_AddNumberToObject(x, "window", r->window);
     cJSON_AddNumberToObject(x, "tile", r->tile);
     cJSON_AddStringToObject(root, "scaling", r->scaling);

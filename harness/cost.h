@@ -36,6 +36,7 @@ typedef struct {
     int run_layers, run_heads, head_dim, window, tile;
     int layers, heads, d_model;
     double tokens_per_head;     /* queries counted per (layer, head), mean */
+    double keys_per_query;      /* visible keys per query, mean */
     char scaling[512];          /* how the run's activity was scaled to the shape */
     char cell[1024];            /* the cell model's source */
     cost_component comp[COST_N];
