@@ -461,6 +461,15 @@ int cost_write_json(const cost_result *r, const char *path, gc_err *e)
     cJSON_AddNumberToObject(head, "total", r->e_token_head_j);
     cJSON_AddNumberToObject(root, "energy_per_token_per_layer_J", r->e_token_layer_j);
     cJSON_AddNumberToObject(root, "energy_simulated_share", r->simulated_share);
+    /* the total split by kind, so that a report can mark each part */
+    cJSON_AddNumberToObject(root, "energy_per_token_simulated_J",
+                            r->e_token_model_j * r->simulated_share);
+    cJSON_AddNumberToObject(root, "energy_per_token_declared_J",
+                            r->e_token_model_j * (1 - r->simulated_share));
+    cJSON_AddNumberToObject(root, "energy_per_token_per_head_simulated_J",
+                            r->e_token_head_j * r->simulated_share);
+    cJSON_AddNumberToObject(root, "energy_per_token_per_head_declared_J",
+                            r->e_token_head_j * (1 - r->simulated_share));
     x = cJSON_AddObjectToObject(root, "latency_per_token_s");
     cJSON_AddNumberToObject(x, "per_layer", r->latency_layer_s);
     cJSON_AddNumberToObject(x, "model", r->latency_model_s);

@@ -149,6 +149,17 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     }
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
+    if (a->cost.json) { /* the run's cost report, as seen from this file's folder */
+        char dir[4096], rel[4096];
+        const char *slash = strrchr(a->json, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->json) : 1,
+                 slash ? a->json : ".");
+        if (gc_path_relative_to(dir, a->cost.json, rel, sizeof rel, e)) {
+            cJSON_Delete(o);
+            return -1;
+        }
+        cJSON_AddStringToObject(o, "cost", rel);
+    }
     int rc = gc_json_write(a->json, o, e);
     cJSON_Delete(o);
     return rc;
@@ -232,8 +243,8 @@ static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *
     rc = rc || gpt2_ppl(s.model, ids, (long)n, &o, &r, &e);
     if (!rc)
         print_result(&a, &r, &t);
-    rc = rc || (a.json && write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
     rc = rc || (act && cost_report(&a.cost, act, &s.model->attn_cfg, &e));
+    rc = rc || (a.json && write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
     if (rc)
         fprintf(stderr, "gcsim %s: %s\n", name, e.msg);
     if (s.model)
