@@ -51,6 +51,7 @@ def main():
                 t0 = time.perf_counter()
                 subprocess.run(cmd, check=True, capture_output=True)
                 times[n].append(time.perf_counter() - t0)
+                print("round %d, %d rank(s): %.1f s" % (r + 1, n, times[n][-1]), flush=True)
                 with open(os.path.join(out, "table.json")) as f:
                     tables[n].add(f.read())
         t1, t2 = statistics.median(times[1]), statistics.median(times[2])

@@ -298,6 +298,8 @@ typedef struct {
     int progress;          /* show a progress line on stderr (when it is a terminal) */
     int shard, n_shards;   /* score only the shard-th of n_shards contiguous runs of windows
                               (0 and 0: all); the shards' nll and scored add up to the whole */
+    double *window_nll;    /* if not NULL: each window's nll, in order (room for the shard's
+                              windows, gpt2_ppl_shard_windows); nll is their sum in order */
 } gpt2_ppl_opts;
 
 typedef struct {
@@ -316,6 +318,19 @@ typedef struct {
  * After SIGINT or SIGTERM (gc_interrupted) it stops before the next window and fails. */
 int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
              gpt2_ppl_result *r, gc_err *e);
+
+/* Windows over n tokens, and the shard's windows [*w0, *w1) of them. */
+long gpt2_ppl_windows(long n, const gpt2_ppl_opts *o);
+void gpt2_ppl_shard_windows(long n, const gpt2_ppl_opts *o, long *w0, long *w1);
+
+#ifdef GCSIM_MPI
+/* gpt2_ppl over MPI_COMM_WORLD (after MPI_Init): rank k scores the k-th of N contiguous
+ * shards, rank 0 adds the windows' nll in window order, so *r (on rank 0) equals the serial
+ * run's bit for bit when every rank runs the same number of threads (ppl_mpi.c). Fails on
+ * every rank if one fails. */
+int gpt2_ppl_mpi(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
+                 gpt2_ppl_result *r, gc_err *e);
+#endif
 
 /* Counts whitespace-separated words of text, as Python's str.split() on ASCII whitespace
  * (lm-eval-harness's word count). */

@@ -26,6 +26,19 @@ double gpt2_nll_rows(const float *logits, const uint32_t *targets, long n, int V
     return total;
 }
 
+long gpt2_ppl_windows(long n, const gpt2_ppl_opts *o)
+{
+    return n <= o->ctx ? 1 : 1 + (n - o->ctx + o->stride - 1) / o->stride;
+}
+
+void gpt2_ppl_shard_windows(long n, const gpt2_ppl_opts *o, long *w0, long *w1)
+{
+    long n_windows = gpt2_ppl_windows(n, o);
+    int n_shards = o->n_shards > 0 ? o->n_shards : 1;
+    *w0 = n_windows * o->shard / n_shards;
+    *w1 = n_windows * (o->shard + 1) / n_shards;
+}
+
 int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
              gpt2_ppl_result *r, gc_err *e)
 {
@@ -45,8 +58,8 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
     double t0 = gc_now();
     *r = (gpt2_ppl_result){0};
     gc_progress p;
-    long n_windows = n <= o->ctx ? 1 : 1 + (n - o->ctx + o->stride - 1) / o->stride;
-    long w0 = n_windows * o->shard / n_shards, w1 = n_windows * (o->shard + 1) / n_shards;
+    long w0, w1;
+    gpt2_ppl_shard_windows(n, o, &w0, &w1);
     if (o->progress)
         gc_progress_start(&p, "ppl windows", w1 - w0);
     int rc = 0;
@@ -64,11 +77,16 @@ int gpt2_ppl(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
             break;
         /* row t of the window predicts token begin + t + 1; score tokens first..end-1 */
         long first = prev_end > begin + 1 ? prev_end : begin + 1;
+        double window_nll = 0; /* summed per window, then in window order: any split of the
+                                  windows over processes adds up to the same bits */
         for (long tok = first; tok < end; tok += PPL_CHUNK) {
             long rows = end - tok < PPL_CHUNK ? end - tok : PPL_CHUNK;
             gpt2_logits(m, tok - 1 - begin, rows, logits);
-            r->nll += gpt2_nll_rows(logits, ids + tok, rows, V);
+            window_nll += gpt2_nll_rows(logits, ids + tok, rows, V);
         }
+        r->nll += window_nll;
+        if (o->window_nll)
+            o->window_nll[w - w0] = window_nll;
         r->scored += end > first ? end - first : 0;
         r->windows++;
         if (o->progress)

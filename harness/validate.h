@@ -21,6 +21,11 @@
 #include "common.h"
 #include "spice.h"
 
+/* Runs a batch of SPICE jobs with spice_run's contract: spice_run itself, or
+ * validate_spice_run_mpi. */
+typedef int (*validate_spice_runner)(const spice_job *jobs, int n, const spice_run_opts *opts,
+                                     spice_result *res, gc_err *e);
+
 typedef struct {
     attn_config analog;         /* the cell (cell_file: a cell.h5 of the same technology, or
                                    cell_preset) and the token period: age × the period is a
@@ -38,6 +43,9 @@ typedef struct {
     int retries;                /* restarts of a simulation whose worker died without a
                                    result (spice_run_opts.retries) */
     int progress;               /* progress line on stderr (on a terminal only) */
+    validate_spice_runner run_spice; /* spice_run, or validate_spice_run_mpi */
+    int writes;                 /* 1: compares and writes out_dir; 0: only runs its share of
+                                   the simulations (an MPI rank other than 0) */
 } validate_opts;
 
 /* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
@@ -56,6 +64,8 @@ typedef struct {
     int clipped_columns;        /* columns whose integrator reached a rail */
     double spice_s_per_pattern; /* simulation seconds per pattern (one worker process each) */
     double model_s_per_pattern; /* model seconds per pattern */
+    double energy_rms_pct;      /* pattern energy (reads and conversions), model vs SPICE, % */
+    double energy_max_pct;
 } validate_result;
 
 /* Loads o->tech (under o->root) and o->analog's cell and runs validate_run_on. command_line is
@@ -68,5 +78,13 @@ int validate_run(const validate_opts *o, const char *command_line, validate_resu
  * the cell's t_max and vdd match the technology's. */
 int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *o,
                     const char *command_line, validate_result *res, gc_err *e);
+
+#ifdef GCSIM_MPI
+/* The jobs spread over MPI_COMM_WORLD (after MPI_Init): rank r runs jobs r, r + N, ... with
+ * its own workers, and rank 0 receives every result, so res is whole on rank 0 only (the
+ * other ranks' res stays empty). A failure anywhere fails every rank (validate_mpi.c). */
+int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *opts,
+                           spice_result *res, gc_err *e);
+#endif
 
 #endif

@@ -8,7 +8,9 @@
 #     software model, the paper's linear and cubic models and both calibrated cells, and for
 #     the silicon cell at four token periods;
 #  5. validate the silicon model against SPICE (20 patterns of a 64-cell column);
-#  6. write results/report.html (gcsim report): every number with its source.
+#  6. with GCSIM_LAMBADA=1, score the whole LAMBADA test set (gcsim eval) with the software,
+#     paper-linear, paper-cubic and silicon-adapted models (about 30 minutes on 2 cores);
+#  7. write results/report.html (gcsim report): every number with its source.
 # Results land in results/ (GCSIM_RESULTS); evaluation text comes from GCSIM_DATA
 # (default ../shared/data beside the checkout).
 set -euo pipefail
@@ -65,6 +67,21 @@ done
 
 echo "== the behavioural model against SPICE: 20 patterns of a 64-cell silicon column"
 "$g" validate --cell "$out/cell_si.h5" --tech si --samples 20 --jobs 2 --out "$out/validate_si"
+
+if [ "${GCSIM_LAMBADA:-0}" = 1 ]; then
+  lambada=$data/text/lambada_test.jsonl
+  [ -f "$lambada" ] || { echo "run-pipeline: $lambada is missing" >&2; exit 1; }
+  echo "== LAMBADA (lambada_openai), whole test set: accuracy and perplexity"
+  lam() { # name model
+    "$g" eval --task lambada --data "$lambada" --model "$2" --json "$out/eval_lambada_$1.json" \
+      --per-example "$out/eval_lambada_$1.examples.jsonl" | grep -E "^(acc|perplexity) " |
+      sed "s/^/$1: /"
+  }
+  lam softmax "$models/bytes-5x256-softmax"
+  lam paper-linear "$models/bytes-5x256-paper-linear"
+  lam paper-cubic "$models/bytes-5x256-paper-cubic"
+  lam adapted-si "$out/model-linear-adapted-si"
+fi
 
 "$g" report --results "$out"
 echo "results in $out/ (open $out/report.html)"

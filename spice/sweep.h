@@ -17,6 +17,7 @@ typedef struct {
     /* values one sweep hands to a later one or to the energy summary */
     double leak_tau_estimate_s;
     double read_energy_j, write_energy_j, c2p_energy_j, readout_energy_j;
+    double idle_power_w;   /* mean over stored voltages, W */
 } sweep_ctx;
 
 typedef struct {
@@ -26,7 +27,8 @@ typedef struct {
     int (*store)(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_err *e);
 } sweep_def;
 
-extern const sweep_def sweep_read, sweep_leak, sweep_write, sweep_c2p, sweep_readout;
+extern const sweep_def sweep_read, sweep_leak, sweep_write, sweep_c2p, sweep_readout,
+    sweep_stdcell;
 
 /* Adds a job whose netlist is built from templates and body; vectors are ngspice names. */
 int sweep_add(sweep_ctx *c, const char *name, const char *const *templates, int n_templates,

@@ -12,6 +12,11 @@ const char *cli_root(void)
     return root && *root ? root : GCSIM_SOURCE_ROOT;
 }
 
+int cli_under_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+}
+
 void cli_command_line(int argc, char **argv, char *buf, size_t n)
 {
     snprintf(buf, n, "gcsim");

@@ -13,6 +13,9 @@
 /* The gcsim source folder (spice/, data/): $GCSIM_ROOT, else the one it was built from. */
 const char *cli_root(void);
 
+/* 1 when started by mpirun or srun (their environment says so): MPI_Init is wanted. */
+int cli_under_mpirun(void);
+
 /* After a command's option parse returned prc (1: --help, -1: an error in e): prints the
  * usage on stdout, or "gcsim NAME: error (see gcsim NAME --help)" on stderr, and returns the
  * exit status (0 or 2). */

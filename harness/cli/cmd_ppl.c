@@ -16,6 +16,10 @@
 #include "gpt2_cli.h"
 #include "tokenizer.h"
 
+#ifdef GCSIM_MPI
+#include <mpi.h>
+#endif
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -36,7 +40,9 @@ static void usage(FILE *f)
             "--shard K/N scores only the K-th of N contiguous runs of windows (K = 1..N), so a\n"
             "long text can be split over processes or machines: the shards' nll_nats and\n"
             "tokens_scored add up to the whole run's; bits per byte = sum of nll_nats / (bytes\n"
-            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n\n");
+            "ln 2), bytes and words being the whole text's (in every shard's JSON).\n"
+            "Under mpirun (or srun) each rank scores one shard and rank 0 adds them in window\n"
+            "order, prints and writes the JSON: the serial run's numbers, bit for bit.\n\n");
     cost_options_help(f);
     analog_options_help(f);
 }
@@ -214,6 +220,35 @@ static void print_result(const ppl_args *a, const gpt2_ppl_result *r, const ppl_
     printf("time %.2f s (%.1f tokens/s)\n", r->seconds, (double)r->scored / r->seconds);
 }
 
+/* Scores the windows here, or, under mpirun, one shard per rank with the sum on rank 0.
+ * *quiet: the failure is another rank's (which says it), or every rank's (rank 0 says it). */
+static int score(lm_session *s, const uint32_t *ids, size_t n, const ppl_args *a, int mpi,
+                 int rank, int not_started, gpt2_ppl_result *r, int *quiet, gc_err *e)
+{
+    gpt2_ppl_opts o = {.ctx = (int)a->ctx, .stride = (int)a->stride, .progress = 1,
+                       .shard = a->n_shards ? a->shard - 1 : 0, .n_shards = a->n_shards};
+    *quiet = 0;
+    if (!mpi)
+        return not_started ? -1 : gpt2_ppl(s->model, ids, (long)n, &o, r, e);
+#ifdef GCSIM_MPI
+    int rc = not_started ? -1 : 0, lo, hi;
+    MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (lo) { /* some rank could not start; when every rank failed, rank 0 says why */
+        *quiet = hi ? rank != 0 : 1;
+        return rc ? rc : gc_fail(e, "another rank could not start");
+    }
+    if (a->n_shards) /* every rank refuses alike */
+        return *quiet = rank != 0, gc_fail(e, "--shard and mpirun: give one of them");
+    rc = gpt2_ppl_mpi(s->model, ids, (long)n, &o, r, e);
+    *quiet = rc && !strcmp(e->msg, "ppl: another rank failed");
+    return rc;
+#else
+    (void)rank;
+    return gc_fail(e, "built without MPI");
+#endif
+}
+
 /* gcsim ppl, or gcsim cost (name "cost": --cost required, its help). */
 static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *))
 {
@@ -225,27 +260,36 @@ static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *
     if (prc)
         return cli_parse_exit(name, prc, help, &e);
     attn_activity *act = NULL;
+    int mpi = 0, rank = 0;
+#ifdef GCSIM_MPI
+    if ((mpi = cli_under_mpirun())) {
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    }
+#endif
     char *text = NULL;
     size_t len = 0, n = 0;
     uint32_t *ids = NULL;
     lm_session s = {0};
-    ppl_text t;
-    gpt2_ppl_result r;
-    int rc = gc_interrupt_catch(&e) || (a.json && gc_check_writable(a.json, &e)) ||
-             lm_session_open(&s, a.model, &a.over, a.bpe, stdout, &e) ||
+    ppl_text t = {0};
+    gpt2_ppl_result r = {0};
+    int quiet;
+    int rc = gc_interrupt_catch(&e) || (rank == 0 && a.json && gc_check_writable(a.json, &e)) ||
+             lm_session_open(&s, a.model, &a.over, a.bpe, rank == 0 ? stdout : NULL, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
              resolve_windows(&a, s.model, &e) ||
+             (a.cost.json && mpi &&
+              gc_fail(&e, "--cost counts the activity of one process: run it without mpirun")) ||
              (a.cost.json && (gc_check_writable(a.cost.json, &e) ||
                               gpt2_count_activity(s.model, &act, &e)));
-    gpt2_ppl_opts o = {.ctx = (int)a.ctx, .stride = (int)a.stride, .progress = 1,
-                       .shard = a.n_shards ? a.shard - 1 : 0, .n_shards = a.n_shards};
-    rc = rc || gpt2_ppl(s.model, ids, (long)n, &o, &r, &e);
-    if (!rc)
+    rc = score(&s, ids, n, &a, mpi, rank, rc, &r, &quiet, &e);
+    if (!rc && rank == 0)
         print_result(&a, &r, &t);
     rc = rc || (act && cost_report(&a.cost, act, &s.model->attn_cfg, &e));
-    rc = rc || (a.json && write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
-    if (rc)
+    rc = rc || (rank == 0 && a.json &&
+                write_json(&a, s.tokenizer, &r, &t, s.model, argc, argv, &e));
+    if (rc && !quiet)
         fprintf(stderr, "gcsim %s: %s\n", name, e.msg);
     if (s.model)
         gpt2_count_activity_stop(s.model);
@@ -253,6 +297,10 @@ static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *
     free(text);
     free(ids);
     lm_session_free(&s);
+#ifdef GCSIM_MPI
+    if (mpi)
+        MPI_Finalize();
+#endif
     return cli_exit_status(rc);
 }
 

@@ -26,12 +26,6 @@ static void usage(FILE *f)
 
 #ifdef GCSIM_MPI
 #include <mpi.h>
-
-/* Started by mpirun or srun (their environment), so MPI_Init is wanted. */
-static int under_mpirun(void)
-{
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
-}
 #endif
 
 /* argv[0] is the subcommand: exec this program with it, output to log. */
@@ -89,7 +83,7 @@ int cmd_sweep(int argc, char **argv)
     sweep_result r;
     int rank = 0, rc;
 #ifdef GCSIM_MPI
-    if (under_mpirun()) {
+    if (cli_under_mpirun()) {
         int level;
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &level);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);

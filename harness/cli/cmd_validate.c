@@ -6,6 +6,9 @@
 
 #include "analog_options.h"
 #include "cli.h"
+#ifdef GCSIM_MPI
+#include <mpi.h>
+#endif
 #include "commands.h"
 #include "validate.h"
 
@@ -105,9 +108,28 @@ int cmd_validate(int argc, char **argv)
     char cmdline[8192];
     cli_command_line(argc, argv, cmdline, sizeof cmdline);
     validate_result r;
-    if (gc_interrupt_catch(&e) || validate_run(&o, cmdline, &r, &e)) {
-        fprintf(stderr, "gcsim validate: %s\n", e.msg[0] ? e.msg : "out of memory");
-        return cli_exit_status(1);
+    int rank = 0, rc = gc_interrupt_catch(&e);
+#ifdef GCSIM_MPI
+    int mpi = cli_under_mpirun();
+    if (mpi) { /* ranks share the patterns' simulations; rank 0 compares and writes */
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        o.run_spice = validate_spice_run_mpi, o.writes = rank == 0;
+        int bad = rc || (rank == 0 && (gc_mkdir_p(o.out_dir, &e) ||
+                                      gc_check_writable(o.out_dir, &e))), any;
+        MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD); /* -1 if any failed */
+        rc = rc || bad || (any && gc_fail(&e, "another rank could not start"));
+    }
+#endif
+    rc = rc || validate_run(&o, cmdline, &r, &e);
+#ifdef GCSIM_MPI
+    if (mpi)
+        MPI_Finalize();
+#endif
+    if (rc || rank != 0) { /* every rank's failure is rank 0's too, said once */
+        if (rc && rank == 0)
+            fprintf(stderr, "gcsim validate: %s\n", e.msg[0] ? e.msg : "out of memory");
+        return cli_exit_status(rc ? 1 : 0);
     }
     printf("%d x %d cells, %d patterns: charge RMS %.3g %% FS (max %.3g %%), pulse RMS "
            "%.3g %% of t_max, %d columns clipped; SPICE %.3g s/pattern, model %.3g "
@@ -115,5 +137,7 @@ int cmd_validate(int argc, char **argv)
            o.rows, o.cols, o.samples, r.charge_rms_pct_fs, r.charge_max_pct_fs,
            r.pulse_rms_pct_tmax, r.clipped_columns, r.spice_s_per_pattern,
            r.model_s_per_pattern, r.spice_s_per_pattern / r.model_s_per_pattern);
+    printf("energy (reads and conversions): model vs SPICE RMS %.3g %% (max %.3g %%)\n",
+           r.energy_rms_pct, r.energy_max_pct);
     return cli_exit_status(0);
 }

@@ -26,7 +26,8 @@ int lm_session_open(lm_session *s, const char *path, const gpt2_settings *over,
         return gc_fail(e, "tokenizer %s has %d tokens, the model %s only %d (its config.json "
                           "names no tokenizer: give --tokenizer)", s->tokenizer,
                        tok_vocab_size(s->tok), path, s->model->config.vocab_size);
-    analog_config_print(report, &s->model->attn_cfg, s->tokenizer, s->from_model);
+    if (report)
+        analog_config_print(report, &s->model->attn_cfg, s->tokenizer, s->from_model);
     return 0;
 }
 

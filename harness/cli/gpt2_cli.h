@@ -23,7 +23,7 @@ typedef struct {
 /* Loads the model at path, resolves its attention configuration and tokenizer (the model's
  * description, then the overrides over, see gpt2_run_config), runs attention so, loads the
  * tokenizer (GPT-2 BPE files from bpe_dir, see gpt2_cli_bpe_dir) and checks that the model
- * knows every token. Prints the configuration used on report (one line). lm_session_free
+ * knows every token. Prints the configuration used on report (one line; NULL: not). lm_session_free
  * releases it, also after a failure. */
 int lm_session_open(lm_session *s, const char *path, const gpt2_settings *over,
                     const char *bpe_dir, FILE *report, gc_err *e);
