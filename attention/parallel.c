@@ -329,16 +329,16 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
                 float *c = w->O + (size_t)u * D, pos[8] = {0}, neg[8] = {0};
                 for (int d = 0; d < D; d++)
                     c[d] = counter(p, ot[d] + w->rowc[u]);
-                for (int d = 0; d < D; d++)
-                    o[d] += c[d];
                 int d8 = D & ~7;
                 for (int d0 = 0; d0 < d8; d0 += 8)
                     for (int l = 0; l < 8; l++) {
                         float x = c[d0 + l];
+                        o[d0 + l] += x;
                         pos[l] += x > 0 ? x : 0;
                         neg[l] += x < 0 ? -x : 0;
                     }
                 for (int d = d8; d < D; d++) {
+                    o[d] += c[d];
                     pos[0] += c[d] > 0 ? c[d] : 0;
                     neg[0] += c[d] < 0 ? -c[d] : 0;
                 }
@@ -417,9 +417,11 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
     memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
     memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
     memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
-    for (size_t x = 0; x < (size_t)T * D; x++) {
-        w->klev[x] = (unsigned char)attn_level_of(k[x], range, nl);
-        w->vlev[x] = (unsigned char)attn_level_of(v[x], range, nl);
+    float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
+    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, in a vectorised loop */
+        float uk = fminf(fmaxf(k[x], 0), range) * scale, uv = fminf(fmaxf(v[x], 0), range) * scale;
+        w->klev[x] = (unsigned char)(int)((uk + big) - big);
+        w->vlev[x] = (unsigned char)(int)((uv + big) - big);
     }
     /* V levels per key, and the writes: a cell's level before is that of key j - ring (0
      * for the first ring keys: a histogram of the levels written) */

@@ -10,19 +10,22 @@
  *                  + Σ counter value⁻ · step · (E_ro(-sat) - E_ro(0)) (linear in |value|)
  *   writes         Σ writes(level before, level written) · E_write(before, written)
  *   DAC            writes · e_dac_conversion_j
- *   bias (integrator, comparator, reference)  power per column × columns × time: per tile
- *                  read, `tile` columns of array 1 (integrators over T_max + t_c2p,
- *                  comparators and references over t_c2p) and D columns of array 2
- *                  (integrators over T_max + t_readout, the others over t_readout)
+ *   bias (integrator, comparator, reference)  power × columns × time: per tile read,
+ *                  `tile` columns of array 1 busy over the q and phi phases and D columns of
+ *                  array 2 over the phi phase and the readout (integrators and the reference
+ *                  share); comparators: one per column over the phi phase (c2p), two per
+ *                  column of array 2 over the readout
  *   counters       2 · Σ |counter value| flip-flop toggles (counting up, then the reset)
  *                  × e_toggle_dff_j
  *   adder          adder bits × 4.5 · e_toggle_nand2_j (a full adder of 9 NAND2 gates, each
  *                  output toggling with probability 1/2)
  *   digital overhead  tokens × e_digital_overhead_token_head_j
  *   idle leakage   tokens × P_idle(cell) × cells of the head × token period
- * Latency per layer: max(t_write, t_write_settle) + T_max (the q pulses on array 1) + t_c2p
- * (the charge-to-pulse conversion, whose pulses read array 2) + t_readout + t_digital_sum;
- * heads and tiles run in parallel, the phases and the layers in series. */
+ * Latency per layer: t_write_settle (the write to half an LSB) + t_q_phase (the q pulses on
+ * array 1 with the integrator's settling) + t_phi_phase (the charge-to-pulse conversion,
+ * whose pulses read array 2) + t_readout + t_digital_sum; heads and tiles run in parallel,
+ * the phases and the layers in series. Without those measurements (older cell files,
+ * presets): t_write, T_max, t_c2p. */
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -129,10 +132,12 @@ static void slot_energy(const attn_activity *a, const attn_activity_counts *n,
     D = n->tokens > 0 ? (int)lround(n->readouts / n->tile_reads) : D; /* columns of array 2 */
     double cols1 = n->tile_reads * c->tile, cols2 = n->readouts;
     (void)D;
-    E[COST_INTEGRATOR_BIAS] =
-        u->p_int * (cols1 * (u->t_max + u->t_c2p) + cols2 * (u->t_max + u->t_readout));
-    E[COST_COMPARATOR_BIAS] = u->p_cmp * (cols1 * u->t_c2p + cols2 * u->t_readout);
-    E[COST_REFERENCE_BIAS] = u->p_ref * (cols1 * u->t_c2p + cols2 * u->t_readout);
+    /* array 1's columns read (q phase) and convert (phi phase), array 2's are read (phi
+     * phase) and read out; one comparator per c2p, two per signed readout */
+    double busy = cols1 * (u->t_max + u->t_c2p) + cols2 * (u->t_c2p + u->t_readout);
+    E[COST_INTEGRATOR_BIAS] = u->p_int * busy;
+    E[COST_COMPARATOR_BIAS] = u->p_cmp * (cols1 * u->t_c2p + 2 * cols2 * u->t_readout);
+    E[COST_REFERENCE_BIAS] = u->p_ref * busy;
     E[COST_COUNTERS] = 2 * (n->readout_pos_lsb + n->readout_neg_lsb) * u->e_dff;
     E[COST_ADDER] = n->adder_bits * ADDER_NAND2_TOGGLES * u->e_nand2;
     E[COST_DIGITAL_OVERHEAD] = n->tokens * u->e_overhead;
@@ -185,25 +190,36 @@ static void mark_components(cost_result *r, const cell_model *m)
 
 static void latency(cost_result *r, const cell_model *m, int layers)
 {
-    int s[5];
-    r->t_write_s = fmax(param_value(m, "t_write_s"), param_value(m, "t_write_settle_s"));
+    /* each phase from its SPICE measurement where the cell file has one, else from the
+     * declared pulse widths (older files, presets) */
+    struct {
+        const char *name, *fallback;
+        double *out;
+    } ph[] = {{"t_write_settle_s", "t_write_s", &r->t_write_s},
+              {"t_q_phase_s", "t_max_s", &r->t_max_s},
+              {"t_phi_phase_s", "t_c2p_s", &r->t_c2p_s},
+              {"t_readout_s", NULL, &r->t_readout_s},
+              {"t_digital_sum_s", NULL, &r->t_digital_sum_s}};
+    r->latency_simulated = 1;
+    for (size_t i = 0; i < sizeof ph / sizeof *ph; i++) {
+        int sim = 0;
+        const char *name = cell_cost_param_find(m, ph[i].name) || !ph[i].fallback
+                               ? ph[i].name : ph[i].fallback;
+        *ph[i].out = param(m, name, &sim, NULL, 0);
+        r->latency_simulated &= sim;
+    }
     if (r->t_write_s == 0)
         r->t_write_s = cell_t_write_s(m);
-    r->t_max_s = param(m, "t_max_s", &s[0], NULL, 0);
     if (r->t_max_s == 0)
         r->t_max_s = cell_t_max_s(m);
-    r->t_c2p_s = param(m, "t_c2p_s", &s[1], NULL, 0);
-    r->t_readout_s = param(m, "t_readout_s", &s[2], NULL, 0);
-    r->t_digital_sum_s = param(m, "t_digital_sum_s", &s[3], NULL, 0);
-    param(m, "t_write_settle_s", &s[4], NULL, 0);
-    r->latency_simulated = s[1] && s[2] && s[4];
     r->latency_layer_s =
         r->t_write_s + r->t_max_s + r->t_c2p_s + r->t_readout_s + r->t_digital_sum_s;
     r->latency_model_s = layers * r->latency_layer_s;
     snprintf(r->schedule, sizeof r->schedule,
-             "heads and tiles in parallel; per layer in series: write k, v (%.3g ns) -> q pulses "
-             "on array 1 (%.3g ns) -> charge-to-pulse, its pulses reading array 2 (%.3g ns) -> "
-             "signed readout (%.3g ns) -> digital sum over tiles (%.3g ns); layers in series",
+             "heads and tiles in parallel; per layer in series: write k, v to half an LSB "
+             "(%.3g ns) -> q pulses on array 1 with integrator settling (%.3g ns) -> "
+             "charge-to-pulse, its phi pulses reading array 2 (%.3g ns) -> signed readout "
+             "(%.3g ns) -> digital sum over tiles (%.3g ns); layers in series",
              r->t_write_s * 1e9, r->t_max_s * 1e9, r->t_c2p_s * 1e9, r->t_readout_s * 1e9,
              r->t_digital_sum_s * 1e9);
 }
