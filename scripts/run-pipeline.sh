@@ -7,10 +7,11 @@
 #  4. measure bits per byte on WikiText-2 test (first GCSIM_PPL_TOKENS bytes) for the
 #     software model, the paper's linear and cubic models and both calibrated cells (the
 #     analog ones with their energy and latency per token on the same text, cost_ppl_*.json),
-#     and for the silicon cell at four token periods;
-#  5. what a token costs at GPT-2 124M shape on each calibrated cell (cost_si.json,
-#     cost_igzo.json and their stacked bars), against the shipped GPU measurement;
-#  5. validate the silicon model against SPICE (20 patterns of a 64-cell column);
+#     and for the silicon cell at four token periods; what a token costs at GPT-2 124M
+#     shape on each calibrated cell (cost_si.json, cost_igzo.json, their stacked bars),
+#     against the shipped GPU measurement;
+#  5. sweep the silicon cell's storage capacitor (gcsim sweep: 3 points, coarse plan, 8 kB);
+#     validate the silicon model against SPICE (20 patterns of a 64-cell column);
 #  6. with GCSIM_LAMBADA=1, score the whole LAMBADA test set (gcsim eval) with the software,
 #     paper-linear, paper-cubic and silicon-adapted models (about 30 minutes on 2 cores);
 #  7. write results/report.html (gcsim report): every number with its source.
@@ -75,6 +76,21 @@ for p in 1e-7 1e-6 1e-5 1e-4; do
     --max-tokens "$tokens" --token-period "$p" --json "$out/ppl_period_si_$p.json" \
     | grep 'bits per byte' | sed "s/^/token period $p s: /"
 done
+
+echo "== a design-space sweep: the silicon cell's storage capacitor, read 10 us apart"
+# each point: characterize (coarse plan) -> fit -> adapt -> ppl, cached in $out/cache, its
+# row in $out/table.json; a larger capacitor holds its charge longer (retention ~ C / I_leak)
+abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+cat > "$out/sweep_c_store.json" <<EOF
+{"name": "storage capacitor of the silicon cell, tokens 10 us apart (main job)",
+ "axes": {"tech": ["si"], "set:c_store": ["4f", "8f", "16f"], "token_period_s": [1e-5]},
+ "chain": {"plan": "$(abs data/sweeps/test.plan)",
+           "model": "$(abs "$models/bytes-5x256-paper-linear")", "calibration": "calibration.txt",
+           "text": "$(abs "$text")", "tokens": 8192, "ctx": 1024, "stride": 512,
+           "adapt_max_iter": 30}}
+EOF
+"$g" sweep "$out/sweep_c_store.json" --out "$out"
+sed 's/^/  /' "$out/table.csv"
 
 echo "== the behavioural model against SPICE: 20 patterns of a 64-cell silicon column"
 "$g" validate --cell "$out/cell_si.h5" --tech si --samples 20 --jobs 2 --out "$out/validate_si"

@@ -17,6 +17,25 @@ int cli_under_mpirun(void)
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
 }
 
+void cli_leave_mpirun(void)
+{
+    extern char **environ;
+    static const char *const prefix[] = {"OMPI_", "PMIX_", "PMI_"};
+    for (size_t i = 0; environ[i];) {
+        int launcher = 0;
+        for (size_t k = 0; k < sizeof prefix / sizeof *prefix; k++)
+            launcher |= !strncmp(environ[i], prefix[k], strlen(prefix[k]));
+        const char *eq = strchr(environ[i], '=');
+        if (!launcher || !eq || eq - environ[i] >= 256) {
+            i++;
+            continue;
+        }
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - environ[i]), environ[i]);
+        unsetenv(name); /* environ[i] is now the next variable */
+    }
+}
+
 void cli_command_line(int argc, char **argv, char *buf, size_t n)
 {
     snprintf(buf, n, "gcsim");

@@ -16,6 +16,10 @@ const char *cli_root(void);
 /* 1 when started by mpirun or srun (their environment says so): MPI_Init is wanted. */
 int cli_under_mpirun(void);
 
+/* Removes the launcher's variables from this process's environment (OMPI_*, PMIX_*, PMI_*),
+ * so that a program it starts is a serial run (a sweep's steps are). */
+void cli_leave_mpirun(void);
+
 /* After a command's option parse returned prc (1: --help, -1: an error in e): prints the
  * usage on stdout, or "gcsim NAME: error (see gcsim NAME --help)" on stderr, and returns the
  * exit status (0 or 2). */

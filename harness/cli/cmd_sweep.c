@@ -47,6 +47,7 @@ static int run_gcsim(void *ctx, char *const argv[], const char *log, int threads
         char n[16];
         snprintf(n, sizeof n, "%d", threads);
         setenv("OMP_NUM_THREADS", n, 1);
+        cli_leave_mpirun(); /* a step is a serial run, also when this sweep is a rank */
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
