@@ -419,7 +419,9 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
     memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
     float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
     for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, in a vectorised loop */
-        float uk = fminf(fmaxf(k[x], 0), range) * scale, uv = fminf(fmaxf(v[x], 0), range) * scale;
+        float uk = k[x] > 0 ? k[x] : 0, uv = v[x] > 0 ? v[x] : 0; /* maxps/minps, not calls */
+        uk = (uk < range ? uk : range) * scale;
+        uv = (uv < range ? uv : range) * scale;
         w->klev[x] = (unsigned char)(int)((uk + big) - big);
         w->vlev[x] = (unsigned char)(int)((uv + big) - big);
     }

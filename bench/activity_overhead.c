@@ -181,7 +181,7 @@ int main(int argc, char **argv)
         attn_plan_free(bc.p);
         cell_model_free(cell);
     }
-    printf("%s\n", bad ? "ABOVE the 5 %% target" : "within the 5 % target");
+    printf("%s\n", bad ? "ABOVE the 5 % target" : "within the 5 % target");
     free(q), free(k), free(v), free(out);
     return 0;
 }
