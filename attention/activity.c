@@ -136,19 +136,21 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
             continue;
         free(w->klev);
         free(w->vlev);
+        free(w->plev);
         free(w->H);
         free(w->phisum);
         free(w->win);
         free(w->acc1);
         w->klev = malloc(TD);
         w->vlev = malloc(TD);
+        w->plev = malloc(TD);
         w->H = malloc((size_t)p->max_T * nl * sizeof *w->H);
         w->phisum = malloc((size_t)p->max_T * sizeof *w->phisum);
         w->win = malloc((size_t)D * nl * sizeof *w->win);
         w->acc1 = malloc((size_t)np * nl * sizeof *w->acc1);
         w->act_levels = nl;
         w->act_pulses = np;
-        if (!w->klev || !w->vlev || !w->H || !w->phisum || !w->win || !w->acc1) {
+        if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->win || !w->acc1) {
             w->act_levels = 0;
             return gc_fail(e, "activity: out of memory for the counting workspaces");
         }

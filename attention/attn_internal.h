@@ -59,6 +59,7 @@ typedef struct {
     double *coord;   /* (2, D) coordinates of one k and v row */
     /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
     unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
+    unsigned char *plev;        /* (max_T, D) pulse levels of q */
     float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
     float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
     int *win;        /* (D, n_level) K levels of the keys in the current row's window */

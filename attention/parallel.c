@@ -418,7 +418,13 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
     memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
     memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
     float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
-    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, in a vectorised loop */
+    float pscale = (float)(np - 1);
+    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_pulse_of, vectorised */
+        float u = w->P[x] > 0 ? w->P[x] : 0;
+        u = (u < 1 ? u : 1) * pscale;
+        w->plev[x] = (unsigned char)(int)((u + big) - big);
+    }
+    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, vectorised */
         float uk = k[x] > 0 ? k[x] : 0, uv = v[x] > 0 ? v[x] : 0; /* maxps/minps, not calls */
         uk = (uk < range ? uk : range) * scale;
         uv = (uv < range ? uv : range) * scale;
@@ -460,7 +466,7 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
                 w->win[d * nl + kout[d]]--;
         }
         for (int d = 0; d < D; d++) {
-            int *restrict acc = w->acc1 + (size_t)attn_pulse_of(w->P[(size_t)i * D + d], np) * nl;
+            int *restrict acc = w->acc1 + (size_t)w->plev[(size_t)i * D + d] * nl;
             const int *restrict wn = w->win + d * nl;
             for (int l = 0; l < nl; l++)
                 acc[l] += wn[l];

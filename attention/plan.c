@@ -205,6 +205,7 @@ void attn_plan_free(attn_plan *p)
         free(w->coord);
         free(w->klev);
         free(w->vlev);
+        free(w->plev);
         free(w->H);
         free(w->phisum);
         free(w->win);
