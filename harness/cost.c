@@ -592,7 +592,8 @@ int cost_plot(const cost_result *r, const char *png, gc_err *e)
     char title[300];
     snprintf(title, sizeof title, "Energy per token per head, %.3g nJ (%.0f %% simulated)",
              r->e_token_head_j * 1e9, 100 * r->simulated_share);
-    gc_plot_style st = {title, "layer (bar 0: mean over layers)", "energy per token per head (nJ)",
+    gc_plot_style st = {title, "bar 0: mean over layers; bar l + 1: layer l",
+                        "energy per token per head (nJ)",
                         0, 0, 0, 1};
     int rc = gc_plot(png, &st, series, ns, e);
     free(xs);
