@@ -35,6 +35,15 @@ struct cell_model {
     cell_curve up_t_of_v, up_v_of_t, lo_t_of_v, lo_v_of_t;
     cell_curve c2p;        /* pulse width (s) vs charge (C) */
     cell_curve readout;    /* signed pulse (s) vs charge (C) */
+
+    /* cost (energy.c): per-operation means (J), tables where the file holds them */
+    int energy_simulated;  /* 1: from SPICE runs (a cell file's /energy), 0: declared */
+    double e_read_full_j, e_write_j, e_c2p_j, e_readout_j, p_idle_w;
+    cell_curve *e_read_rows;      /* (n_p) supply energy per cell and read vs v_store */
+    cell_curve e_c2p, e_readout;  /* J per conversion vs charge (n = 0: none) */
+    double *e_write_tab;          /* (k_levels, k_levels) J, [previous][new]; NULL: none */
+    cell_cost_param *params;      /* n_params, strings owned */
+    int n_params;
 };
 
 /* Allocates a curve of n points (x, y, slopes zeroed). Returns -1 if out of memory. */
@@ -43,6 +52,14 @@ int cell_curve_alloc(cell_curve *c, int n);
 void cell_curve_finish(cell_curve *c);
 void cell_curve_free(cell_curve *c);
 double cell_curve_eval(const cell_curve *c, double x);
+
+/* Reads the optional /energy tables and /cost parameters of an open cell file into m (after
+ * /params, /write and /read are loaded). One-line error naming the file and object. */
+int cell_cost_load(hid_t f, const char *path, cell_model *m, gc_err *e);
+/* Sets a preset's declared energies and parameters (PAPER.md §2). */
+int cell_cost_preset(cell_model *m, gc_err *e);
+/* Frees what the two above allocated. */
+void cell_cost_free(cell_model *m);
 
 /* An empty model with its source name set; NULL if out of memory. */
 cell_model *cell_model_new(const char *source);

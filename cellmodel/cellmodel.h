@@ -102,4 +102,36 @@ void cell_monotone_init(const double *x, const double *y, int n, double *slopes)
 double cell_monotone_eval(const double *x, const double *y, const double *slopes, int n,
                           double xv);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Cost: energy, latency and area (cellmodel/energy.c). SI units: J, W, s, m².
+ *
+ * Energy of one operation, J: from the cell file's SPICE tables (simulated), or its
+ * per-operation means where the file holds no table; presets: the paper's figures (declared).
+ * Preset split of PAPER.md §2's per-token-per-head figures over the operations of one token
+ * and head (window 1024 = 16 sub-tiles of 64 × 64 cells): a cell read is array 2's 700 pJ
+ * over its 65,536 reads (its readout included: the paper gives no split, so readout is 0);
+ * a charge-to-pulse conversion is the rest of array 1's 1120 pJ over its 1024 conversions;
+ * a cell write is part of the DAC figure (0 here; e_dac_conversion_j = 330 pJ over the 128
+ * values written per token and head); idle leakage is not given (0). */
+double cell_read_energy_j(const cell_model *m, double pulse_frac, double v_store); /* one cell, one read */
+double cell_c2p_energy_j(const cell_model *m, double charge_c);     /* one charge-to-pulse conversion, one column */
+double cell_readout_energy_j(const cell_model *m, double charge_c); /* one signed readout, one column */
+double cell_write_energy_j(const cell_model *m, int level_prev, int level_new); /* one cell write */
+double cell_idle_power_w(const cell_model *m);                      /* one idle cell's leakage, W */
+
+/* Everything else the cost needs, by name: phase durations, declared bias powers, DAC,
+ * digital energies per toggle, areas. simulated: 1 = from our SPICE runs, 0 = declared
+ * (source then names the .tech parameter's source, or PAPER.md for a preset).
+ * Names (units): t_write_s, t_max_s, t_c2p_s, t_readout_s, t_write_settle_s,
+ * t_digital_sum_s (s); p_integrator_bias_w, p_comparator_bias_w, p_reference_bias_w (W, one
+ * column's part); e_dac_conversion_j (J per value written), e_toggle_inv_j,
+ * e_toggle_nand2_j, e_toggle_dff_j (J per output toggle), e_digital_overhead_token_head_j
+ * (J per token and head); area_cell_m2, area_column_periphery_m2, area_counter_bit_m2,
+ * area_adder_bit_m2, area_dac_m2 (m²); igzo_stack_layers (1, IGZO only). A cell file holds
+ * those its curves recorded (group /cost); older files give t_write_s and t_max_s only. */
+typedef struct { const char *name, *unit, *source; double value; int simulated; } cell_cost_param;
+int cell_cost_params(const cell_model *m, const cell_cost_param **out);   /* returns the count */
+const cell_cost_param *cell_cost_param_find(const cell_model *m, const char *name); /* NULL if absent */
+int cell_energy_is_simulated(const cell_model *m); /* 1 when the per-operation energies come from SPICE */
+
 #endif

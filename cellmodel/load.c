@@ -10,6 +10,7 @@
  *                  (s, ascending from 0), lower_v (ascending toward v_eq) with lower_t
  *   /c2p           charge (n, C, ascending), pulse (n, s); attrs s_sat_C, t_max_s
  *   /readout       charge (n, C, ascending), pulse_signed (n, s)
+ *   /energy, /cost optional: energy per operation and cost parameters (cellmodel/energy.c)
  * Physical ranges (every number is also finite): vdd_V in (0, 10] V; v_mid_V in [0, vdd];
  * stored voltages and v_eq_V in [-vdd, 2 vdd]; times (t_max_s, t_write_s, pulses) within 1 s and leakage
  * times and tau_tail_s within 1e9 s; charges within 1e-6 C (a read: 1e-9 C), converter full
@@ -371,6 +372,8 @@ int cell_model_load(const char *path, cell_model **out, gc_err *e)
         rc = load_leak(&L, m);
     if (!rc)
         rc = load_converters(&L, m);
+    if (!rc)
+        rc = cell_cost_load(f, path, m, e);
     H5Fclose(f);
     if (rc) {
         cell_model_free(m);

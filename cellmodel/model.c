@@ -30,6 +30,7 @@ void cell_model_free(cell_model *m)
     cell_curve_free(&m->lo_v_of_t);
     cell_curve_free(&m->c2p);
     cell_curve_free(&m->readout);
+    cell_cost_free(m);
     free(m);
 }
 

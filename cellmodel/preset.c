@@ -38,6 +38,10 @@ int cell_model_preset(const char *name, cell_model **out, gc_err *e)
     m->s_sat_c = CELL_PAPER_S_SAT_A * m->t_max_s;
     m->readout_sat_c = CELL_PAPER_READOUT_SAT_A * m->t_max_s;
     m->v_eq_v = m->v_mid_v;
+    if (cell_cost_preset(m, e)) {
+        cell_model_free(m);
+        return -1;
+    }
     *out = m;
     return 0;
 }

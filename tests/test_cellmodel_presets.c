@@ -4,6 +4,7 @@
  * overshoots. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cellmodel.h"
 
@@ -88,6 +89,39 @@ static void presets(void)
     cell_model_free(lin);
 }
 
+/* The presets' declared cost: PAPER.md §2's figures per token and head (1120 pJ array 1 with
+ * charge-to-pulse, 700 pJ array 2, 330 pJ DACs, 4 nJ digital) come back when the per-
+ * operation energies are summed over one token and head (M = 1024, d = 64), to rounding. */
+static void preset_cost(void)
+{
+    cell_model *m;
+    gc_err e;
+    if (cell_model_preset("paper-cubic", &m, &e)) {
+        printf("FAIL: %s\n", e.msg);
+        failures++;
+        return;
+    }
+    double reads = 1024.0 * 64;
+    expect("cost: array 2 = 65536 reads = 700 pJ", reads * cell_read_energy_j(m, 0.3, 0.7),
+           700e-12, 1e-12);
+    expect("cost: array 1 = 65536 reads + 1024 c2p = 1120 pJ",
+           reads * cell_read_energy_j(m, 1, 0.2) + 1024 * cell_c2p_energy_j(m, 1e-13),
+           1120e-12, 1e-12);
+    const cell_cost_param *dac = cell_cost_param_find(m, "e_dac_conversion_j");
+    const cell_cost_param *dig = cell_cost_param_find(m, "e_digital_overhead_token_head_j");
+    expect("cost: DAC 128 conversions = 330 pJ", dac ? 128 * dac->value : 0, 330e-12, 1e-12);
+    expect("cost: digital 4 nJ", dig ? dig->value : 0, 4e-9, 1e-12);
+    expect("cost: declared, not simulated", cell_energy_is_simulated(m) + (dac && dac->simulated),
+           0, 0);
+    expect("cost: unknown name is NULL", cell_cost_param_find(m, "no_such") == NULL, 1, 0);
+    const cell_cost_param *all;
+    int n = cell_cost_params(m, &all), sourced = 1;
+    for (int i = 0; i < n; i++)
+        sourced &= all[i].source && strstr(all[i].source, "PAPER.md") != NULL;
+    expect("cost: every parameter names PAPER.md", sourced && n >= 15, 1, 0);
+    cell_model_free(m);
+}
+
 /* A step-like monotone table: Steffen stays within [y_i, y_{i+1}] on every interval (a
  * natural cubic spline overshoots here). */
 static void monotone(void)
@@ -113,6 +147,7 @@ int main(void)
 {
     constants();
     presets();
+    preset_cost();
     monotone();
     return failures != 0;
 }
