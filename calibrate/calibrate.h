@@ -60,12 +60,39 @@ typedef struct {
 
     /* which groups were filled with PAPER.md defaults (imported files only) */
     int default_write, default_c2p, default_readout, default_leak;
+
+    /* cost (cost.c): energy tables of the sweeps where the file holds them (NULL: none),
+     * the standard cells' figures, and every /params value with its unit and source */
+    double *e_read_supply;     /* (n_p, n_v) J: /read/supply_energy */
+    double *e_c2p_tab, *e_ro_tab; /* (n_c2p), (n_ro) J: /c2p/energy, /readout/energy */
+    double *e_write_pair;      /* (n_w, n_w) J: /write/energy_pair, [previous][new] */
+    double p_idle_w;           /* /energy/idle_power_cell, W; has_idle */
+    int has_idle;
+    double t_settle_lsb_s;     /* slowest /write/t_settle_half_lsb, s; 0: none */
+    int n_stdcell;             /* /stdcell: energy per output toggle and delay, per cell */
+    struct {
+        char name[16];
+        double e_toggle_j, delay_s;
+    } stdcell[8];
+    int n_tech;
+    struct calib_tech_param {
+        char name[48], unit[16], description[400];
+        double value;
+    } *tech;
 } calib_curves;
 
 /* Reads path (format "gcsim-curves"). A missing /write, /c2p, /readout or /leak is an error
  * unless the root attribute source is "import"; then PAPER.md defaults are used. */
 int calib_curves_load(const char *path, calib_curves **out, gc_err *e);
 void calib_curves_free(calib_curves *c);
+
+/* Reads the optional cost data of an open curves file into c (cost.c): a malformed table is a
+ * one-line error naming the file and the dataset. */
+int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e);
+
+/* Writes the cost data into an open cell file: the /energy tables and the /cost group (one
+ * dataset per parameter, attributes units, description with its source, simulated). */
+int calib_cost_write(const calib_curves *c, hid_t f, gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Residuals: n points, RMS and max of |model - measured| in the quantity's unit, and the full

@@ -351,7 +351,8 @@ static int default_leak(reader *R, calib_curves *c)
 
 static int load_all(reader *R, calib_curves *c)
 {
-    if (load_header(R, c) || load_read(R, c) || load_converters(R, c))
+    if (load_header(R, c) || load_read(R, c) || load_converters(R, c) ||
+        calib_cost_load(R->f, R->path, c, R->e))
         return -1;
     if (has(R, "leak")) {
         if (load_leak(R, c))
@@ -406,8 +407,10 @@ void calib_curves_free(calib_curves *c)
         return;
     double *bufs[] = {c->pulse_s, c->v_store, c->charge, c->dc_v,  c->vin,     c->dc_i,
                       c->leak_v,  c->leak_i,  c->v0,     c->t,     c->vt,      c->w_level,
-                      c->w_dac,   c->w_stored, c->c2p_q, c->c2p_p, c->ro_q,    c->ro_p};
+                      c->w_dac,   c->w_stored, c->c2p_q, c->c2p_p, c->ro_q,    c->ro_p,
+                      c->e_read_supply, c->e_c2p_tab, c->e_ro_tab, c->e_write_pair};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
+    free(c->tech);
     free(c);
 }

@@ -75,7 +75,10 @@ static int write_energy(const sweep_ctx *c, hid_t file, gc_err *e)
                          "parts only: the behavioural comparator and op-amp draw none)", e) ||
              gc_h5_write(g, "readout_conversion", 1, &one, &c->readout_energy_j, "J",
                          "supply energy of one signed readout conversion window (transistor "
-                         "parts only)", e);
+                         "parts only)", e) ||
+             gc_h5_write(g, "idle_power_cell", 1, &one, &c->idle_power_w, "W",
+                         "supply power of one idle cell, mean over stored voltages (leak/"
+                         "idle_power)", e);
     H5Gclose(g);
     return rc ? -1 : 0;
 }

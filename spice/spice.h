@@ -19,7 +19,7 @@ typedef struct {
     char name[48];
     double value;
     char unit[16];
-    char description[200];
+    char description[400];
     int has_range;     /* the .tech file declares [min, max] (older files may not) */
     double min, max;   /* valid values, inclusive, in unit */
 } spice_param;

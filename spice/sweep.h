@@ -17,6 +17,7 @@ typedef struct {
     /* values one sweep hands to a later one or to the energy summary */
     double leak_tau_estimate_s;
     double read_energy_j, write_energy_j, c2p_energy_j, readout_energy_j;
+    double idle_power_w;   /* mean over stored voltages, W */
 } sweep_ctx;
 
 typedef struct {

@@ -85,7 +85,8 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
     double vdd = sweep_p(c, "vdd"), tmax = sweep_p(c, "t_max"), tw = window_start(c);
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     double *width = malloc((size_t)n * sizeof *width), e_conv = 0;
-    int oom = !q || !width;
+    double *energy = malloc((size_t)n * sizeof *energy);
+    int oom = !q || !width || !energy;
     for (int i = 0; i < count && !oom; i++) { /* simulation i holds converter i */
         const spice_result *r = &c->res[first + i];
         const double *t = r->vec[0];
@@ -97,14 +98,15 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
         }
         for (size_t s = 0; s < nt; s++) /* supply power; absorbed power is not recovered */
             pw[s] = fmax(0, -vdd * r->vec[1][s]);
-        e_conv += sweep_trapz_window(t, pw, nt, tw, tw + tmax);
+        energy[i] = sweep_trapz_window(t, pw, nt, tw, tw + tmax);
+        e_conv += energy[i];
         free(pw);
         width[i] = sweep_trapz(t, r->vec[2], nt) / vdd;
         if (k->outputs == 2)
             width[i] -= sweep_trapz(t, r->vec[3], nt) / vdd;
     }
     if (oom) {
-        free(q), free(width);
+        free(q), free(width), free(energy);
         return gc_fail(e, "%s: out of memory", k->name);
     }
     e_conv /= n;
@@ -121,6 +123,11 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
                                          : "signed output pulse width (positive minus negative)",
                          e) ||
              gc_h5_attach(g, k->outputs == 1 ? "pulse_width" : "pulse_signed", 1, ax, e) ||
+             gc_h5_write(g, "energy", 1, &d, energy, "J",
+                         "supply energy of the conversion window at this charge (transistor "
+                         "parts and reference currents from vdd; the behavioural comparators "
+                         "draw none: see i_bias_cmp)", e) ||
+             gc_h5_attach(g, "energy", 1, ax, e) ||
              gc_h5_attr_double(g, ".", "s_sat_nominal_C", q_sat(c, k), e) ||
              gc_h5_attr_double(g, ".", "t_max_s", tmax, e) ||
              gc_h5_attr_double(g, ".", "energy_per_conversion_J", e_conv, e);
@@ -128,6 +135,7 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
         H5Gclose(g);
     free(q);
     free(width);
+    free(energy);
     return rc ? -1 : 0;
 }
 

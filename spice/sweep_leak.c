@@ -36,9 +36,11 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
                          "Vbl bl 0 {vdd/2}\n"
                          "X1 sn wbl wwl wwlb rwl rwlb bl vdd gcell\n"
                          ".dc Vi_sn 0 %d 1\n", vdd / (p->leak_dc_n - 1), p->leak_dc_n - 1);
-        const char *vec[] = {"vsn#branch"};
+        /* the node's holding source, then every bias line's (for the idle power) */
+        const char *vec[] = {"vsn#branch",   "vdd#branch",  "vwbl#branch", "vwwl#branch",
+                             "vwwlb#branch", "vrwl#branch", "vrwlb#branch", "vbl#branch"};
         rc = sweep_text_check(&b, "leak_dc", e) ||
-             sweep_add(c, "leak_dc", cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 1, e);
+             sweep_add(c, "leak_dc", cell_only, 1, SWEEP_LEAK_OPTIONS, b.s, vec, 8, e);
         free(b.s);
         return rc ? -1 : 0;
     }
@@ -115,6 +117,21 @@ static int store_dc(sweep_ctx *c, int first, hid_t g, gc_err *e)
     }
     for (int k = 0; k < n; k++) /* the source supplies what the node loses */
         i_leak[k] = -r->vec[0][k];
+    /* idle supply power: every bias line is a buffer from vdd, so the current it delivers
+     * (a source's branch current flows into it: delivered is its negative) is drawn from vdd */
+    double *idle = malloc((size_t)n * sizeof *idle);
+    if (!idle) {
+        free(v), free(i_leak);
+        return gc_fail(e, "leak_dc: out of memory");
+    }
+    c->idle_power_w = 0;
+    for (int k = 0; k < n; k++) {
+        double delivered = 0;
+        for (int s = 1; s < 8; s++)
+            delivered += fmax(0, -r->vec[s][k]);
+        idle[k] = vdd * delivered;
+        c->idle_power_w += idle[k] / n;
+    }
     double v_eq = equilibrium(v, i_leak, n);
     double c_node = PARASITIC_FACTOR * sweep_p(c, "c_store");
     double t_lo = decay_time(v, i_leak, n, c_node, 0, v_eq - v_eq / M_E);
@@ -130,10 +147,17 @@ static int store_dc(sweep_ctx *c, int first, hid_t g, gc_err *e)
          gc_h5_write(g, "i_leak", 1, &nn, i_leak, "A",
                      "current leaving the storage node at the hold bias; C dV/dt = -i_leak", e) ||
          gc_h5_attach(g, "i_leak", 1, axes, e) ||
+         gc_h5_write(g, "idle_power", 1, &nn, idle, "W",
+                     "supply power of one idle cell holding this voltage: vdd times the "
+                     "current its bias lines (vdd, write and read word lines, bit lines) "
+                     "deliver", e) ||
+         gc_h5_attach(g, "idle_power", 1, axes, e) ||
+         gc_h5_attr_double(g, ".", "idle_power_mean_W", c->idle_power_w, e) ||
          gc_h5_attr_double(g, ".", "v_eq_V", v_eq, e) ||
          gc_h5_attr_double(g, ".", "tau_estimate_s", c->leak_tau_estimate_s, e);
     free(v);
     free(i_leak);
+    free(idle);
     return rc ? -1 : 0;
 }
 

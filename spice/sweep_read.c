@@ -68,21 +68,24 @@ static int plan_tran(sweep_ctx *c, int level, gc_err *e)
                          k ? "b" : "", k ? "b" : "", t1 - te / 2, t1 + te / 2,
                          k ? "vdd-v_in" : "v_in", t1 + width - te / 2, k ? "vdd-v_in" : "v_in",
                          t1 + width + te / 2);
+    /* each cell reaches the shared word lines through its own 0 V sources, so the current
+     * each line delivers to each cell is known */
     for (int i = 0; i < p->read_nv; i++) {
         double v = vdd * i / (p->read_nv - 1);
-        sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl rwlb bl%d vdd gcell\n"
-                         "Vbl%d bl%d 0 {vdd/2}\n.ic v(sn%d)=%.10g\n",
-                     i, i, i, i, i, i, v);
+        sweep_printf(&b, "X%d sn%d wbl wwl wwlb rwl%d rwlb%d bl%d vdd gcell\n"
+                         "Vbl%d bl%d 0 {vdd/2}\n.ic v(sn%d)=%.10g\n"
+                         "Vw%d rwl rwl%d 0\nVwb%d rwlb rwlb%d 0\n",
+                     i, i, i, i, i, i, i, i, v, i, i, i, i);
     }
     /* breakpoints resolve the pulse corners; between them a 100 ps step limit keeps the
      * charge within 0.1 % of a 2 ps-limited run */
     sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12), tstop, 100e-12);
     char name[64];
     snprintf(name, sizeof name, "read_tran[level %d]", level);
-    int nvec = p->read_nv + 5;
+    int nvec = 3 * p->read_nv + 5;
     char **vec = malloc((size_t)nvec * sizeof *vec);
     char names[5][32] = {"time", "rwl", "rwlb", "vrwl#branch", "vrwlb#branch"};
-    char (*bl)[32] = malloc((size_t)p->read_nv * sizeof *bl);
+    char (*bl)[32] = malloc((size_t)3 * p->read_nv * sizeof *bl);
     int rc = !vec || !bl ? gc_fail(e, "%s: out of memory", name) : sweep_text_check(&b, name, e);
     if (rc) {
         free(vec), free(bl), free(b.s);
@@ -93,6 +96,11 @@ static int plan_tran(sweep_ctx *c, int level, gc_err *e)
     for (int i = 0; i < p->read_nv; i++) {
         snprintf(bl[i], sizeof bl[i], "vbl%d#branch", i);
         vec[5 + i] = bl[i];
+        /* per cell: current from rwl into the cell, and from rwlb */
+        snprintf(bl[p->read_nv + i], sizeof bl[i], "vw%d#branch", i);
+        snprintf(bl[2 * p->read_nv + i], sizeof bl[i], "vwb%d#branch", i);
+        vec[5 + p->read_nv + i] = bl[p->read_nv + i];
+        vec[5 + 2 * p->read_nv + i] = bl[2 * p->read_nv + i];
     }
     if (level == 0) /* constant sources: no pulse to account */
         vec[3] = vec[4] = names[0];
@@ -114,6 +122,25 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
     for (int l = 0; l < c->plan->read_levels; l++)
         if (plan_tran(c, l, e))
             return -1;
+    return 0;
+}
+
+/* Supply energy of each of nq cells of one read: vdd times the charge delivered to the cell
+ * by its rwl line, its rwlb line and its bit line (a 0 V source's branch current flows from
+ * the line into the cell; the bit-line source's flows from the cell). -1 if out of memory. */
+static int supply_energy(const spice_result *r, int nq, double vdd, double *out)
+{
+    size_t n = r->len[0];
+    double *q = malloc(n * sizeof *q);
+    if (!q)
+        return -1;
+    for (int i = 0; i < nq; i++) {
+        const double *i_bl = r->vec[5 + i], *i_w = r->vec[5 + nq + i], *i_wb = r->vec[5 + 2 * nq + i];
+        for (size_t k = 0; k < n; k++)
+            q[k] = fmax(0, i_w[k]) + fmax(0, i_wb[k]) + fmax(0, -i_bl[k]);
+        out[i] = vdd * sweep_trapz(r->vec[0], q, n);
+    }
+    free(q);
     return 0;
 }
 
@@ -153,13 +180,18 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     double *ax_q = sweep_linspace(0, vdd, nq), *ax_w = sweep_linspace(0, tmax, nl);
     double *charge = malloc((size_t)nl * nq * sizeof *charge);
     double *energy = malloc((size_t)nl * sizeof *energy);
-    int oom = !ax_v || !ax_in || !ax_q || !ax_w || !charge || !energy;
+    double *supply = malloc((size_t)nl * nq * sizeof *supply);
+    int oom = !ax_v || !ax_in || !ax_q || !ax_w || !charge || !energy || !supply;
     for (int l = 0; l < nl && !oom; l++) {
         const spice_result *r = &c->res[first + n_dc + l];
         const double *t = r->vec[0];
         size_t n = r->len[0];
         for (int i = 0; i < nq; i++)
             charge[l * nq + i] = sweep_trapz(t, r->vec[5 + i], n);
+        if (supply_energy(r, nq, vdd, supply + (size_t)l * nq)) {
+            oom = 1;
+            break;
+        }
         double e_drv = 0;
         /* energy drawn by the two word-line drivers: power -v * i when they deliver it;
          * a driver that absorbs power dissipates it rather than recovering it */
@@ -198,10 +230,17 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
                          "energy from the read word-line drivers per cell and read, averaged "
                          "over stored voltages", e) ||
              gc_h5_attach(g, "driver_energy_per_cell", 1, q_axes, e) ||
+             gc_h5_write(g, "supply_energy", 2, q2, supply, "J",
+                         "supply energy of one cell's read: vdd times the charge the read "
+                         "word lines and the bit line deliver to the cell (every line is a "
+                         "buffer from vdd: the integrator holding the bit line sources from vdd "
+                         "what the cell sinks)", e) ||
+             gc_h5_attach(g, "supply_energy", 2, q_axes, e) ||
              gc_h5_attr_double(g, ".", "v_in_V", sweep_p(c, "v_in"), e) ||
              gc_h5_attr_double(g, ".", "t_max_s", tmax, e) ||
              gc_h5_attr_double(g, ".", "v_mid_V", vdd / 2, e);
     free(cur), free(ax_v), free(ax_in), free(ax_q), free(ax_w), free(charge), free(energy);
+    free(supply);
     H5Gclose(g);
     return rc ? -1 : 0;
 }

@@ -19,6 +19,97 @@ static double t_off(const sweep_ctx *c)
     return T_ON + sweep_p(c, "t_edge") + sweep_p(c, "t_write");
 }
 
+/* The word-line pulses of a write, one pair of sources shared by the cells. */
+static void word_lines(sweep_text *b, double te, double toff)
+{
+    for (int k = 0; k < 2; k++)
+        sweep_printf(b, "Vwwl%s wwl%s 0 pwl(0 {%s} %.6e {%s} %.6e {%s} %.6e {%s} %.6e {%s})\n",
+                     k ? "b" : "", k ? "b" : "", k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON,
+                     k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON + te, k ? "vdd-v_wwl_on" : "v_wwl_on",
+                     toff, k ? "vdd-v_wwl_on" : "v_wwl_on", toff + te,
+                     k ? "vdd-v_wwl_off" : "v_wwl_off");
+}
+
+/* Energy per write for every (previous level, new level): levels^2 cells, cell p*n+q starting
+ * at DAC level p's voltage and written to level q, each from its own bit-line driver. */
+static int plan_pairs(sweep_ctx *c, gc_err *e)
+{
+    int n = c->plan->write_levels;
+    double vdd = sweep_p(c, "vdd"), te = sweep_p(c, "t_edge"), toff = t_off(c);
+    double tret = toff + te + 0.2e-9, tstop = toff + te + T_TAIL;
+    sweep_text b = {0};
+    sweep_printf(&b, "Vdd vdd 0 {vdd}\nVrwl rwl 0 {vdd/2}\nVrwlb rwlb 0 {vdd/2}\n"
+                     "Vbl bl 0 {vdd/2}\n");
+    word_lines(&b, te, toff);
+    for (int i = 0; i < n * n; i++) {
+        double v0 = vdd * (i / n) / (n - 1), v = vdd * (i % n) / (n - 1);
+        sweep_printf(&b, "Vwbl%d wbl%d 0 pwl(0 {vdd/2} %.6e {vdd/2} %.6e %.10g %.6e %.10g "
+                         "%.6e {vdd/2})\n"
+                         "X%d sn%d wbl%d wwl wwlb rwl rwlb bl vdd gcell\n.ic v(sn%d)=%.10g\n",
+                     i, i, T_DAC, T_DAC + te, v, tret, v, tret + te, i, i, i, i, v0);
+    }
+    sweep_printf(&b, ".tran %.4e %.6e\n", fmin(te / 5, 10e-12), tstop);
+    int nvec = 5 + 2 * n * n;
+    const char **vec = malloc((size_t)nvec * sizeof *vec);
+    char (*names)[24] = malloc((size_t)nvec * sizeof *names);
+    int rc = !vec || !names ? gc_fail(e, "write_pairs: out of memory")
+                            : sweep_text_check(&b, "write_pairs", e);
+    if (rc == 0) {
+        const char *fixed[] = {"time", "wwl", "wwlb", "vwwl#branch", "vwwlb#branch"};
+        for (int k = 0; k < 5; k++)
+            vec[k] = fixed[k];
+        for (int i = 0; i < n * n; i++) {
+            snprintf(names[2 * i], 24, "wbl%d", i);
+            snprintf(names[2 * i + 1], 24, "vwbl%d#branch", i);
+            vec[5 + 2 * i] = names[2 * i];
+            vec[6 + 2 * i] = names[2 * i + 1];
+        }
+        rc = sweep_add(c, "write_pairs", cell_only, 1, SWEEP_OPTIONS, b.s, vec, nvec, e);
+    }
+    free(vec);
+    free(names);
+    free(b.s);
+    return rc;
+}
+
+/* Energy of each (previous, new) write: the cell's bit-line driver plus a 1/levels^2 share of
+ * the word-line drivers, each counted as power it delivers (-v i > 0). */
+static int store_pairs(sweep_ctx *c, int job, hid_t file, gc_err *e)
+{
+    int n = c->plan->write_levels;
+    const spice_result *r = &c->res[job];
+    const double *t = r->vec[0];
+    size_t nt = r->len[0];
+    double *pw = malloc(nt * sizeof *pw), *energy = malloc((size_t)n * n * sizeof *energy);
+    if (!pw || !energy) {
+        free(pw), free(energy);
+        return gc_fail(e, "write_pairs: out of memory");
+    }
+    for (size_t k = 0; k < nt; k++)
+        pw[k] = fmax(0, -r->vec[1][k] * r->vec[3][k]) + fmax(0, -r->vec[2][k] * r->vec[4][k]);
+    double e_wl = sweep_trapz(t, pw, nt) / (n * n);
+    for (int i = 0; i < n * n; i++) {
+        const double *wbl = r->vec[5 + 2 * i], *iw = r->vec[6 + 2 * i];
+        for (size_t k = 0; k < nt; k++)
+            pw[k] = fmax(0, -wbl[k] * iw[k]);
+        energy[i] = sweep_trapz(t, pw, nt) + e_wl;
+    }
+    free(pw);
+    hid_t g = gc_h5_group(file, "write", e);
+    size_t d[2] = {(size_t)n, (size_t)n};
+    const char *ax[] = {"level", "level"};
+    int rc = g < 0 ||
+             gc_h5_write(g, "energy_pair", 2, d, energy, "J",
+                         "energy per write from the previous level (row; the node starts at "
+                         "that level's DAC voltage) to the new level (column): bit-line driver "
+                         "plus a 1/levels^2 share of the word-line drivers", e) ||
+             gc_h5_attach(g, "energy_pair", 2, ax, e);
+    if (g >= 0)
+        H5Gclose(g);
+    free(energy);
+    return rc ? -1 : 0;
+}
+
 static int plan(sweep_ctx *c, int phase, gc_err *e)
 {
     (void)phase;
@@ -28,12 +119,7 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
     sweep_text b = {0};
     sweep_printf(&b, "Vdd vdd 0 {vdd}\nVrwl rwl 0 {vdd/2}\nVrwlb rwlb 0 {vdd/2}\n"
                      "Vbl bl 0 {vdd/2}\n");
-    for (int k = 0; k < 2; k++)
-        sweep_printf(&b, "Vwwl%s wwl%s 0 pwl(0 {%s} %.6e {%s} %.6e {%s} %.6e {%s} %.6e {%s})\n",
-                     k ? "b" : "", k ? "b" : "", k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON,
-                     k ? "vdd-v_wwl_off" : "v_wwl_off", T_ON + te, k ? "vdd-v_wwl_on" : "v_wwl_on",
-                     toff, k ? "vdd-v_wwl_on" : "v_wwl_on", toff + te,
-                     k ? "vdd-v_wwl_off" : "v_wwl_off");
+    word_lines(&b, te, toff);
     for (int i = 0; i < n; i++) {
         double v = vdd * i / (n - 1);
         sweep_printf(&b, "Vwbl%d wbl%d 0 pwl(0 {vdd/2} %.6e {vdd/2} %.6e %.10g %.6e %.10g "
@@ -64,7 +150,7 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
     free(vec);
     free(names);
     free(b.s);
-    return rc;
+    return rc || plan_pairs(c, e) ? -1 : 0;
 }
 
 static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_err *e)
@@ -78,10 +164,11 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     double *level = sweep_linspace(0, n - 1, n), *v_dac = sweep_linspace(0, vdd, n);
     double *stored = malloc((size_t)n * sizeof *stored), *before = malloc((size_t)n * sizeof *before);
     double *settle = malloc((size_t)n * sizeof *settle), *energy = malloc((size_t)n * sizeof *energy);
+    double *settle_lsb = malloc((size_t)n * sizeof *settle_lsb);
     double *pw = malloc(nt * sizeof *pw);
-    if (!level || !v_dac || !stored || !before || !settle || !energy || !pw) {
+    if (!level || !v_dac || !stored || !before || !settle || !energy || !pw || !settle_lsb) {
         free(level), free(v_dac), free(stored), free(before), free(settle), free(energy);
-        free(pw);
+        free(pw), free(settle_lsb);
         return gc_fail(e, "write: out of memory");
     }
     /* drivers deliver -v * i; power they absorb is dissipated, not recovered */
@@ -98,6 +185,13 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
             if (t[k] >= T_ON && fabs(sn[k] - before[i]) > 0.01 * vdd)
                 last_out = t[k];
         settle[i] = last_out - T_ON;
+        /* the same to half a DAC step, the accuracy a write needs */
+        double half_lsb = 0.5 * vdd / (n - 1);
+        last_out = T_ON;
+        for (size_t k = 0; k < nt && t[k] <= toff; k++)
+            if (t[k] >= T_ON && fabs(sn[k] - before[i]) > half_lsb)
+                last_out = t[k];
+        settle_lsb[i] = last_out - T_ON;
         for (size_t k = 0; k < nt; k++)
             pw[k] = fmax(0, -wbl[k] * iw[k]);
         energy[i] = sweep_trapz(t, pw, nt) + e_wl;
@@ -116,6 +210,11 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
              gc_h5_write(g, "t_settle", 1, &d, settle, "s",
                          "time from word-line rise until the node stays within 1 % of vdd of "
                          "its final on-state value (start at the opposite rail)", e) ||
+             gc_h5_write(g, "t_settle_half_lsb", 1, &d, settle_lsb, "s",
+                         "time from word-line rise until the node stays within half a DAC step "
+                         "(vdd / (levels - 1) / 2) of its final on-state value (start at the "
+                         "opposite rail)", e) ||
+             gc_h5_attach(g, "t_settle_half_lsb", 1, ax, e) ||
              gc_h5_write(g, "energy", 1, &d, energy, "J",
                          "energy per write: bit-line driver plus a 1/levels share of the "
                          "word-line drivers", e) ||
@@ -126,7 +225,8 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
     if (g >= 0)
         H5Gclose(g);
     free(level), free(v_dac), free(stored), free(before), free(settle), free(energy);
-    return rc ? -1 : 0;
+    free(settle_lsb);
+    return rc || store_pairs(c, first + 1, file, e) ? -1 : 0;
 }
 
 const sweep_def sweep_write = {"write", 1, plan, store};
