@@ -255,9 +255,30 @@ static int put_areas(const calib_curves *c, hid_t g, gc_err *e)
                : 0;
 }
 
+/* The digital sum over the tiles of a head: a tree of ripple-carry adders, log2(16) = 4
+ * levels for the paper's 16 sub-tiles (PAPER.md §2) on signed 6-bit counter outputs (32
+ * levels and a sign); level L adds (5 + L)-bit numbers, each bit one carry stage of two NAND2
+ * delays (carry = NAND(NAND(a, b), NAND(c, a xor b))). */
+#define SUM_TILE_LEVELS 4
+#define SUM_INPUT_BITS 6
+
 /* Standard cells: energy per output toggle and delay, simulated. */
 static int put_stdcells(const calib_curves *c, hid_t g, gc_err *e)
 {
+    for (int i = 0; i < c->n_stdcell; i++) {
+        if (strcmp(c->stdcell[i].name, "nand2"))
+            continue;
+        double stage = 2 * c->stdcell[i].delay_s;
+        int bits = 0;
+        for (int l = 1; l <= SUM_TILE_LEVELS; l++)
+            bits += SUM_INPUT_BITS + l - 1;
+        if (put(g, "t_carry_stage_s", "s", "simulated: one ripple-carry stage, two NAND2 delays "
+                "(fan-out 4, /stdcell/nand2)", stage, 1, e) ||
+            put(g, "t_digital_sum_s", "s", "simulated: sum of 16 tile outputs (PAPER.md 2) by a "
+                "tree of 4 ripple-carry adder levels on signed 6-bit inputs, 6+7+8+9 = 30 carry "
+                "stages of t_carry_stage_s", bits * stage, 1, e))
+            return -1;
+    }
     for (int i = 0; i < c->n_stdcell; i++) {
         char name[64], src[200];
         snprintf(name, sizeof name, "e_toggle_%s_j", c->stdcell[i].name);

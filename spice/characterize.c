@@ -9,8 +9,8 @@
 
 #include "sweep.h"
 
-static const sweep_def *const sweeps[] = {&sweep_read, &sweep_leak, &sweep_write, &sweep_c2p,
-                                          &sweep_readout};
+static const sweep_def *const sweeps[] = {&sweep_read,    &sweep_leak,   &sweep_write,
+                                          &sweep_c2p,     &sweep_readout, &sweep_stdcell};
 #define N_SWEEPS (int)(sizeof sweeps / sizeof sweeps[0])
 
 static int write_params(const spice_tech *t, hid_t file, gc_err *e)
@@ -109,9 +109,10 @@ static int write_provenance(const spice_tech *t, const spice_char_opts *o, const
                  hex);
     }
     rc = rc || gc_h5_attr_str(file, ".", "model_cards_sha256", buf, e);
-    const char *templates[] = {t->cell, "integrator.sub", "c2p.sub", "readout.sub"};
+    const char *templates[] = {t->cell, "integrator.sub", "c2p.sub", "readout.sub",
+                               "stdcells.sub"};
     buf[0] = '\0';
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc == 0; i++) {
         char path[4096 + 300];
         snprintf(path, sizeof path, "%s/%s", t->netlist_dir, templates[i]);
         if (gc_sha256_file(path, hex, e))

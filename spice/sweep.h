@@ -27,7 +27,8 @@ typedef struct {
     int (*store)(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_err *e);
 } sweep_def;
 
-extern const sweep_def sweep_read, sweep_leak, sweep_write, sweep_c2p, sweep_readout;
+extern const sweep_def sweep_read, sweep_leak, sweep_write, sweep_c2p, sweep_readout,
+    sweep_stdcell;
 
 /* Adds a job whose netlist is built from templates and body; vectors are ngspice names. */
 int sweep_add(sweep_ctx *c, const char *name, const char *const *templates, int n_templates,

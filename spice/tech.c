@@ -15,6 +15,7 @@ static const char *const required[] = {
     "vdd", "temp", "c_store", "v_in", "t_max", "v_wwl_on", "v_wwl_off", "t_write", "t_edge",
     "c_bl", "c_int", "a_ol", "r_out", "i_ramp", "i_ramp_out", "v_cmp", "v_hys", "r_dly",
     "c_dly", "r_latch", "c_latch", "i_gate0", "v_gate", "w_mir", "w_mirp", "l_mir", "w_sw", "w_swp", "l_sw",
+    "w_logic_n", "w_logic_p", "l_logic", "l_diff", "c_wire_logic",
 };
 
 int spice_parse_number(const char *s, double *out)
