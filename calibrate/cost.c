@@ -335,7 +335,7 @@ int calib_cost_write(const calib_curves *c, hid_t f, gc_err *e)
     int rc = (c->e_read_supply &&
               gc_h5_write(g, "read_supply", 2, d_read, c->e_read_supply, "J",
                           "supply energy of one cell's read per (pulse_frac, v_store) of /read: "
-                          "vdd times the charge its word lines and bit line deliver "
+                          "vdd times the charge its read word lines deliver "
                           "(simulated, curves /read/supply_energy)", e)) ||
              (c->e_c2p_tab &&
               (gc_h5_write(g, "c2p_charge", 1, &n_c2p, c->c2p_q, "C", "integrated charge", e) ||

@@ -38,6 +38,9 @@ typedef struct {
     double *q_spice, *q_model, *p_spice, *p_model, *q_integ;
     spice_array_meas *meas;
     int retries;                /* simulations started again after their worker died */
+    /* per pattern, J: SPICE supply energy of the read and the conversion, and the model's
+     * (validate_energy) */
+    double *e_spice_read, *e_spice_conv, *e_model_read, *e_model_conv;
 } val_data;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -53,8 +56,13 @@ static int data_alloc(val_data *d, int n_pat, int rows, int cols)
     d->q_spice = calloc(p, sizeof(double)), d->q_model = calloc(p, sizeof(double));
     d->p_spice = calloc(p, sizeof(double)), d->p_model = calloc(p, sizeof(double));
     d->q_integ = calloc(p, sizeof(double)), d->meas = calloc(p, sizeof *d->meas);
+    d->e_spice_read = calloc((size_t)n_pat, sizeof(double));
+    d->e_spice_conv = calloc((size_t)n_pat, sizeof(double));
+    d->e_model_read = calloc((size_t)n_pat, sizeof(double));
+    d->e_model_conv = calloc((size_t)n_pat, sizeof(double));
     return d->level && d->age && d->pulse && d->v_store && d->frac && d->q_spice &&
-                   d->q_model && d->p_spice && d->p_model && d->q_integ && d->meas
+                   d->q_model && d->p_spice && d->p_model && d->q_integ && d->meas &&
+                   d->e_spice_read && d->e_spice_conv && d->e_model_read && d->e_model_conv
                ? 0
                : -1;
 }
@@ -64,6 +72,7 @@ static void data_free(val_data *d)
     free(d->level), free(d->age), free(d->pulse), free(d->v_store), free(d->frac);
     free(d->q_spice), free(d->q_model), free(d->p_spice), free(d->p_model), free(d->q_integ);
     free(d->meas);
+    free(d->e_spice_read), free(d->e_spice_conv), free(d->e_model_read), free(d->e_model_conv);
 }
 
 /* Stored voltage of a cell: the written level's voltage, decayed over its age. */
@@ -145,7 +154,7 @@ static double cell_full_scale_c(const cell_model *m)
 
 /* One array netlist per pattern, all fetching the same vectors. */
 static int make_jobs(const spice_tech *t, val_data *d, spice_job *jobs, const char **vectors,
-                     gc_err *e)
+                     int n_vectors, gc_err *e)
 {
     for (int k = 0; k < d->n_pat; k++) {
         snprintf(jobs[k].name, sizeof jobs[k].name, "%s[pattern %d]",
@@ -154,7 +163,7 @@ static int make_jobs(const spice_tech *t, val_data *d, spice_job *jobs, const ch
         jobs[k].netlist = spice_array_netlist(t, jobs[k].name, d->rows, d->cols,
                                               d->v_store + off * d->cols, d->frac + off, e);
         jobs[k].vectors = vectors;
-        jobs[k].n_vectors = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
+        jobs[k].n_vectors = n_vectors;
         if (!jobs[k].netlist)
             return -1;
     }
@@ -175,6 +184,9 @@ static int measure(const spice_tech *t, const spice_result *res, val_data *d, do
             d->q_spice[i] = d->meas[i].charge_c, d->p_spice[i] = d->meas[i].pulse_s;
             d->q_integ[i] = d->meas[i].integrator_charge_c;
         }
+        if (spice_array_energy(t, &res[k], 1 + SPICE_ARRAY_NVEC_COL * d->cols, d->rows,
+                               &d->e_spice_read[k], &d->e_spice_conv[k], e))
+            return gc_wrap(e, "%s", "pattern energy");
         *sim_s += res[k].seconds;
         d->retries += res[k].attempts - 1;
     }
@@ -187,9 +199,15 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
     spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
     spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
     const char **vectors = spice_array_vectors(d->rows, d->cols);
-    int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols;
-    int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
-    rc = rc || make_jobs(t, d, jobs, vectors, e);
+    const char **supply = spice_array_energy_vectors(d->rows);
+    int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols, n_all = n_vec + 1 + 2 * d->rows;
+    const char **all = malloc((size_t)n_all * sizeof *all);
+    int rc = jobs && res && vectors && supply && all ? 0 : gc_fail(e, "out of memory");
+    if (!rc) { /* the columns' vectors, then the supplies' (validate_energy) */
+        memcpy(all, vectors, (size_t)n_vec * sizeof *all);
+        memcpy(all + n_vec, supply, (size_t)(n_all - n_vec) * sizeof *all);
+    }
+    rc = rc || make_jobs(t, d, jobs, all, n_all, e);
     spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress,
                          .retries = o->retries};
     double t0 = gc_now();
@@ -199,11 +217,34 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
     for (int k = 0; jobs && res && k < d->n_pat; k++) {
         free((char *)jobs[k].netlist);
         if (res[k].vec)
-            spice_result_free(&res[k], n_vec);
+            spice_result_free(&res[k], n_all);
     }
     spice_array_vectors_free(vectors, d->cols);
+    spice_array_energy_vectors_free(supply, d->rows);
+    free(all);
     free(jobs), free(res);
     return rc;
+}
+
+/* The model's energy of each pattern, J: every cell's read (cell_read_energy_j at its pulse
+ * and stored voltage) and every column's charge-to-pulse conversion (cell_c2p_energy_j at
+ * the model's charge), as the cost accounting sums them. */
+static void validate_energy(const cell_model *m, val_data *d, double token_period_s)
+{
+    double inv = 1.0 / (cell_q_levels(m) - 1);
+    for (int k = 0; k < d->n_pat; k++) {
+        double read = 0, conv = 0;
+        for (int r = 0; r < d->rows; r++) {
+            size_t row = (size_t)k * d->rows + r, i0 = row * d->cols;
+            for (int c = 0; c < d->cols; c++)
+                read += cell_read_energy_j(m, d->pulse[row] * inv,
+                                           aged_v(m, d->level[i0 + c], d->age[i0 + c],
+                                                  token_period_s));
+        }
+        for (int c = 0; c < d->cols; c++)
+            conv += cell_c2p_energy_j(m, d->q_model[(size_t)k * d->cols + c]);
+        d->e_model_read[k] = read, d->e_model_conv[k] = conv;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -232,7 +273,24 @@ typedef struct {
     int repeats, clipped;
     double bl_dev_max_v;
     val_err q, q_unclipped, p, integ; /* charge (C), pulse (s), integrator vs sense (C) */
+    val_err energy, energy_read;      /* per pattern, % of the SPICE energy */
 } val_summary;
+
+/* RMS and worst |model - SPICE| / SPICE in %, over patterns (total, and the reads alone). */
+static void energy_errors(const val_data *d, val_summary *s)
+{
+    s->energy = s->energy_read = (val_err){0, 0};
+    for (int k = 0; k < d->n_pat; k++) {
+        double sp = d->e_spice_read[k] + d->e_spice_conv[k];
+        double x = 100 * (d->e_model_read[k] + d->e_model_conv[k] - sp) / sp;
+        double y = 100 * (d->e_model_read[k] - d->e_spice_read[k]) / d->e_spice_read[k];
+        s->energy.rms += x * x, s->energy.max = fmax(s->energy.max, fabs(x));
+        s->energy_read.rms += y * y, s->energy_read.max = fmax(s->energy_read.max, fabs(y));
+    }
+    s->energy.rms = sqrt(s->energy.rms / d->n_pat);
+    s->energy_read.rms = sqrt(s->energy_read.rms / d->n_pat);
+}
+
 
 static int summarize(const cell_model *m, const val_data *d, val_summary *s)
 {
@@ -252,6 +310,7 @@ static int summarize(const cell_model *m, const val_data *d, val_summary *s)
     s->q_unclipped = err_of(d->q_spice, d->q_model, n, clip);
     s->p = err_of(d->p_spice, d->p_model, n, NULL);
     s->integ = err_of(d->q_integ, d->q_spice, n, NULL);
+    energy_errors(d, s);
     free(clip);
     return 0;
 }
@@ -379,6 +438,27 @@ static void add_patterns(cJSON *root, const val_data *d)
     add_array(pp, "model_pulse_s", d->p_model, n, 1);
 }
 
+static void add_energy(cJSON *root, const val_data *d, const val_summary *s, const cell_model *m)
+{
+    cJSON_AddNumberToObject(root, "energy_rms_pct", s->energy.rms);
+    cJSON_AddNumberToObject(root, "energy_max_pct", s->energy.max);
+    cJSON_AddNumberToObject(root, "energy_read_rms_pct", s->energy_read.rms);
+    cJSON_AddNumberToObject(root, "energy_read_max_pct", s->energy_read.max);
+    cJSON_AddBoolToObject(root, "energy_model_simulated", cell_energy_is_simulated(m));
+    cJSON_AddStringToObject(root, "energy_note",
+                            "per pattern, 100 (model - SPICE) / SPICE of the analog energy: the "
+                            "reads (vdd x the charge every word-line driver delivers before the "
+                            "conversion window, wires included; model: cell_read_energy_j per "
+                            "cell) plus the conversions (the supply within the window; model: "
+                            "cell_c2p_energy_j per column). The integrator's and comparators' "
+                            "bias is declared, not simulated, and not part of either side");
+    cJSON *pp = cJSON_GetObjectItem(root, "patterns");
+    add_array(pp, "spice_read_energy_J", d->e_spice_read, d->n_pat, 1);
+    add_array(pp, "spice_conversion_energy_J", d->e_spice_conv, d->n_pat, 1);
+    add_array(pp, "model_read_energy_J", d->e_model_read, d->n_pat, 1);
+    add_array(pp, "model_conversion_energy_J", d->e_model_conv, d->n_pat, 1);
+}
+
 static cJSON *report(const validate_opts *o, const attn_config *analog, const spice_tech *t,
                      const val_data *d, const val_summary *s, const char *cmdline)
 {
@@ -403,6 +483,7 @@ static cJSON *report(const validate_opts *o, const attn_config *analog, const sp
     add_integrity(root, d, s);
     add_timing(root, d, s);
     add_patterns(root, d);
+    add_energy(root, d, s, m);
     return root;
 }
 
@@ -436,6 +517,8 @@ static void fill_result(const val_data *d, const val_summary *s, validate_result
         .clipped_columns = s->clipped,
         .spice_s_per_pattern = s->sim_s / d->n_pat,
         .model_s_per_pattern = s->model_s,
+        .energy_rms_pct = s->energy.rms,
+        .energy_max_pct = s->energy.max,
     };
 }
 
@@ -462,6 +545,7 @@ int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opt
     }
     if (!rc) {
         s.model_s = model_run(m, &d, period_s, &s.repeats);
+        validate_energy(m, &d, period_s);
         rc = summarize(m, &d, &s) ? gc_fail(e, "out of memory") : 0;
     }
     if (!rc) {

@@ -64,6 +64,8 @@ typedef struct {
     int clipped_columns;        /* columns whose integrator reached a rail */
     double spice_s_per_pattern; /* simulation seconds per pattern (one worker process each) */
     double model_s_per_pattern; /* model seconds per pattern */
+    double energy_rms_pct;      /* pattern energy (reads and conversions), model vs SPICE, % */
+    double energy_max_pct;
 } validate_result;
 
 /* Loads o->tech (under o->root) and o->analog's cell and runs validate_run_on. command_line is

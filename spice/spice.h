@@ -186,4 +186,14 @@ typedef struct {
 int spice_array_measure(const spice_tech *t, const spice_result *r, int col,
                         spice_array_meas *out, gc_err *e);
 
+/* Supply energy of an array job (array_energy.c): the extra vectors to fetch (the supply's,
+ * then each row's two word-line drivers': 1 + 2 n_rows; malloc'd, NULL if out of memory),
+ * and from them, starting at vector index first: read_j, vdd times the charge the word-line
+ * drivers deliver before the conversion window, and conv_j, the supply's energy within it
+ * (all columns' converters). The sweeps measure the cost tables the same way. */
+const char **spice_array_energy_vectors(int n_rows);
+void spice_array_energy_vectors_free(const char **vectors, int n_rows);
+int spice_array_energy(const spice_tech *t, const spice_result *r, int first, int n_rows,
+                       double *read_j, double *conv_j, gc_err *e);
+
 #endif

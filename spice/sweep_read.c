@@ -125,9 +125,11 @@ static int plan(sweep_ctx *c, int phase, gc_err *e)
     return 0;
 }
 
-/* Supply energy of each of nq cells of one read: vdd times the charge delivered to the cell
- * by its rwl line, its rwlb line and its bit line (a 0 V source's branch current flows from
- * the line into the cell; the bit-line source's flows from the cell). -1 if out of memory. */
+/* Supply energy of each of nq cells of one read: vdd times the charge its rwl and rwlb lines
+ * deliver to it (each line a buffer from vdd; a 0 V source's branch current flows from the
+ * line into the cell). The bit line is held by the integrator, whose class-A output stage
+ * draws its bias whatever the cells do: that is the declared p_integrator_bias_w, not this.
+ * -1 if out of memory. */
 static int supply_energy(const spice_result *r, int nq, double vdd, double *out)
 {
     size_t n = r->len[0];
@@ -135,9 +137,9 @@ static int supply_energy(const spice_result *r, int nq, double vdd, double *out)
     if (!q)
         return -1;
     for (int i = 0; i < nq; i++) {
-        const double *i_bl = r->vec[5 + i], *i_w = r->vec[5 + nq + i], *i_wb = r->vec[5 + 2 * nq + i];
+        const double *i_w = r->vec[5 + nq + i], *i_wb = r->vec[5 + 2 * nq + i];
         for (size_t k = 0; k < n; k++)
-            q[k] = fmax(0, i_w[k]) + fmax(0, i_wb[k]) + fmax(0, -i_bl[k]);
+            q[k] = fmax(0, i_w[k]) + fmax(0, i_wb[k]);
         out[i] = vdd * sweep_trapz(r->vec[0], q, n);
     }
     free(q);
@@ -231,10 +233,10 @@ static int store(sweep_ctx *c, int phase, int first, int count, hid_t file, gc_e
                          "over stored voltages", e) ||
              gc_h5_attach(g, "driver_energy_per_cell", 1, q_axes, e) ||
              gc_h5_write(g, "supply_energy", 2, q2, supply, "J",
-                         "supply energy of one cell's read: vdd times the charge the read "
-                         "word lines and the bit line deliver to the cell (every line is a "
-                         "buffer from vdd: the integrator holding the bit line sources from vdd "
-                         "what the cell sinks)", e) ||
+                         "supply energy of one cell's read: vdd times the charge its read "
+                         "word lines deliver to it (each a buffer from vdd; the integrator "
+                         "holding the bit line is a class-A stage whose bias is declared, "
+                         "i_bias_int)", e) ||
              gc_h5_attach(g, "supply_energy", 2, q_axes, e) ||
              gc_h5_attr_double(g, ".", "v_in_V", sweep_p(c, "v_in"), e) ||
              gc_h5_attr_double(g, ".", "t_max_s", tmax, e) ||

@@ -137,5 +137,7 @@ int cmd_validate(int argc, char **argv)
            o.rows, o.cols, o.samples, r.charge_rms_pct_fs, r.charge_max_pct_fs,
            r.pulse_rms_pct_tmax, r.clipped_columns, r.spice_s_per_pattern,
            r.model_s_per_pattern, r.spice_s_per_pattern / r.model_s_per_pattern);
+    printf("energy (reads and conversions): model vs SPICE RMS %.3g %% (max %.3g %%)\n",
+           r.energy_rms_pct, r.energy_max_pct);
     return cli_exit_status(0);
 }
