@@ -123,12 +123,19 @@ double cell_idle_power_w(const cell_model *m);                      /* one idle 
  * digital energies per toggle, areas. simulated: 1 = from our SPICE runs, 0 = declared
  * (source then names the .tech parameter's source, or PAPER.md for a preset).
  * Names (units): t_write_s, t_max_s, t_c2p_s, t_readout_s, t_write_settle_s,
- * t_digital_sum_s (s); p_integrator_bias_w, p_comparator_bias_w, p_reference_bias_w (W, one
- * column's part); e_dac_conversion_j (J per value written), e_toggle_inv_j,
- * e_toggle_nand2_j, e_toggle_dff_j (J per output toggle), e_digital_overhead_token_head_j
- * (J per token and head); area_cell_m2, area_column_periphery_m2, area_counter_bit_m2,
- * area_adder_bit_m2, area_dac_m2 (m²); igzo_stack_layers (1, IGZO only). A cell file holds
- * those its curves recorded (group /cost); older files give t_write_s and t_max_s only. */
+ * t_digital_sum_s (the sum over the paper's 16 tiles), t_carry_stage_s (one ripple-carry bit),
+ * t_delay_inv_s, t_delay_nand2_s, t_delay_dff_s (s); p_integrator_bias_w (one column's
+ * integrator), p_comparator_bias_w (one comparator: c2p has one per column, the signed
+ * readout two), p_reference_bias_w (one column's share of the mid-rail reference) (W, drawn
+ * while the column reads or converts); e_dac_conversion_j (J per value written),
+ * e_toggle_inv_j, e_toggle_nand2_j (J per output toggle), e_toggle_dff_j (J per clock cycle in
+ * which the output toggles, a counter bit), e_digital_overhead_token_head_j (J per token and
+ * head); area_cell_m2 (one cell, one layer), area_column_periphery_m2 (integrator and
+ * converter of one column), area_counter_bit_m2, area_adder_bit_m2, area_dac_m2 (one
+ * column's DAC) (m²); igzo_stack_layers (1, IGZO only). A cell file holds those its curves
+ * recorded (group /cost); older files give t_write_s, t_max_s, t_c2p_s and t_readout_s only
+ * (the last two: one T_max window). A cell read's energy counts its word lines only; the
+ * integrator holding the bit line is a class-A stage whose bias is p_integrator_bias_w. */
 typedef struct { const char *name, *unit, *source; double value; int simulated; } cell_cost_param;
 int cell_cost_params(const cell_model *m, const cell_cost_param **out);   /* returns the count */
 const cell_cost_param *cell_cost_param_find(const cell_model *m, const char *name); /* NULL if absent */

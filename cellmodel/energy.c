@@ -282,8 +282,7 @@ static int load_energy(reader *R, cell_model *m)
         double *t = NULL;
         if (read_values(R, "energy/read_supply", (size_t)m->n_p * m->n_v, -COST_MAX_J,
                         COST_MAX_J, "J", &t))
-            return gc_wrap(R->e, "(shape (%d, %d) = /read's pulse_frac x v_store)", m->n_p,
-                           m->n_v);
+            return -1; /* (n_p, n_v): /read's pulse_frac x v_store */
         m->e_read_rows = calloc((size_t)m->n_p, sizeof *m->e_read_rows);
         int oom = !m->e_read_rows;
         for (int i = 0; !oom && i < m->n_p; i++) {
@@ -305,9 +304,8 @@ static int load_energy(reader *R, cell_model *m)
         return -1;
     if (exists(R, "energy/write_energy") &&
         read_values(R, "energy/write_energy", (size_t)m->k_levels * m->k_levels, -COST_MAX_J,
-                    COST_MAX_J, "J", &m->e_write_tab))
-        return gc_wrap(R->e, "(shape (%d, %d) = previous x new level)", m->k_levels,
-                       m->k_levels);
+                    COST_MAX_J, "J", &m->e_write_tab)) /* (k, k): previous x new level */
+        return -1;
     if (exists(R, "energy/idle_power_cell") &&
         read_scalar(R, "energy/idle_power_cell", -COST_MAX_W, COST_MAX_W, "W", &m->p_idle_w))
         return -1;
