@@ -69,6 +69,7 @@ typedef struct {
     double p_idle_w;           /* /energy/idle_power_cell, W; has_idle */
     int has_idle;
     double t_settle_lsb_s;     /* slowest /write/t_settle_half_lsb, s; 0: none */
+    double t_integ_settle_s;   /* slowest /c2p/t_settle and /readout/t_settle, s; 0: none */
     int n_stdcell;             /* /stdcell: energy per output toggle and delay, per cell */
     struct {
         char name[16];

@@ -138,7 +138,7 @@ static int load_stdcells(reader *R, calib_curves *c)
 int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e)
 {
     reader R = {f, path, e};
-    double *settle = NULL, *idle = NULL;
+    double *settle = NULL, *idle = NULL, *s_c2p = NULL, *s_ro = NULL;
     int rc = optional(&R, "read/supply_energy", (size_t)c->n_p * c->n_v, -COST_MAX_J,
                       COST_MAX_J, "J", &c->e_read_supply) ||
              (c->c2p_q && optional(&R, "c2p/energy", (size_t)c->n_c2p, -COST_MAX_J, COST_MAX_J,
@@ -150,6 +150,8 @@ int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e)
              (c->w_level && optional(&R, "write/t_settle_half_lsb", (size_t)c->n_w, 0, 1, "s",
                                      &settle)) ||
              optional(&R, "energy/idle_power_cell", 1, 0, COST_MAX_W, "W", &idle) ||
+             (c->c2p_q && optional(&R, "c2p/t_settle", (size_t)c->n_c2p, 0, 1, "s", &s_c2p)) ||
+             (c->ro_q && optional(&R, "readout/t_settle", (size_t)c->n_ro, 0, 1, "s", &s_ro)) ||
              load_stdcells(&R, c) || load_tech(&R, c);
     if (settle)
         for (int i = 0; i < c->n_w; i++)
@@ -158,8 +160,14 @@ int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e)
         c->p_idle_w = idle[0];
         c->has_idle = 1;
     }
+    for (int i = 0; s_c2p && i < c->n_c2p; i++)
+        c->t_integ_settle_s = fmax(c->t_integ_settle_s, s_c2p[i]);
+    for (int i = 0; s_ro && i < c->n_ro; i++)
+        c->t_integ_settle_s = fmax(c->t_integ_settle_s, s_ro[i]);
     free(settle);
     free(idle);
+    free(s_c2p);
+    free(s_ro);
     return rc ? -1 : 0;
 }
 
@@ -219,6 +227,18 @@ static int put_times(const calib_curves *c, hid_t g, gc_err *e)
     if (spice && c->ro_p &&
         put(g, "t_readout_s", "s", "simulated: the longest signed readout pulse of the readout "
             "sweep (the saturated conversion)", max_abs(c->ro_p, c->n_ro), 1, e))
+        return -1;
+    if (c->t_integ_settle_s > 0 &&
+        (put(g, "t_integrator_settle_s", "s", "simulated: slowest integrator settling to half "
+             "an input LSB after the input ends, c2p and readout sweeps (t_settle)",
+             c->t_integ_settle_s, 1, e) ||
+         put(g, "t_q_phase_s", "s", "simulated: the Q pulse phase, the technology's full pulse "
+             "t_max plus the integrator's settling t_integrator_settle_s",
+             c->t_max_s + c->t_integ_settle_s, 1, e) ||
+         (spice && c->c2p_p &&
+          put(g, "t_phi_phase_s", "s", "simulated: the phi pulse phase, the longest "
+              "charge-to-pulse output t_c2p_s plus the integrator's settling",
+              max_abs(c->c2p_p, c->n_c2p) + c->t_integ_settle_s, 1, e))))
         return -1;
     if (c->t_settle_lsb_s > 0 &&
         put(g, "t_write_settle_s", "s", "simulated: slowest write (from the opposite rail) "

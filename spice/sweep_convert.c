@@ -11,6 +11,7 @@
 
 #define T_IN 0.2e-9    /* input charge starts */
 #define T_GAP 0.5e-9   /* between the end of integration and the conversion window */
+#define SETTLE_LEVELS 16 /* input levels for the settling criterion (PAPER.md §2: 4 bit) */
 
 typedef struct {
     const char *name;      /* sweep and group name */
@@ -65,13 +66,16 @@ static int plan_conv(sweep_ctx *c, const converter *k, gc_err *e)
         sweep_printf(&b, k->inst, i, i, i, i, i);
         sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12),
                      tw + tmax + te + 0.5e-9, 50e-12);
-        char outs[2][24], name[64];
+        char outs[3][24], name[64];
         snprintf(outs[0], sizeof outs[0], k->outputs == 1 ? "out%d" : "outp%d", i);
         snprintf(outs[1], sizeof outs[1], "outn%d", i);
-        const char *vec[] = {"time", "vdd#branch", outs[0], outs[1]};
+        snprintf(outs[2], sizeof outs[2], "vo%d", i);
+        /* the integrator output comes last: after out (c2p) or outp, outn (readout) */
+        const char *vec[] = {"time", "vdd#branch", outs[0], k->outputs == 1 ? outs[2] : outs[1],
+                             outs[2]};
         snprintf(name, sizeof name, "%s[q %d]", k->name, i);
         rc = sweep_text_check(&b, name, e) ||
-             sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, 2 + k->outputs, e);
+             sweep_add(c, name, templates, 2, SWEEP_OPTIONS, b.s, vec, 3 + k->outputs, e);
         free(b.s);
     }
     free(q);
@@ -86,7 +90,11 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
     double *q = sweep_linspace(k->lo * q_sat(c, k), k->hi * q_sat(c, k), n);
     double *width = malloc((size_t)n * sizeof *width), e_conv = 0;
     double *energy = malloc((size_t)n * sizeof *energy);
-    int oom = !q || !width || !energy;
+    double *settle = malloc((size_t)n * sizeof *settle);
+    int oom = !q || !width || !energy || !settle;
+    /* half an input LSB (PAPER.md §2: 4-bit inputs, 16 levels up to saturation) on c_int */
+    double half_lsb_v = 0.5 * q_sat(c, k) / SETTLE_LEVELS / sweep_p(c, "c_int");
+    double t_in_end = T_IN + tmax + sweep_p(c, "t_edge");
     for (int i = 0; i < count && !oom; i++) { /* simulation i holds converter i */
         const spice_result *r = &c->res[first + i];
         const double *t = r->vec[0];
@@ -99,6 +107,14 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
         for (size_t s = 0; s < nt; s++) /* supply power; absorbed power is not recovered */
             pw[s] = fmax(0, -vdd * r->vec[1][s]);
         energy[i] = sweep_trapz_window(t, pw, nt, tw, tw + tmax);
+        /* integrator settling: from the end of the input until vo stays within half an LSB
+         * of its value at the window */
+        const double *vo = r->vec[2 + k->outputs];
+        double v_end = sweep_interp(t, vo, nt, tw), last = t_in_end;
+        for (size_t s = 0; s < nt && t[s] <= tw; s++)
+            if (t[s] >= t_in_end && fabs(vo[s] - v_end) > half_lsb_v)
+                last = t[s];
+        settle[i] = last - t_in_end;
         e_conv += energy[i];
         free(pw);
         width[i] = sweep_trapz(t, r->vec[2], nt) / vdd;
@@ -106,7 +122,7 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
             width[i] -= sweep_trapz(t, r->vec[3], nt) / vdd;
     }
     if (oom) {
-        free(q), free(width), free(energy);
+        free(q), free(width), free(energy), free(settle);
         return gc_fail(e, "%s: out of memory", k->name);
     }
     e_conv /= n;
@@ -128,6 +144,11 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
                          "parts and reference currents from vdd; the behavioural comparators "
                          "draw none: see i_bias_cmp)", e) ||
              gc_h5_attach(g, "energy", 1, ax, e) ||
+             gc_h5_write(g, "t_settle", 1, &d, settle, "s",
+                         "integrator settling: from the end of the input charge until the "
+                         "integrator output stays within half an input LSB (s_sat / 16 / 2 on "
+                         "c_int) of its value at the conversion window", e) ||
+             gc_h5_attach(g, "t_settle", 1, ax, e) ||
              gc_h5_attr_double(g, ".", "s_sat_nominal_C", q_sat(c, k), e) ||
              gc_h5_attr_double(g, ".", "t_max_s", tmax, e) ||
              gc_h5_attr_double(g, ".", "energy_per_conversion_J", e_conv, e);
@@ -136,6 +157,7 @@ static int store_conv(sweep_ctx *c, const converter *k, int first, int count, hi
     free(q);
     free(width);
     free(energy);
+    free(settle);
     return rc ? -1 : 0;
 }
 
