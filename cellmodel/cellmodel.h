@@ -140,5 +140,9 @@ typedef struct { const char *name, *unit, *source; double value; int simulated; 
 int cell_cost_params(const cell_model *m, const cell_cost_param **out);   /* returns the count */
 const cell_cost_param *cell_cost_param_find(const cell_model *m, const char *name); /* NULL if absent */
 int cell_energy_is_simulated(const cell_model *m); /* 1 when the per-operation energies come from SPICE */
+/* 0 when the model holds no per-operation energies at all (a cell file without /energy, e.g.
+ * fitted from imported curves): the five energy functions then return 0, which means unknown,
+ * not free. 1 for presets and cell files with /energy. */
+int cell_has_energy(const cell_model *m);
 
 #endif
