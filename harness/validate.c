@@ -276,21 +276,25 @@ typedef struct {
     val_err energy, energy_read;      /* per pattern, % of the SPICE energy */
 } val_summary;
 
-/* RMS and worst |model - SPICE| / SPICE in %, over patterns (total, and the reads alone). */
+/* RMS and worst |model - SPICE| / SPICE in %, over patterns (total, and the reads alone of
+ * the patterns that read at all: a pattern of zero-width pulses has no read energy). */
 static void energy_errors(const val_data *d, val_summary *s)
 {
     s->energy = s->energy_read = (val_err){0, 0};
+    int n_read = 0;
     for (int k = 0; k < d->n_pat; k++) {
         double sp = d->e_spice_read[k] + d->e_spice_conv[k];
-        double x = 100 * (d->e_model_read[k] + d->e_model_conv[k] - sp) / sp;
-        double y = 100 * (d->e_model_read[k] - d->e_spice_read[k]) / d->e_spice_read[k];
+        double x = sp > 0 ? 100 * (d->e_model_read[k] + d->e_model_conv[k] - sp) / sp : 0;
         s->energy.rms += x * x, s->energy.max = fmax(s->energy.max, fabs(x));
+        if (!(d->e_spice_read[k] > 0))
+            continue;
+        double y = 100 * (d->e_model_read[k] - d->e_spice_read[k]) / d->e_spice_read[k];
         s->energy_read.rms += y * y, s->energy_read.max = fmax(s->energy_read.max, fabs(y));
+        n_read++;
     }
     s->energy.rms = sqrt(s->energy.rms / d->n_pat);
-    s->energy_read.rms = sqrt(s->energy_read.rms / d->n_pat);
+    s->energy_read.rms = n_read ? sqrt(s->energy_read.rms / n_read) : 0;
 }
-
 
 static int summarize(const cell_model *m, const val_data *d, val_summary *s)
 {
