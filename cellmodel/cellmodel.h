@@ -130,7 +130,8 @@ double cell_idle_power_w(const cell_model *m);                      /* one idle 
  * while the column reads or converts); e_dac_conversion_j (J per value written),
  * e_toggle_inv_j, e_toggle_nand2_j (J per output toggle), e_toggle_dff_j (J per clock cycle in
  * which the output toggles, a counter bit), e_digital_overhead_token_head_j (J per token and
- * head); area_cell_m2 (one cell, one layer), area_column_periphery_m2 (integrator and
+ * head), e_wordline_cell_j (J per cell pitch of a read word-line pair per nonzero pulse: the
+ * wire, beside the cell's own read energy); area_cell_m2 (one cell, one layer), area_column_periphery_m2 (integrator and
  * converter of one column), area_counter_bit_m2, area_adder_bit_m2, area_dac_m2 (one
  * column's DAC) (m²); igzo_stack_layers (1, IGZO only). A cell file holds those its curves
  * recorded (group /cost); older files give t_write_s, t_max_s, t_c2p_s and t_readout_s only

@@ -227,15 +227,19 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
 }
 
 /* The model's energy of each pattern, J: every cell's read (cell_read_energy_j at its pulse
- * and stored voltage) and every column's charge-to-pulse conversion (cell_c2p_energy_j at
- * the model's charge), as the cost accounting sums them. */
+ * and stored voltage, plus its pitch of the word-line wire, e_wordline_cell_j, where the
+ * row pulses) and every column's charge-to-pulse conversion (cell_c2p_energy_j at the model's
+ * charge), as the cost accounting sums them. */
 static void validate_energy(const cell_model *m, val_data *d, double token_period_s)
 {
     double inv = 1.0 / (cell_q_levels(m) - 1);
+    const cell_cost_param *wire = cell_cost_param_find(m, "e_wordline_cell_j");
     for (int k = 0; k < d->n_pat; k++) {
         double read = 0, conv = 0;
         for (int r = 0; r < d->rows; r++) {
             size_t row = (size_t)k * d->rows + r, i0 = row * d->cols;
+            if (wire && d->pulse[row] > 0)
+                read += d->cols * wire->value;
             for (int c = 0; c < d->cols; c++)
                 read += cell_read_energy_j(m, d->pulse[row] * inv,
                                            aged_v(m, d->level[i0 + c], d->age[i0 + c],
@@ -453,7 +457,8 @@ static void add_energy(cJSON *root, const val_data *d, const val_summary *s, con
                             "per pattern, 100 (model - SPICE) / SPICE of the analog energy: the "
                             "reads (vdd x the charge every word-line driver delivers before the "
                             "conversion window, wires included; model: cell_read_energy_j per "
-                            "cell) plus the conversions (the supply within the window; model: "
+                            "cell and e_wordline_cell_j per cell of a pulsed row) plus the "
+                            "conversions (the supply within the window; model: "
                             "cell_c2p_energy_j per column). The integrator's and comparators' "
                             "bias is declared, not simulated, and not part of either side");
     cJSON *pp = cJSON_GetObjectItem(root, "patterns");

@@ -125,6 +125,11 @@ def params(cell, curves):
                     desc not in source:
                 fail(f"{name}: {value} (simulated {sim}, source '{source}') is not the "
                      f"declared {tech} = {want} with its source")
+        # the word-line wire per cell pitch and pulse: 2 vdd c_wl_seg (v_in - vdd/2)
+        want = 2 * vdd * f["params/c_wl_seg"][0] * (f["params/v_in"][0] - vdd / 2)
+        if abs(got["e_wordline_cell_j"][0] - want) > REL * want:
+            fail(f"e_wordline_cell_j {got['e_wordline_cell_j'][0]} is not 2 vdd c_wl_seg "
+                 f"(v_in - vdd/2) = {want}")
     for name, (value, sim, unit, source) in got.items():
         if not source or not unit:
             fail(f"{name} has no unit or source")
