@@ -316,6 +316,22 @@ static int put_stdcells(const calib_curves *c, hid_t g, gc_err *e)
     return 0;
 }
 
+/* The read word lines' wire per cell pitch: a pulse moves rwl from vdd/2 up to v_in and rwlb
+ * down to vdd - v_in; each line's buffer draws c_wl_seg (v_in - vdd/2) from vdd once (rwl on
+ * the way up, rwlb on the way back), so a pulse costs 2 vdd c_wl_seg (v_in - vdd/2). */
+static int put_wordline(const calib_curves *c, hid_t g, gc_err *e)
+{
+    const struct calib_tech_param *cw = tech(c, "c_wl_seg");
+    if (!cw)
+        return 0;
+    char src[600];
+    snprintf(src, sizeof src, "declared: 2 vdd c_wl_seg (v_in - vdd/2), the read word-line "
+             "pair's wire per cell pitch charged once per read pulse of nonzero width; c_wl_seg: "
+             "%s", cw->description);
+    return put(g, "e_wordline_cell_j", "J", src,
+               2 * c->vdd_v * cw->value * fabs(c->v_in_v - c->vdd_v / 2), 0, e);
+}
+
 static int write_params(const calib_curves *c, hid_t f, gc_err *e)
 {
     hid_t g = gc_h5_group(f, "cost", e);
@@ -333,7 +349,7 @@ static int write_params(const calib_curves *c, hid_t f, gc_err *e)
              put_tech(c, g, "e_digital_overhead_token_head_j", "J", "e_digital_overhead", 0,
                       e) ||
              put_tech(c, g, "t_digital_sum_s", "s", "t_digital_sum", 0, e) ||
-             put_stdcells(c, g, e) || put_areas(c, g, e);
+             put_wordline(c, g, e) || put_stdcells(c, g, e) || put_areas(c, g, e);
     H5Gclose(g);
     return rc ? -1 : 0;
 }

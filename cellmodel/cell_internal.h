@@ -38,6 +38,7 @@ struct cell_model {
 
     /* cost (energy.c): per-operation means (J), tables where the file holds them */
     int energy_simulated;  /* 1: from SPICE runs (a cell file's /energy), 0: declared */
+    int has_energy;        /* 0: no energies known (a cell file without /energy) */
     double e_read_full_j, e_write_j, e_c2p_j, e_readout_j, p_idle_w;
     cell_curve *e_read_rows;      /* (n_p) supply energy per cell and read vs v_store */
     cell_curve e_c2p, e_readout;  /* J per conversion vs charge (n = 0: none) */

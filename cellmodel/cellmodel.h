@@ -130,7 +130,8 @@ double cell_idle_power_w(const cell_model *m);                      /* one idle 
  * while the column reads or converts); e_dac_conversion_j (J per value written),
  * e_toggle_inv_j, e_toggle_nand2_j (J per output toggle), e_toggle_dff_j (J per clock cycle in
  * which the output toggles, a counter bit), e_digital_overhead_token_head_j (J per token and
- * head); area_cell_m2 (one cell, one layer), area_column_periphery_m2 (integrator and
+ * head), e_wordline_cell_j (J per cell pitch of a read word-line pair per nonzero pulse: the
+ * wire, beside the cell's own read energy); area_cell_m2 (one cell, one layer), area_column_periphery_m2 (integrator and
  * converter of one column), area_counter_bit_m2, area_adder_bit_m2, area_dac_m2 (one
  * column's DAC) (m²); igzo_stack_layers (1, IGZO only). A cell file holds those its curves
  * recorded (group /cost); older files give t_write_s, t_max_s, t_c2p_s and t_readout_s only
@@ -140,5 +141,9 @@ typedef struct { const char *name, *unit, *source; double value; int simulated; 
 int cell_cost_params(const cell_model *m, const cell_cost_param **out);   /* returns the count */
 const cell_cost_param *cell_cost_param_find(const cell_model *m, const char *name); /* NULL if absent */
 int cell_energy_is_simulated(const cell_model *m); /* 1 when the per-operation energies come from SPICE */
+/* 0 when the model holds no per-operation energies at all (a cell file without /energy, e.g.
+ * fitted from imported curves): the five energy functions then return 0, which means unknown,
+ * not free. 1 for presets and cell files with /energy. */
+int cell_has_energy(const cell_model *m);
 
 #endif

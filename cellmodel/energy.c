@@ -70,6 +70,8 @@ double cell_idle_power_w(const cell_model *m) { return m->p_idle_w; }
 
 int cell_energy_is_simulated(const cell_model *m) { return m->energy_simulated; }
 
+int cell_has_energy(const cell_model *m) { return m->has_energy; }
+
 int cell_cost_params(const cell_model *m, const cell_cost_param **out)
 {
     *out = m->params;
@@ -144,6 +146,7 @@ int cell_cost_preset(cell_model *m, gc_err *e)
 {
     double reads = (double)PAPER_WINDOW * PAPER_HEAD_DIM; /* per array, per token and head */
     m->energy_simulated = 0;
+    m->has_energy = 1;
     m->e_read_full_j = PAPER_E_ARRAY2_J / reads;
     m->e_c2p_j = (PAPER_E_ARRAY1_J - reads * m->e_read_full_j) / PAPER_WINDOW;
     m->e_readout_j = 0;
@@ -277,7 +280,7 @@ static int load_energy(reader *R, cell_model *m)
         read_scalar(R, "energy/readout_conversion", -COST_MAX_J, COST_MAX_J, "J",
                     &m->e_readout_j))
         return -1;
-    m->energy_simulated = 1;
+    m->energy_simulated = m->has_energy = 1;
     if (exists(R, "energy/read_supply")) {
         double *t = NULL;
         if (read_values(R, "energy/read_supply", (size_t)m->n_p * m->n_v, -COST_MAX_J,

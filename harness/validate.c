@@ -227,15 +227,19 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
 }
 
 /* The model's energy of each pattern, J: every cell's read (cell_read_energy_j at its pulse
- * and stored voltage) and every column's charge-to-pulse conversion (cell_c2p_energy_j at
- * the model's charge), as the cost accounting sums them. */
+ * and stored voltage, plus its pitch of the word-line wire, e_wordline_cell_j, where the
+ * row pulses) and every column's charge-to-pulse conversion (cell_c2p_energy_j at the model's
+ * charge), as the cost accounting sums them. */
 static void validate_energy(const cell_model *m, val_data *d, double token_period_s)
 {
     double inv = 1.0 / (cell_q_levels(m) - 1);
+    const cell_cost_param *wire = cell_cost_param_find(m, "e_wordline_cell_j");
     for (int k = 0; k < d->n_pat; k++) {
         double read = 0, conv = 0;
         for (int r = 0; r < d->rows; r++) {
             size_t row = (size_t)k * d->rows + r, i0 = row * d->cols;
+            if (wire && d->pulse[row] > 0)
+                read += d->cols * wire->value;
             for (int c = 0; c < d->cols; c++)
                 read += cell_read_energy_j(m, d->pulse[row] * inv,
                                            aged_v(m, d->level[i0 + c], d->age[i0 + c],
@@ -276,21 +280,25 @@ typedef struct {
     val_err energy, energy_read;      /* per pattern, % of the SPICE energy */
 } val_summary;
 
-/* RMS and worst |model - SPICE| / SPICE in %, over patterns (total, and the reads alone). */
+/* RMS and worst |model - SPICE| / SPICE in %, over patterns (total, and the reads alone of
+ * the patterns that read at all: a pattern of zero-width pulses has no read energy). */
 static void energy_errors(const val_data *d, val_summary *s)
 {
     s->energy = s->energy_read = (val_err){0, 0};
+    int n_read = 0;
     for (int k = 0; k < d->n_pat; k++) {
         double sp = d->e_spice_read[k] + d->e_spice_conv[k];
-        double x = 100 * (d->e_model_read[k] + d->e_model_conv[k] - sp) / sp;
-        double y = 100 * (d->e_model_read[k] - d->e_spice_read[k]) / d->e_spice_read[k];
+        double x = sp > 0 ? 100 * (d->e_model_read[k] + d->e_model_conv[k] - sp) / sp : 0;
         s->energy.rms += x * x, s->energy.max = fmax(s->energy.max, fabs(x));
+        if (!(d->e_spice_read[k] > 0))
+            continue;
+        double y = 100 * (d->e_model_read[k] - d->e_spice_read[k]) / d->e_spice_read[k];
         s->energy_read.rms += y * y, s->energy_read.max = fmax(s->energy_read.max, fabs(y));
+        n_read++;
     }
     s->energy.rms = sqrt(s->energy.rms / d->n_pat);
-    s->energy_read.rms = sqrt(s->energy_read.rms / d->n_pat);
+    s->energy_read.rms = n_read ? sqrt(s->energy_read.rms / n_read) : 0;
 }
-
 
 static int summarize(const cell_model *m, const val_data *d, val_summary *s)
 {
@@ -449,7 +457,8 @@ static void add_energy(cJSON *root, const val_data *d, const val_summary *s, con
                             "per pattern, 100 (model - SPICE) / SPICE of the analog energy: the "
                             "reads (vdd x the charge every word-line driver delivers before the "
                             "conversion window, wires included; model: cell_read_energy_j per "
-                            "cell) plus the conversions (the supply within the window; model: "
+                            "cell and e_wordline_cell_j per cell of a pulsed row) plus the "
+                            "conversions (the supply within the window; model: "
                             "cell_c2p_energy_j per column). The integrator's and comparators' "
                             "bias is declared, not simulated, and not part of either side");
     cJSON *pp = cJSON_GetObjectItem(root, "patterns");

@@ -1,5 +1,6 @@
 /* Answers queries on a cell model's cost side, one per line on stdin, for the tests:
  *   read PULSE_FRAC V_STORE | c2p CHARGE | readout CHARGE | write PREV NEW | idle | simulated
+ *   | has_energy
  *   | params (every parameter: name, value, simulated, unit, source; tab-separated)
  * Prints one line per query (numbers with 17 digits). Argument: a cell.h5 or a preset name.
  * A model that fails to load prints the loader's one-line error and exits with status 1. */
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
             printf("%.17g\n", cell_idle_power_w(m));
         else if (!strcmp(what, "simulated"))
             printf("%d\n", cell_energy_is_simulated(m));
+        else if (!strcmp(what, "has_energy"))
+            printf("%d\n", cell_has_energy(m));
         else if (!strcmp(what, "params")) {
             const cell_cost_param *p;
             int np = cell_cost_params(m, &p);

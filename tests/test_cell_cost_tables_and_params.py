@@ -8,6 +8,7 @@ Characterizes silicon on the coarse test plan, fits a cell, then checks:
   energy per (pulse level, stored voltage), charge-to-pulse and readout energy per charge,
   write energy per (previous, new) level, the idle power; and halfway between two pulse
   levels the read energy is the mean of the two rows (linear in the pulse, as the charge);
+  a cell file without /energy says it holds no energies (and its energies are 0);
 - the tables themselves are physical: a read's energy grows with the pulse at every stored
   voltage, writing up costs more than writing down from the same level;
 - every parameter the cost accounting looks up is present; a declared one equals its
@@ -94,8 +95,14 @@ def tables(cell):
                                               en["readout_energy"][()].mean() * 1e12,
                                               w.min() * 1e15, w.max() * 1e15,
                                               en["idle_power_cell"][0] * 1e12))
-    if numbers(cell, ["simulated"])[0] != 1:
+    if list(numbers(cell, ["simulated", "has_energy"])) != [1, 1]:
         fail("a cell fitted from SPICE curves does not say its energies are simulated")
+    bare = cell.replace(".h5", "_bare.h5")
+    shutil.copy(cell, bare)
+    with h5py.File(bare, "a") as f:
+        del f["energy"]
+    if list(numbers(bare, ["has_energy", "simulated", "read 1 0.9"])) != [0, 0, 0]:
+        fail("a cell file without /energy does not say it holds no energies")
 
 
 def params(cell, curves):
@@ -118,6 +125,11 @@ def params(cell, curves):
                     desc not in source:
                 fail(f"{name}: {value} (simulated {sim}, source '{source}') is not the "
                      f"declared {tech} = {want} with its source")
+        # the word-line wire per cell pitch and pulse: 2 vdd c_wl_seg (v_in - vdd/2)
+        want = 2 * vdd * f["params/c_wl_seg"][0] * (f["params/v_in"][0] - vdd / 2)
+        if abs(got["e_wordline_cell_j"][0] - want) > REL * want:
+            fail(f"e_wordline_cell_j {got['e_wordline_cell_j'][0]} is not 2 vdd c_wl_seg "
+                 f"(v_in - vdd/2) = {want}")
     for name, (value, sim, unit, source) in got.items():
         if not source or not unit:
             fail(f"{name} has no unit or source")

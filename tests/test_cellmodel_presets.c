@@ -113,6 +113,7 @@ static void preset_cost(void)
     expect("cost: digital 4 nJ", dig ? dig->value : 0, 4e-9, 1e-12);
     expect("cost: declared, not simulated", cell_energy_is_simulated(m) + (dac && dac->simulated),
            0, 0);
+    expect("cost: a preset holds energies", cell_has_energy(m), 1, 0);
     expect("cost: unknown name is NULL", cell_cost_param_find(m, "no_such") == NULL, 1, 0);
     const cell_cost_param *all;
     int n = cell_cost_params(m, &all), sourced = 1;
