@@ -111,6 +111,7 @@ void attn_activity_get(attn_activity *a, int layer, int head, attn_activity_coun
     out->readouts = a->sum[ATTN_ACT_READOUTS];
     out->readout_pos_lsb = a->sum[ATTN_ACT_READOUT_POS];
     out->readout_neg_lsb = a->sum[ATTN_ACT_READOUT_NEG];
+    out->read2_pulsed = a->sum[ATTN_ACT_READ2_PULSED];
     out->read1 = a->sum + off_read1(a);
     out->read2 = a->sum + off_read2(a);
     out->writes = a->sum + off_writes(a);
@@ -139,6 +140,7 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         free(w->plev);
         free(w->H);
         free(w->phisum);
+        free(w->pulsed);
         free(w->win);
         free(w->acc1);
         w->klev = malloc(TD);
@@ -146,11 +148,12 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         w->plev = malloc(TD);
         w->H = malloc((size_t)p->max_T * nl * sizeof *w->H);
         w->phisum = malloc((size_t)p->max_T * sizeof *w->phisum);
+        w->pulsed = malloc((size_t)p->max_T * sizeof *w->pulsed);
         w->win = malloc((size_t)D * nl * sizeof *w->win);
         w->acc1 = malloc((size_t)np * nl * sizeof *w->acc1);
         w->act_levels = nl;
         w->act_pulses = np;
-        if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->win || !w->acc1) {
+        if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->pulsed || !w->win || !w->acc1) {
             w->act_levels = 0;
             return gc_fail(e, "activity: out of memory for the counting workspaces");
         }

@@ -263,6 +263,7 @@ int attn_reference_forward(const attn_config *cfg, const float *q, const float *
  *                             and the full pulse T_max (row 1: Σ phi);
  *   c2p_count, c2p_phi        charge-to-pulse conversions (one per visible query-key pair)
  *                             and the sum of their output pulses as fractions of T_max;
+ *   read2_pulsed              array-2 cell reads with a pulse (phi > 0);
  *   readouts, readout_pos_lsb, readout_neg_lsb
  *                             signed readouts (one per column per tile read) and the sums of
  *                             their positive and negative counter values in counter steps;
@@ -287,7 +288,7 @@ typedef struct {
 
 typedef struct {
     double tokens, tile_reads, adder_bits, c2p_count, c2p_phi, readouts, readout_pos_lsb,
-        readout_neg_lsb;
+        readout_neg_lsb, read2_pulsed;
     const double *read1, *read2, *writes;
 } attn_activity_counts;
 

@@ -14,7 +14,7 @@ typedef struct {
 
 enum { ATTN_ACT_TOKENS, ATTN_ACT_TILE_READS, ATTN_ACT_ADDER_BITS, ATTN_ACT_C2P_COUNT,
        ATTN_ACT_C2P_PHI, ATTN_ACT_READOUTS, ATTN_ACT_READOUT_POS, ATTN_ACT_READOUT_NEG,
-       ATTN_ACT_N_SCALARS };
+       ATTN_ACT_READ2_PULSED, ATTN_ACT_N_SCALARS };
 
 /* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
  * x on the plan's pulse grid (linear in between, exact for the cell's own tables);
@@ -62,6 +62,7 @@ typedef struct {
     unsigned char *plev;        /* (max_T, D) pulse levels of q */
     float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
     float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
+    int *pulsed;     /* (max_T) per key: the queries that read it with phi > 0 */
     int *win;        /* (D, n_level) K levels of the keys in the current row's window */
     int *acc1;       /* (n_pulse, n_level) the head's array-1 reads */
     int act_levels, act_pulses; /* sizes they were made for */

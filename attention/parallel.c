@@ -255,8 +255,11 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
         w->rowc[u] = (float)rowc;
         if (p->act) { /* array-2 reads: the pulses summed per key */
             float *restrict ps = w->phisum + jt0;
-            for (int x = lo; x <= hi; x++)
+            int *restrict pn = w->pulsed + jt0;
+            for (int x = lo; x <= hi; x++) {
                 ps[x] += ph[x];
+                pn[x] += ph[x] > 0;
+            }
         }
     }
     return K;
@@ -416,6 +419,7 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
     attn_act_slot *s = &w->slot;
     memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
     memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
+    memset(w->pulsed, 0, (size_t)T * sizeof *w->pulsed);
     memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
     float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
     float pscale = (float)(np - 1);
@@ -488,7 +492,7 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
 static void count_end(const attn_plan *p, attn_work *w, int T)
 {
     int nl = p->act->g.n_level;
-    double *r2 = w->slot.read2, phi_total = 0;
+    double *r2 = w->slot.read2, phi_total = 0, pulsed = 0;
     for (int j = 0; j < T; j++) {
         double reads = (j + p->M < T ? j + p->M : T) - j, f = w->phisum[j];
         const float *H = w->H + (size_t)j * nl;
@@ -497,8 +501,10 @@ static void count_end(const attn_plan *p, attn_work *w, int T)
             r2[nl + l] += f * H[l];
         }
         phi_total += f;
+        pulsed += w->pulsed[j];
     }
     w->slot.scalars[ATTN_ACT_C2P_PHI] += phi_total;
+    w->slot.scalars[ATTN_ACT_READ2_PULSED] += pulsed * p->D;
 }
 
 /* q, k, v, out are (T,D) of head b; S_h, phi_h (T,T) or NULL. */

@@ -176,6 +176,7 @@ static void ref_count_row(ref_ctx *r, const float *q, const float *k, const floa
             int vl = attn_act_level(a, v[j * D + d]);
             sl->read2[vl] += 1 - f;
             sl->read2[nl + vl] += f;
+            sl->scalars[ATTN_ACT_READ2_PULSED] += f > 0;
         }
         sl->scalars[ATTN_ACT_C2P_COUNT] += 1;
         sl->scalars[ATTN_ACT_C2P_PHI] += f;

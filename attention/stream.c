@@ -265,13 +265,14 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
             r1[l] += win[d * nl + l];
     }
     double r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
-    double phi_total = 0;
+    double phi_total = 0, pulsed = 0;
     for (long j = lo; j <= s->pos; j++) {
         const float *restrict H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
         float f = phi[j - lo];
         for (int l = 0; l < nl; l++)
             r2[l] += (double)f * H[l];
         phi_total += f;
+        pulsed += f > 0;
     }
     const float *winH = s->winH + (size_t)b * nl;
     for (int l = 0; l < nl; l++) {
@@ -285,6 +286,7 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
     slot->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
     slot->scalars[ATTN_ACT_C2P_COUNT] += (double)(s->pos - lo + 1);
     slot->scalars[ATTN_ACT_C2P_PHI] += phi_total;
+    slot->scalars[ATTN_ACT_READ2_PULSED] += pulsed * D;
 }
 
 static void stream_softmax_head(const attn_stream *s, int b, const float *q, long lo,

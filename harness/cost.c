@@ -4,6 +4,8 @@
  *   read array 2   Σ reads(no pulse, l) · E_read(0, V_l) + reads(full pulse, l) · E_read(1, V_l)
  *                  (the analog phi split linearly between them: the read is taken as linear
  *                  in its pulse width over [0, T_max])
+ *   word lines     cell reads with a nonzero pulse (both arrays) × e_wordline_cell_j (the
+ *                  wire of one cell pitch of a read word-line pair)
  *   charge-to-pulse  conversions · E_c2p(0) + Σ phi · (E_c2p(S_sat) - E_c2p(0)) (linear in
  *                  the output pulse width between the charge of no pulse and saturation)
  *   readout        readouts · E_ro(0) + Σ counter value⁺ · step · (E_ro(+sat) - E_ro(0))
@@ -42,6 +44,7 @@ static const struct {
     {"read_array1", "read array 1 (K)"},
     {"c2p", "charge-to-pulse"},
     {"read_array2", "read array 2 (V)"},
+    {"wordlines", "word-line wires"},
     {"readout", "signed readout"},
     {"write", "cell writes"},
     {"dac", "DAC"},
@@ -96,7 +99,7 @@ int cost_parse_shape(const char *s, cost_options *o, gc_err *e)
 
 typedef struct {
     double t_max, t_c2p, t_readout, p_int, p_cmp, p_ref, e_dac, e_dff, e_nand2, e_overhead;
-    double p_idle, cells_head, period;
+    double p_idle, cells_head, period, e_wordline;
 } unit_costs;
 
 static void slot_energy(const attn_activity *a, const attn_activity_counts *n,
@@ -115,6 +118,11 @@ static void slot_energy(const attn_activity *a, const attn_activity_counts *n,
         E[COST_READ_ARRAY2] += n->read2[l] * cell_read_energy_j(m, 0, v) +
                                n->read2[nl + l] * cell_read_energy_j(m, 1, v);
     }
+    double pulsed = n->read2_pulsed;
+    for (int p = 1; p < np; p++)
+        for (int l = 0; l < nl; l++)
+            pulsed += n->read1[(size_t)p * nl + l];
+    E[COST_WORDLINES] = pulsed * u->e_wordline;
     double c0 = cell_c2p_energy_j(m, 0), c1 = cell_c2p_energy_j(m, cell_s_sat_c(m));
     E[COST_C2P] = n->c2p_count * c0 + n->c2p_phi * (c1 - c0);
     double sat = cell_readout_sat_c(m), r0 = cell_readout_energy_j(m, 0);
@@ -164,6 +172,7 @@ static void mark_components(cost_result *r, const cell_model *m)
     }
     size_t n = sizeof c[0].source;
     param(m, "e_dac_conversion_j", &c[COST_DAC].simulated, c[COST_DAC].source, n);
+    param(m, "e_wordline_cell_j", &c[COST_WORDLINES].simulated, c[COST_WORDLINES].source, n);
     param(m, "p_integrator_bias_w", &c[COST_INTEGRATOR_BIAS].simulated,
           c[COST_INTEGRATOR_BIAS].source, n);
     param(m, "p_comparator_bias_w", &c[COST_COMPARATOR_BIAS].simulated,
@@ -345,6 +354,9 @@ int cost_compute(attn_activity *a, const cell_model *m, const attn_config *c,
 {
     memset(r, 0, sizeof *r);
     const attn_activity_grid *g = attn_activity_grid_of(a);
+    if (!cell_has_energy(m))
+        return gc_fail(e, "cost: %s holds no energies per operation (/energy): fit it from "
+                          "curves that gcsim characterize measured", cell_model_source(m));
     if (g->n_level != cell_k_levels(m))
         return gc_fail(e, "cost: the run counted %d DAC levels, the cell model has %d",
                        g->n_level, cell_k_levels(m));
@@ -385,7 +397,7 @@ int cost_compute(attn_activity *a, const cell_model *m, const attn_config *c,
                     param_value(m, "e_toggle_dff_j"), param_value(m, "e_toggle_nand2_j"),
                     param_value(m, "e_digital_overhead_token_head_j"), cell_idle_power_w(m),
                     2.0 * ((c->window + c->tile - 1) / c->tile + 1) * c->tile * D,
-                    r->token_period_s};
+                    r->token_period_s, param_value(m, "e_wordline_cell_j")};
     for (int k = 0; k < COST_N; k++)
         if (!(r->comp[k].j_layer_head = calloc((size_t)L, sizeof(double)))) {
             cost_result_free(r);

@@ -129,7 +129,7 @@ static void tiny_layer(void)
         die(&e);
     /* By hand. Row i sees keys max(0, i-1)..i (window 2); tiles {0,1} and {2}. */
     double read1[16][8] = {{0}}, read2_phi[8] = {0}, read2_n[8] = {0}, pairs = 0, phi_sum = 0;
-    double pos = 0, neg = 0, readouts = 0, writes[8][8] = {{0}};
+    double pos = 0, neg = 0, readouts = 0, writes[8][8] = {{0}}, pulsed = 0;
     for (int i = 0; i < T; i++) {
         int lo = i - 1 < 0 ? 0 : i - 1;
         double phi[T] = {0};
@@ -142,6 +142,7 @@ static void tiny_layer(void)
             phi[j] = fmin(fmax(s / 80, 0), 1);
             pairs += 1;
             phi_sum += phi[j];
+            pulsed += phi[j] > 0 ? D : 0;
             for (int d = 0; d < D; d++) {
                 read2_n[vl[j][d]] += 1;
                 read2_phi[vl[j][d]] += phi[j];
@@ -180,6 +181,7 @@ static void tiny_layer(void)
     expect("tiny: conversions", n.c2p_count, pairs, 0);
     expect("tiny: their pulses, sum of phi", n.c2p_phi, phi_sum, 1e-5);
     expect("tiny: readouts", n.readouts, readouts, 0);
+    expect("tiny: array-2 cells read with a pulse", n.read2_pulsed, pulsed, 0);
     /* summed in float32 by the fast path: relative 1e-6 */
     expect("tiny: positive counter values", n.readout_pos_lsb, pos, 1e-6);
     expect("tiny: negative counter values", n.readout_neg_lsb, neg, 1e-6);

@@ -14,7 +14,7 @@ import numpy as np
 from attention_cli import Run
 import gcsim_test
 
-COMPONENTS = ["read_array1", "c2p", "read_array2", "readout", "write", "dac", "integrator_bias",
+COMPONENTS = ["read_array1", "c2p", "read_array2", "wordlines", "readout", "write", "dac", "integrator_bias",
               "comparator_bias", "reference_bias", "counters", "adder", "digital_overhead",
               "idle_leakage"]
 
