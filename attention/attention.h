@@ -292,4 +292,71 @@ int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
                                  int T, int D, double *out, double *S_opt, double *phi_opt,
                                  gc_err *e);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Activity: what the energy of the analog layer depends on, counted while it runs
+ * (attention/activity.c). Off unless a record is attached (attn_plan_set_activity; the
+ * reference evaluator takes one directly). Counts are kept per layer and head (head = b mod
+ * heads, b the index of attn_forward_parallel's B = batch × heads), in aggregate forms the
+ * fast path already has (level histograms, sums over rows and columns), never per cell:
+ *   read1 (n_pulse, n_level)  array-1 cell reads: the q pulse level applied × the K level
+ *                             stored (each visible key, each of D rows, once per query);
+ *   read2 (2, n_level)        array-2 cell reads by the V level stored, with their pulse
+ *                             phi (analog) split linearly between no pulse (row 0: Σ 1-phi)
+ *                             and the full pulse T_max (row 1: Σ phi);
+ *   c2p_count, c2p_phi        charge-to-pulse conversions (one per visible query-key pair)
+ *                             and the sum of their output pulses as fractions of T_max;
+ *   read2_pulsed              array-2 cell reads with a pulse (phi > 0);
+ *   readouts, readout_pos_lsb, readout_neg_lsb
+ *                             signed readouts (one per column per tile read) and the sums of
+ *                             their positive and negative counter values in counter steps;
+ *   writes (n_level, n_level) cell writes of K and V: level before × level written (a cell
+ *                             never written holds level 0);
+ *   tokens, tile_reads        queries answered; (query, tile) pairs read;
+ *   adder_bits                bit positions summed by the digital adder over tiles: per query
+ *                             and column, the t-th tile read (t >= 2) adds counter_bits +
+ *                             ceil(log2 t) bits.
+ * Pulse levels are the q_levels points i/(n_pulse-1) of [0,1]; levels are the DAC levels
+ * (stored voltage cell_write_v(level)). Analog (unquantised) q, k, v count at their nearest
+ * level. The ring of a slot is (ceil(window/tile) + 1) × tile columns: key j overwrites the
+ * cell of key j - ring, in parallel mode as in streaming. Softmax variants count nothing. */
+typedef struct attn_activity attn_activity;
+
+typedef struct {
+    int n_pulse, n_level;
+    int out_max;      /* counter values -out_max..out_max */
+    int counter_bits; /* sign + magnitude bits of one counter */
+    double out_step;  /* readout of counter value c: c · out_step (clamped to ±1) */
+} attn_activity_grid;
+
+typedef struct {
+    double tokens, tile_reads, adder_bits, c2p_count, c2p_phi, readouts, readout_pos_lsb,
+        readout_neg_lsb, read2_pulsed;
+    const double *read1, *read2, *writes;
+} attn_activity_counts;
+
+/* A record for `layers` layers of `heads` heads of the configuration c (resolved: a
+ * calibrated c has its cell loaded). */
+int attn_activity_alloc(const attn_config *c, int layers, int heads, attn_activity **out,
+                        gc_err *e);
+void attn_activity_free(attn_activity *a);
+void attn_activity_clear(attn_activity *a);
+int attn_activity_layers(const attn_activity *a);
+int attn_activity_heads(const attn_activity *a);
+const attn_activity_grid *attn_activity_grid_of(const attn_activity *a);
+
+/* The counts of one (layer, head), summed over threads. Valid until the next call that
+ * counts into a. */
+void attn_activity_get(attn_activity *a, int layer, int head, attn_activity_counts *out);
+
+/* Attaches a (NULL: counting off) to the plan's calls and to its streams, counting as
+ * layer `layer` (0 .. layers-1) until the next call. a must have been made for the plan's
+ * configuration; the first call allocates the plan's counting workspaces. */
+int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e);
+
+/* attn_reference_forward that also counts into a (if not NULL) as layer `layer`. */
+int attn_reference_forward_counted(const attn_config *cfg, const float *q, const float *k,
+                                   const float *v, int B, int T, int D, double *out,
+                                   double *S_opt, double *phi_opt, attn_activity *a,
+                                   int layer, gc_err *e);
+
 #endif

@@ -6,6 +6,16 @@
 
 #include "attention.h"
 
+/* One (layer, head) slot of activity counts in the calling thread's block (activity.c). */
+typedef struct {
+    double *scalars; /* ATTN_ACT_TOKENS .. (activity.c) */
+    double *read1, *read2, *writes;
+} attn_act_slot;
+
+enum { ATTN_ACT_TOKENS, ATTN_ACT_TILE_READS, ATTN_ACT_ADDER_BITS, ATTN_ACT_C2P_COUNT,
+       ATTN_ACT_C2P_PHI, ATTN_ACT_READOUTS, ATTN_ACT_READOUT_POS, ATTN_ACT_READOUT_NEG,
+       ATTN_ACT_READ2_PULSED, ATTN_ACT_N_SCALARS };
+
 /* One separable term of the charge table F(pulse, level, age) ≈ Σ_r x_r y_r z_r.
  * x on the plan's pulse grid (linear in between, exact for the cell's own tables);
  * y as a polynomial power (paper) or on the plan's level grid (calibrated);
@@ -57,6 +67,16 @@ typedef struct {
     int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
     float *loc_wt;   /* (tile) and the weight within it */
     double *coord;   /* (2, D) coordinates of one k and v row */
+    /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
+    unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
+    unsigned char *plev;        /* (max_T, D) pulse levels of q */
+    float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
+    float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
+    int *pulsed;     /* (max_T) per key: the queries that read it with phi > 0 */
+    int *win;        /* (D, n_level) K levels of the keys in the current row's window */
+    int *acc1;       /* (n_pulse, n_level) the head's array-1 reads */
+    int act_levels, act_pulses; /* sizes they were made for */
+    attn_act_slot slot; /* the head being counted */
 } attn_work;
 
 struct attn_plan {
@@ -97,7 +117,49 @@ struct attn_plan {
     double conv_err;           /* max error of the dense converter tables, of full scale */
     int n_threads;
     attn_work *work;
+    attn_activity *act;        /* counting into this record (NULL: off), as layer act_layer */
+    int act_layer;
 };
+
+/* ---------------------------------------------------------------------------------------- */
+/* Activity (activity.c) */
+
+struct attn_activity {
+    attn_activity_grid g;
+    int layers, heads, n_threads, ring;
+    double range;              /* DAC full scale (V): level = round(x / range · (n_level-1)) */
+    int max_tiles;             /* tiles a query can read: ceil(window/tile) + 1 */
+    double *adder_bits;        /* (max_tiles + 1) adder bits per column by tiles read */
+    size_t slot_len;
+    double *blocks;            /* (n_threads, layers, heads, slot_len) */
+    double *sum;               /* (slot_len) attn_activity_get's result */
+};
+
+attn_act_slot attn_act_slot_of(attn_activity *a, int layer, int b);
+
+/* Nearest of n_level DAC levels over [0, range] of a value x (clamped), ties to even. */
+static inline int attn_level_of(float x, double range, int n_level)
+{
+    float u = (x < 0 ? 0 : x > (float)range ? (float)range : x) * (float)((n_level - 1) / range);
+    return (int)((u + 12582912.0f) - 12582912.0f);
+}
+
+/* Nearest of n_pulse pulse levels over [0,1] of a pulse fraction q (clamped), ties to
+ * even. */
+static inline int attn_pulse_of(float q, int n_pulse)
+{
+    float u = (q < 0 ? 0 : q > 1 ? 1 : q) * (float)(n_pulse - 1);
+    return (int)((u + 12582912.0f) - 12582912.0f);
+}
+
+int attn_act_level(const attn_activity *a, float x);   /* nearest DAC level of k or v */
+int attn_act_pulse(const attn_activity *a, float q);   /* nearest pulse level of q */
+/* Adder bits of one column when tiles_read tiles are summed (tabulated at allocation). */
+static inline double attn_act_adder_bits(const attn_activity *a, int tiles_read)
+{
+    return a->adder_bits[tiles_read < a->max_tiles ? tiles_read : a->max_tiles];
+}
+void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now);
 
 /* The engine a configuration runs on. */
 static inline int attn_on_cell(const attn_config *c)

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "attn_internal.h"
@@ -258,6 +259,14 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
                 col += tile;
         }
         w->rowc[u] = (float)rowc;
+        if (p->act) { /* array-2 reads: the pulses summed per key */
+            float *restrict ps = w->phisum + jt0;
+            int *restrict pn = w->pulsed + jt0;
+            for (int x = lo; x <= hi; x++) {
+                ps[x] += ph[x];
+                pn[x] += ph[x] > 0;
+            }
+        }
     }
     return K;
 }
@@ -286,7 +295,7 @@ static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
 }
 
 /* The counter: readout of one tile output, clamped, on the out_levels grid. */
-static float counter(const attn_plan *p, float o)
+static inline __attribute__((always_inline)) float counter(const attn_plan *p, float o)
 {
     float r;
     if (attn_on_cell(&p->cfg)) {
@@ -325,6 +334,30 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
                 continue;
             float *o = out + (size_t)i * D;
             const float *ot = w->O + (size_t)u * D;
+            if (p->act) { /* the counter values, summed by sign (8 lanes: vectorised) */
+                float *c = w->O + (size_t)u * D, pos[8] = {0}, neg[8] = {0};
+                for (int d = 0; d < D; d++)
+                    c[d] = counter(p, ot[d] + w->rowc[u]);
+                int d8 = D & ~7;
+                for (int d0 = 0; d0 < d8; d0 += 8)
+                    for (int l = 0; l < 8; l++) {
+                        float x = c[d0 + l];
+                        o[d0 + l] += x;
+                        pos[l] += x > 0 ? x : 0;
+                        neg[l] += x < 0 ? -x : 0;
+                    }
+                for (int d = d8; d < D; d++) {
+                    o[d] += c[d];
+                    pos[0] += c[d] > 0 ? c[d] : 0;
+                    neg[0] += c[d] < 0 ? -c[d] : 0;
+                }
+                double *sc = w->slot.scalars, step = p->act->g.out_step, sp = 0, sn = 0;
+                for (int l = 0; l < 8; l++)
+                    sp += pos[l], sn += neg[l];
+                sc[ATTN_ACT_READOUT_POS] += sp / step;
+                sc[ATTN_ACT_READOUT_NEG] += sn / step;
+                continue;
+            }
             for (int d = 0; d < D; d++)
                 o[d] += counter(p, ot[d] + w->rowc[u]);
         }
@@ -376,12 +409,119 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
     }
 }
 
-/* q, k, v, out are (T,D) of one head; S_h, phi_h (T,T) or NULL. */
-static void head_analog(const attn_plan *p, attn_work *w, const attn_cell *c1,
+/* ---------------------------------------------------------------------------------------- */
+/* Counting (attention.h, "Activity"), per head in O(T·D·levels): the levels of every key,
+ * the writes, array-1 reads from a sliding count of the K levels in the window; array 2's
+ * pulses are summed per key while it runs (phisum), and folded with the keys' V levels at
+ * the end. */
+
+static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
+                        const float *v, int T)
+{
+    const attn_activity *a = p->act;
+    int D = p->D, nl = a->g.n_level, np = a->g.n_pulse, tile = p->cfg.tile;
+    float range = (float)a->range;
+    w->slot = attn_act_slot_of(p->act, p->act_layer, b);
+    attn_act_slot *s = &w->slot;
+    memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
+    memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
+    memset(w->pulsed, 0, (size_t)T * sizeof *w->pulsed);
+    memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
+    float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
+    float pscale = (float)(np - 1);
+    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_pulse_of, vectorised */
+        float u = w->P[x] > 0 ? w->P[x] : 0;
+        u = (u < 1 ? u : 1) * pscale;
+        w->plev[x] = (unsigned char)(int)((u + big) - big);
+    }
+    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, vectorised */
+        float uk = k[x] > 0 ? k[x] : 0, uv = v[x] > 0 ? v[x] : 0; /* maxps/minps, not calls */
+        uk = (uk < range ? uk : range) * scale;
+        uv = (uv < range ? uv : range) * scale;
+        w->klev[x] = (unsigned char)(int)((uk + big) - big);
+        w->vlev[x] = (unsigned char)(int)((uv + big) - big);
+    }
+    /* V levels per key, and the writes: a cell's level before is that of key j - ring (0
+     * for the first ring keys: a histogram of the levels written) */
+    int *wr = w->acc1; /* scratch here: the writes from level 0 by new level (nl) */
+    memset(wr, 0, (size_t)nl * sizeof *wr);
+    for (int j = 0; j < T; j++) {
+        const unsigned char *kl = w->klev + (size_t)j * D, *vl = w->vlev + (size_t)j * D;
+        float *H = w->H + (size_t)j * nl;
+        for (int l = 0; l < nl; l++) {
+            int nv = 0, nk = 0;
+            for (int d = 0; d < D; d++) {
+                nv += vl[d] == l;
+                nk += kl[d] == l;
+            }
+            H[l] = (float)nv;
+            if (j < a->ring)
+                wr[l] += nv + nk;
+        }
+        for (int d = 0; j >= a->ring && d < D; d++) {
+            attn_act_write(a, s, kl[d - (ptrdiff_t)a->ring * D], kl[d]);
+            attn_act_write(a, s, vl[d - (ptrdiff_t)a->ring * D], vl[d]);
+        }
+    }
+    for (int l = 0; l < nl; l++)
+        s->writes[l] += wr[l];
+    memset(w->acc1, 0, (size_t)np * nl * sizeof *w->acc1);
+    double pairs = 0;
+    for (int i = 0; i < T; i++) {
+        const unsigned char *kin = w->klev + (size_t)i * D;
+        const unsigned char *kout = i >= p->M ? w->klev + (size_t)(i - p->M) * D : NULL;
+        for (int d = 0; d < D; d++) { /* key i enters the window, key i - M leaves */
+            w->win[d * nl + kin[d]]++;
+            if (kout)
+                w->win[d * nl + kout[d]]--;
+        }
+        for (int d = 0; d < D; d++) {
+            int *restrict acc = w->acc1 + (size_t)w->plev[(size_t)i * D + d] * nl;
+            const int *restrict wn = w->win + d * nl;
+            for (int l = 0; l < nl; l++)
+                acc[l] += wn[l];
+        }
+        int lo = i - p->M + 1 < 0 ? 0 : i - p->M + 1, tiles = i / tile - lo / tile + 1;
+        pairs += i - lo + 1;
+        s->scalars[ATTN_ACT_TILE_READS] += tiles;
+        s->scalars[ATTN_ACT_READOUTS] += (double)tiles * D;
+        s->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
+    }
+    for (int x = 0; x < np * nl; x++)
+        s->read1[x] += w->acc1[x];
+    s->scalars[ATTN_ACT_TOKENS] += T;
+    s->scalars[ATTN_ACT_C2P_COUNT] += pairs;
+}
+
+/* Array 2's reads: key j is read by the queries j .. min(T, j + M) - 1, with pulses summing
+ * to phisum_j, on each of its cells (H_j by V level). */
+static void count_end(const attn_plan *p, attn_work *w, int T)
+{
+    int nl = p->act->g.n_level;
+    double *r2 = w->slot.read2, phi_total = 0, pulsed = 0;
+    for (int j = 0; j < T; j++) {
+        double reads = (j + p->M < T ? j + p->M : T) - j, f = w->phisum[j];
+        const float *H = w->H + (size_t)j * nl;
+        for (int l = 0; l < nl; l++) {
+            r2[l] += (reads - f) * H[l];
+            r2[nl + l] += f * H[l];
+        }
+        phi_total += f;
+        pulsed += w->pulsed[j];
+    }
+    w->slot.scalars[ATTN_ACT_C2P_PHI] += phi_total;
+    w->slot.scalars[ATTN_ACT_READ2_PULSED] += pulsed * p->D;
+}
+
+/* q, k, v, out are (T,D) of head b; c1, c2 its chip's cells (NULL: nominal); S_h, phi_h
+ * (T,T) or NULL. */
+static void head_analog(const attn_plan *p, attn_work *w, int b, const attn_cell *c1,
                         const attn_cell *c2, const float *q, const float *k, const float *v,
                         int T, float *out, float *S_h, float *phi_h)
 {
     attn_factors(p, q, k, v, T, c1, c2, w);
+    if (p->act)
+        count_begin(p, w, b, k, v, T);
     if (p->exponential)
         scale_values(p, w, T);
     memset(out, 0, (size_t)T * p->D * sizeof *out);
@@ -396,6 +536,8 @@ static void head_analog(const attn_plan *p, attn_work *w, const attn_cell *c1,
         store_rows(p, &b, w->S, w->phi, S_h, phi_h);
         array2_block(p, w, &b, out);
     }
+    if (p->act)
+        count_end(p, w, T);
 }
 
 /* GPT-2 attention on the same blocks: S = scale q·k, row softmax over the window, P·V. */
@@ -472,7 +614,7 @@ int attn_forward_layer(attn_plan *p, int layer, const float *q, const float *k,
             head_softmax(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                          phi_h);
         else
-            head_analog(p, w, p->chip ? attn_chip_cells(p, layer, b, 1) : NULL,
+            head_analog(p, w, b, p->chip ? attn_chip_cells(p, layer, b, 1) : NULL,
                         p->chip ? attn_chip_cells(p, layer, b, 2) : NULL, q + b * TD,
                         k + b * TD, v + b * TD, T, out + b * TD, S_h, phi_h);
     }

@@ -255,6 +255,14 @@ void attn_plan_free(attn_plan *p)
         free(w->loc_idx);
         free(w->loc_wt);
         free(w->coord);
+        free(w->klev);
+        free(w->vlev);
+        free(w->plev);
+        free(w->H);
+        free(w->phisum);
+        free(w->pulsed);
+        free(w->win);
+        free(w->acc1);
     }
     free(p->work);
     attn_array_free(&p->a1);

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "attention.h"
+#include "attn_internal.h"
 
 /* PAPER.md §3 quantiser: clamp to [0, range], step = range/(levels-1), round half to even. */
 static double ref_quant(double x, double range, int levels, int on)
@@ -72,6 +72,8 @@ typedef struct {
     /* a chip: the cells of this head and layer are drawn here, one by one */
     int chip, layer, head, slots;
     cell_variation var;
+    attn_activity *act;       /* counting (NULL: off), into slot */
+    attn_act_slot slot;
 } ref_ctx;
 
 /* The mismatch of the cell holding key j, row d, of array 1 or 2 (nominal without a chip). */
@@ -170,24 +172,72 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
                                            &cm),
                                 &cm);
             }
-            total += ref_readout(r, o);
+            double ro = ref_readout(r, o);
+            total += ro;
+            if (r->act) {
+                double lsb = ro / r->act->g.out_step;
+                r->slot.scalars[lsb > 0 ? ATTN_ACT_READOUT_POS : ATTN_ACT_READOUT_NEG] +=
+                    fabs(lsb);
+                r->slot.scalars[ATTN_ACT_READOUTS] += 1;
+            }
         }
         out[i * D + d] = total;
     }
 }
 
-int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
-                           const float *v, int B, int T, int D, double *out, double *S_opt,
-                           double *phi_opt, gc_err *e)
+/* Counts of row i, cell by cell (attention.h, "Activity"). */
+static void ref_count_row(ref_ctx *r, const float *q, const float *k, const float *v, int i,
+                          int T, const double *phi)
 {
-    return attn_reference_forward_layer(cfg, 0, B, q, k, v, B, T, D, out, S_opt, phi_opt, e);
+    const attn_activity *a = r->act;
+    attn_act_slot *sl = &r->slot;
+    int D = r->D, lo = ref_lo(r->c, i), nl = a->g.n_level, tile = r->c->tile, tiles = 0;
+    for (int j = lo; j <= i; j++) {
+        double f = phi[(size_t)i * T + j];
+        for (int d = 0; d < D; d++) {
+            int pl = attn_act_pulse(a, (float)ref_pulse(r, q[i * D + d]));
+            sl->read1[(size_t)pl * nl + attn_act_level(a, k[j * D + d])] += 1;
+            int vl = attn_act_level(a, v[j * D + d]);
+            sl->read2[vl] += 1 - f;
+            sl->read2[nl + vl] += f;
+            sl->scalars[ATTN_ACT_READ2_PULSED] += f > 0;
+        }
+        sl->scalars[ATTN_ACT_C2P_COUNT] += 1;
+        sl->scalars[ATTN_ACT_C2P_PHI] += f;
+    }
+    for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile)
+        tiles++;
+    sl->scalars[ATTN_ACT_TOKENS] += 1;
+    sl->scalars[ATTN_ACT_TILE_READS] += tiles;
+    sl->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
 }
 
-int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
-                                 const float *q, const float *k, const float *v, int B,
-                                 int T, int D, double *out, double *S_opt, double *phi_opt,
-                                 gc_err *e)
+/* Writes of every key of one head: the level before is that of key j - ring (0 if none). */
+static void ref_count_writes(ref_ctx *r, const float *k, const float *v, int T)
 {
+    const attn_activity *a = r->act;
+    int D = r->D;
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < D; d++) {
+            int old = j >= a->ring;
+            attn_act_write(a, &r->slot, old ? attn_act_level(a, k[(j - a->ring) * D + d]) : 0,
+                           attn_act_level(a, k[j * D + d]));
+            attn_act_write(a, &r->slot, old ? attn_act_level(a, v[(j - a->ring) * D + d]) : 0,
+                           attn_act_level(a, v[j * D + d]));
+        }
+}
+
+/* The direct evaluation of B heads (head b mod heads of layer `layer`, for a chip's cells),
+ * counting into act if not NULL. */
+static int reference_run(const attn_config *cfg, int layer, int heads, const float *q,
+                         const float *k, const float *v, int B, int T, int D, double *out,
+                         double *S_opt, double *phi_opt, attn_activity *act, gc_err *e)
+{
+    if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
+        act = NULL;
+    if (act && (layer < 0 || layer >= act->layers))
+        return gc_fail(e, "attention reference: layer %d outside the activity record's 0..%d",
+                       layer, act->layers - 1);
     if (cfg->variant->engine == ATTN_ENGINE_CELL && !cfg->cell)
         return gc_fail(e, "attention reference: %s needs a cell model", cfg->variant->name);
     if (cfg->window < 1 || cfg->tile < 1)
@@ -200,12 +250,17 @@ int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
         return gc_fail(e, "attention reference: out of memory");
     }
     ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
-                 cfg->decay ? attn_config_token_period_s(cfg) : 0, 0, layer, 0, 0, {0}};
+                 cfg->decay ? attn_config_token_period_s(cfg) : 0, 0, layer, 0, 0, {0}, act,
+                 {0}};
     if (cfg->chips > 0) {
-        if (attn_config_check(cfg, e))
+        int bad = attn_config_check(cfg, e) ||
+                  ((heads < 1 || layer < 0) &&
+                   gc_fail(e, "attention reference: a chip needs heads >= 1 and a layer >= 0"));
+        if (bad) {
+            free(S);
+            free(phi);
             return -1;
-        if (heads < 1 || layer < 0)
-            return gc_fail(e, "attention reference: a chip needs heads >= 1 and a layer >= 0");
+        }
         r.chip = 1;
         /* the physical columns: the ring of the window (attn_plan_slots) */
         int M = cfg->window < T ? cfg->window : T;
@@ -220,9 +275,17 @@ int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
             S[x] = phi[x] = 0;
         if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
             ref_softmax_head(cfg, q + o, k + o, v + o, T, D, out + o, S, phi);
-        else
-            for (int i = 0; i < T; i++)
+        else {
+            if (act) {
+                r.slot = attn_act_slot_of(act, layer, b);
+                ref_count_writes(&r, k + o, v + o, T);
+            }
+            for (int i = 0; i < T; i++) {
                 ref_analog_row(&r, q + o, k + o, v + o, i, T, out + o, S, phi);
+                if (act)
+                    ref_count_row(&r, q + o, k + o, v + o, i, T, phi);
+            }
+        }
         for (size_t x = 0; S_opt && x < TT; x++) /* S in coulombs */
             S_opt[(size_t)b * TT + x] = S[x] * unit;
         for (size_t x = 0; phi_opt && x < TT; x++)
@@ -231,4 +294,28 @@ int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
     free(S);
     free(phi);
     return 0;
+}
+
+int attn_reference_forward(const attn_config *cfg, const float *q, const float *k,
+                           const float *v, int B, int T, int D, double *out, double *S_opt,
+                           double *phi_opt, gc_err *e)
+{
+    return reference_run(cfg, 0, B, q, k, v, B, T, D, out, S_opt, phi_opt, NULL, e);
+}
+
+int attn_reference_forward_layer(const attn_config *cfg, int layer, int heads,
+                                 const float *q, const float *k, const float *v, int B,
+                                 int T, int D, double *out, double *S_opt, double *phi_opt,
+                                 gc_err *e)
+{
+    return reference_run(cfg, layer, heads, q, k, v, B, T, D, out, S_opt, phi_opt, NULL, e);
+}
+
+int attn_reference_forward_counted(const attn_config *cfg, const float *q, const float *k,
+                                   const float *v, int B, int T, int D, double *out,
+                                   double *S_opt, double *phi_opt, attn_activity *act,
+                                   int layer, gc_err *e)
+{
+    return reference_run(cfg, layer, act ? attn_activity_heads(act) : B, q, k, v, B, T, D,
+                         out, S_opt, phi_opt, act, e);
 }

@@ -24,6 +24,13 @@ struct attn_stream {
     float *scratch;     /* per thread: P, X1 (R1·D), S, phi (W), O (D) */
     size_t scratch_len;
     double *coord;      /* per thread: (2, D) coordinates of one k and v row */
+    /* Shadow for counting (analog variants with at most 256 levels; NULL otherwise): kept up
+     * to date on every write, so that counting can start at any step. */
+    int n_level;
+    unsigned char *klev, *vlev; /* (B, cap, D) DAC levels of the cells (0 when unwritten) */
+    float *H;           /* (B, cap, n_level) per column: cells holding each V level */
+    int *win;           /* (B, D, n_level) K levels of the keys in the window */
+    float *winH;        /* (B, n_level) V levels of the cells of the keys in the window */
 };
 
 static int stream_softmax(const attn_plan *p)
@@ -58,7 +65,18 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
     s->Yv = calloc((size_t)B * s->cap * s->R2 * D, sizeof *s->Yv);
     s->scratch = malloc((size_t)s->n_threads * s->scratch_len * sizeof *s->scratch);
     s->coord = malloc((size_t)s->n_threads * 2 * D * sizeof *s->coord);
-    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord) {
+    int nl = p->cfg.k_levels;
+    if (!stream_softmax(p) && nl == p->cfg.v_levels && nl <= 256) {
+        s->n_level = nl;
+        s->klev = calloc((size_t)B * s->cap * D, 1);
+        s->vlev = calloc((size_t)B * s->cap * D, 1);
+        s->H = calloc((size_t)B * s->cap * nl, sizeof *s->H);
+        s->win = calloc((size_t)B * D * nl, sizeof *s->win);
+        s->winH = calloc((size_t)B * nl, sizeof *s->winH);
+        if (!s->klev || !s->vlev || !s->H || !s->win || !s->winH)
+            s->n_level = -1;
+    }
+    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord || s->n_level < 0) {
         attn_stream_free(s);
         return gc_fail(e, "attention stream: out of memory for %d heads", B);
     }
@@ -76,6 +94,11 @@ void attn_stream_free(attn_stream *s)
     free(s->Yv);
     free(s->scratch);
     free(s->coord);
+    free(s->klev);
+    free(s->vlev);
+    free(s->H);
+    free(s->win);
+    free(s->winH);
     free(s);
 }
 
@@ -84,6 +107,14 @@ void attn_stream_reset(attn_stream *s)
     s->pos = 0;
     for (int c = 0; c < s->cap; c++)
         s->t_write[c] = -1;
+    if (s->n_level > 0) { /* a fresh array: every cell at level 0 */
+        size_t D = (size_t)s->p->D, n = (size_t)s->B * s->cap;
+        memset(s->klev, 0, n * D);
+        memset(s->vlev, 0, n * D);
+        memset(s->H, 0, n * s->n_level * sizeof *s->H);
+        memset(s->win, 0, (size_t)s->B * D * s->n_level * sizeof *s->win);
+        memset(s->winH, 0, (size_t)s->B * s->n_level * sizeof *s->winH);
+    }
 }
 
 void attn_stream_set_layer(attn_stream *s, int layer) { s->layer = layer; }
@@ -92,6 +123,47 @@ int attn_stream_window(const attn_stream *s) { return s->W; }
 long attn_stream_pos(const attn_stream *s) { return s->pos; }
 
 /* ---------------------------------------------------------------------------------------- */
+
+/* The shadow of a write of k, v into column col of head b (and the write's count, into
+ * slot if not NULL): levels, the column's V histogram; the window count gains key k. */
+static void shadow_write(attn_stream *s, int b, int col, const float *k, const float *v,
+                         attn_act_slot *slot)
+{
+    const attn_plan *p = s->p;
+    int D = p->D, nl = s->n_level;
+    double range = attn_on_cell(&p->cfg) ? cell_vdd_v(p->cfg.cell) : CELL_PAPER_VDD_V;
+    unsigned char *kl = s->klev + ((size_t)b * s->cap + col) * D;
+    unsigned char *vl = s->vlev + ((size_t)b * s->cap + col) * D;
+    float *H = s->H + ((size_t)b * s->cap + col) * nl;
+    int *win = s->win + (size_t)b * D * nl;
+    memset(H, 0, (size_t)nl * sizeof *H);
+    for (int d = 0; d < D; d++) {
+        int lk = attn_level_of(k[d], range, nl), lv = attn_level_of(v[d], range, nl);
+        if (slot) {
+            attn_act_write(p->act, slot, kl[d], lk);
+            attn_act_write(p->act, slot, vl[d], lv);
+        }
+        kl[d] = (unsigned char)lk;
+        vl[d] = (unsigned char)lv;
+        H[lv] += 1;
+        win[d * nl + lk]++;
+    }
+    for (int l = 0; l < nl; l++)
+        s->winH[(size_t)b * nl + l] += H[l];
+}
+
+/* Key j leaves the window of head b: its K levels leave the window count. */
+static void shadow_leave(attn_stream *s, int b, long j)
+{
+    int D = s->p->D, nl = s->n_level;
+    const unsigned char *kl = s->klev + ((size_t)b * s->cap + j % s->cap) * D;
+    int *win = s->win + (size_t)b * D * nl;
+    for (int d = 0; d < D; d++)
+        win[d * nl + kl[d]]--;
+    const float *H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
+    for (int l = 0; l < nl; l++)
+        s->winH[(size_t)b * nl + l] -= H[l];
+}
 
 /* Writes k, v of head b at position pos into column col; coord is scratch of 2·D. A chip's
  * key sits in its physical column pos mod slots, as in parallel mode. */
@@ -147,7 +219,7 @@ static void stream_scores(const attn_stream *s, int b, const float *X1, long lo,
 
 /* Array 2: tile by tile over the visible keys, readout, counter, digital sum. */
 static void stream_outputs(const attn_stream *s, int b, long lo, const float *phi, float *O,
-                           float *out)
+                           float *out, attn_act_slot *slot)
 {
     const attn_plan *p = s->p;
     int D = p->D, tile = p->cfg.tile;
@@ -172,10 +244,56 @@ static void stream_outputs(const attn_stream *s, int b, long lo, const float *ph
                     O[d] += (float)(xz * yv[(size_t)r * D + d]);
             }
         }
-        for (int d = 0; d < D; d++)
-            out[d] += (float)attn_out_quant(&p->cfg,
-                                            attn_readout_fast(p, (float)(O[d] + rowc)));
+        for (int d = 0; d < D; d++) {
+            float c = (float)attn_out_quant(&p->cfg, attn_readout_fast(p, (float)(O[d] + rowc)));
+            out[d] += c;
+            if (slot) {
+                double lsb = c / p->act->g.out_step;
+                slot->scalars[lsb > 0 ? ATTN_ACT_READOUT_POS : ATTN_ACT_READOUT_NEG] += fabs(lsb);
+            }
+        }
     }
+}
+
+/* Counts of one step of head b that need no array output (attention.h, "Activity"): the
+ * array-1 reads from the window count, the conversions and array-2 reads of the visible keys
+ * lo..pos (array 2's as the window's V levels less Σ phi_j H_j: the pulses' share), tokens,
+ * tiles read and adder bits. P: the pulse fractions of q. */
+static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const float *P,
+                       long lo, const float *phi)
+{
+    const attn_plan *p = s->p;
+    const attn_activity *a = p->act;
+    int D = p->D, nl = s->n_level, tile = p->cfg.tile;
+    const int *win = s->win + (size_t)b * D * nl;
+    for (int d = 0; d < D; d++) {
+        double *r1 = slot->read1 + (size_t)attn_act_pulse(a, P[d]) * nl;
+        for (int l = 0; l < nl; l++)
+            r1[l] += win[d * nl + l];
+    }
+    double r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
+    double phi_total = 0, pulsed = 0;
+    for (long j = lo; j <= s->pos; j++) {
+        const float *restrict H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
+        float f = phi[j - lo];
+        for (int l = 0; l < nl; l++)
+            r2[l] += (double)f * H[l];
+        phi_total += f;
+        pulsed += f > 0;
+    }
+    const float *winH = s->winH + (size_t)b * nl;
+    for (int l = 0; l < nl; l++) {
+        slot->read2[l] += (double)winH[l] - r2[l];
+        slot->read2[nl + l] += r2[l];
+    }
+    int tiles = (int)(s->pos / tile - lo / tile + 1);
+    slot->scalars[ATTN_ACT_TOKENS] += 1;
+    slot->scalars[ATTN_ACT_TILE_READS] += tiles;
+    slot->scalars[ATTN_ACT_READOUTS] += (double)tiles * D;
+    slot->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
+    slot->scalars[ATTN_ACT_C2P_COUNT] += (double)(s->pos - lo + 1);
+    slot->scalars[ATTN_ACT_C2P_PHI] += phi_total;
+    slot->scalars[ATTN_ACT_READ2_PULSED] += pulsed * D;
 }
 
 static void stream_softmax_head(const attn_stream *s, int b, const float *q, long lo,
@@ -236,14 +354,27 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
         float *P = s->scratch + (size_t)omp_get_thread_num() * s->scratch_len;
         float *X1 = P + D, *S = X1 + (size_t)s->R1 * D, *phi = S + s->W, *O = phi + s->W;
         const float *qb = q + (size_t)b * D;
-        stream_write(s, b, s->pos, (int)(s->pos % s->cap), k + (size_t)b * D,
-                     v + (size_t)b * D, s->coord + (size_t)omp_get_thread_num() * 2 * D);
+        int col = (int)(s->pos % s->cap);
+        attn_act_slot slot, *sl = NULL;
+        if (p->act && s->n_level > 0) {
+            slot = attn_act_slot_of(p->act, p->act_layer, b);
+            sl = &slot;
+        }
+        if (s->n_level > 0) {
+            if (s->pos - p->M >= 0)
+                shadow_leave(s, b, s->pos - p->M);
+            shadow_write(s, b, col, k + (size_t)b * D, v + (size_t)b * D, sl);
+        }
+        stream_write(s, b, s->pos, col, k + (size_t)b * D, v + (size_t)b * D,
+                     s->coord + (size_t)omp_get_thread_num() * 2 * D);
         if (stream_softmax(p)) {
             stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
         } else {
             attn_factor_q(p, qb, P, X1, (size_t)D);
             stream_scores(s, b, X1, lo, S, phi);
-            stream_outputs(s, b, lo, phi, O, out + (size_t)b * D);
+            if (sl)
+                count_step(s, b, sl, P, lo, phi);
+            stream_outputs(s, b, lo, phi, O, out + (size_t)b * D, sl);
         }
         stream_store(s, lo, S, (float)p->charge_unit_c, S_row ? S_row + (size_t)b * s->W : NULL);
         stream_store(s, lo, phi, 1, phi_row ? phi_row + (size_t)b * s->W : NULL);
@@ -271,8 +402,15 @@ int attn_stream_append(attn_stream *s, const float *k, const float *v, int T, gc
         double *coord = s->coord + (size_t)omp_get_thread_num() * 2 * D;
         for (int t = 0; t < T; t++) {
             size_t at = ((size_t)b * T + t) * D;
-            stream_write(s, b, s->pos + t, (int)((s->pos + t) % s->cap), k + at, v + at,
-                         coord);
+            long j = s->pos + t;
+            /* The shadow follows; the writes are not counted: the parallel pass that
+             * produced k and v counted them. */
+            if (s->n_level > 0) {
+                if (j - s->p->M >= 0)
+                    shadow_leave(s, b, j - s->p->M);
+                shadow_write(s, b, (int)(j % s->cap), k + at, v + at, NULL);
+            }
+            stream_write(s, b, j, (int)(j % s->cap), k + at, v + at, coord);
         }
     }
     s->pos += T;
@@ -292,6 +430,14 @@ int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e)
         memcpy(dst->Yv + o2, src->Yv + o2, used * src->R2 * D * sizeof *dst->Yv);
     }
     memcpy(dst->t_write, src->t_write, cap * sizeof *dst->t_write);
+    if (src->n_level > 0) {
+        size_t n = (size_t)src->B * cap, nl = (size_t)src->n_level;
+        memcpy(dst->klev, src->klev, n * D);
+        memcpy(dst->vlev, src->vlev, n * D);
+        memcpy(dst->H, src->H, n * nl * sizeof *dst->H);
+        memcpy(dst->win, src->win, (size_t)src->B * D * nl * sizeof *dst->win);
+        memcpy(dst->winH, src->winH, (size_t)src->B * nl * sizeof *dst->winH);
+    }
     dst->pos = src->pos;
     dst->layer = src->layer;
     return 0;

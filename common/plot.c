@@ -64,8 +64,16 @@ static int write_script(const char *script, const char *data, const char *tmp_pn
     quote(g, s->ylabel);
     fprintf(g, "\nset grid\nset key outside right\n%s%s", s->logx ? "set logscale x\n" : "",
             s->logy ? "set logscale y\n" : "");
-    if (s->histogram)
-        fprintf(g, "set style fill solid 0.5\n");
+    if (s->histogram) {
+        /* 16 distinct colours: stacked bars need more than gnuplot's 8 */
+        static const char *palette[16] = {
+            "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+            "#ff9da7", "#9c755f", "#bab0ac", "#1f3a93", "#8c564b", "#17becf", "#bcbd22",
+            "#7f7f7f", "#d62728"};
+        for (int k = 0; k < 16; k++)
+            fprintf(g, "set linetype %d lc rgb \"%s\"\n", k + 1, palette[k]);
+        fprintf(g, "set style fill solid 0.8 border -1\n");
+    }
     fprintf(g, "plot ");
     for (int k = 0; k < n; k++) {
         fprintf(g, "%s", k ? ", " : "");

@@ -186,6 +186,12 @@ const struct attn_plan *gpt2_attention_plan(const gpt2_model *m);
 /* A chip's model (its attention config has chips > 0): draws the cells of chip chip_seed
  * into every layer and head (attn_plan_chip), keeping the compiled cell. */
 int gpt2_attn_set_chip(gpt2_model *m, int chip_seed, gc_err *e);
+/* Counting the analog attention's activity (attention.h, "Activity"): a record for every
+ * layer and head of m, filled by every forward and streaming step until
+ * gpt2_count_activity_stop; the caller frees it (attn_activity_free) after stopping. An
+ * error for the digital variants. */
+int gpt2_count_activity(gpt2_model *m, struct attn_activity **out, gc_err *e);
+void gpt2_count_activity_stop(gpt2_model *m);
 
 /* Resets the scalers to the defaults of PAPER.md §3: a = 1, b_q = 0, b_k = b_v = 0.45,
  * b_o = 0. */

@@ -16,6 +16,7 @@ struct gpt2_attn_state {
     attn_plan *plan;       /* library variants: one plan, one call per layer at a time */
     attn_stream **streams; /* (L) streaming state of the library variants, or NULL */
     float *step_buf;       /* (4, NH, D) q', k', v', out of one streaming step */
+    attn_activity *act;    /* counting into this record (borrowed), or NULL */
 };
 
 /* Plain causal softmax runs here, not in the library: the reference path, and faster. */
@@ -223,6 +224,8 @@ static int library_layer_forward(gpt2_model *m, int l, float *out, const float *
     size_t n = (size_t)B * T * C;
     float *qs = m->scratch, *ks = qs + n, *vs = ks + n, *o = vs + n;
     scale_in_forward(m, l, qs, ks, vs, qkv, B, T);
+    if (m->attn->act && attn_plan_set_activity(m->attn->plan, m->attn->act, l, e))
+        return -1;
     if (attn_forward_layer(m->attn->plan, l, qs, ks, vs, B * NH, T, D, o, NULL, NULL, e))
         return -1;
     if (m->stream_fill && attn_stream_append(m->attn->streams[l], ks, vs, T, e))
@@ -247,6 +250,8 @@ static int library_layer_step(gpt2_model *m, int l, float *out, const float *qkv
     int C = m->config.n_embd;
     float *qs = m->attn->step_buf, *ks = qs + C, *vs = ks + C, *o = vs + C;
     scale_in_forward(m, l, qs, ks, vs, qkv, 1, 1);
+    if (m->attn->act && attn_plan_set_activity(m->attn->plan, m->attn->act, l, e))
+        return -1;
     if (attn_stream_step(m->attn->streams[l], qs, ks, vs, o, NULL, NULL, e))
         return -1;
     if (m->probe)
@@ -290,6 +295,27 @@ int gpt2_attn_set_chip(gpt2_model *m, int chip_seed, gc_err *e)
         return -1;
     m->attn_cfg.chip_seed = chip_seed;
     return 0;
+}
+
+int gpt2_count_activity(gpt2_model *m, attn_activity **out, gc_err *e)
+{
+    *out = NULL;
+    if (!m->attn || !m->attn->plan || !attn_variant_is_analog(m->attn_cfg.variant))
+        return gc_fail(e, "cost: attention '%s' is digital; energy is counted for the analog "
+                          "variants", m->attn_cfg.variant->name);
+    if (attn_activity_alloc(&m->attn_cfg, m->config.n_layer, m->config.n_head, out, e))
+        return -1;
+    m->attn->act = *out;
+    return 0;
+}
+
+void gpt2_count_activity_stop(gpt2_model *m)
+{
+    if (m->attn) {
+        m->attn->act = NULL;
+        if (m->attn->plan)
+            attn_plan_set_activity(m->attn->plan, NULL, 0, NULL);
+    }
 }
 
 const attn_plan *gpt2_attention_plan(const gpt2_model *m)

@@ -264,8 +264,9 @@ static void section_validation(page *p, const char *dir)
     names_free(subs);
 }
 
-/* One row of a perplexity table from ppl_<name>.json. */
-static void ppl_row(page *p, const cJSON *j, const char *file)
+/* One row of a perplexity table from ppl_<name>.json, with the energy and latency per token
+ * of the same run from the cost report it names (key "cost", gcsim ppl --cost). */
+static void ppl_row(page *p, const char *dir, const cJSON *j, const char *file)
 {
     put(p, "<tr><td>%s</td>", file);
     put_str(p, j, "model");
@@ -275,13 +276,27 @@ static void ppl_row(page *p, const cJSON *j, const char *file)
     put_num(p, j, "tokens", file, "measured");
     put_num(p, j, "bits_per_byte", file, "measured");
     put_num(p, j, "token_perplexity", file, "measured");
+    const char *cost = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "cost"));
+    cJSON *c = cost ? load(p, dir, cost) : NULL;
+    if (c) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(c, "latency_per_token_s");
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lat, "kind"));
+        put_num(p, c, "energy_per_token_simulated_J", cost, "simulated");
+        put_num(p, c, "energy_per_token_declared_J", cost, "declared");
+        put_num(p, c, "latency_per_token_s.model", cost,
+                kind && !strcmp(kind, "simulated") ? "simulated" : "declared");
+    } else {
+        put(p, "<td>-</td><td>-</td><td>-</td>");
+    }
+    cJSON_Delete(c);
     put(p, "</tr>\n");
 }
 
 static const char *ppl_header =
     "<table>\n<tr><th>file</th><th>model</th><th>attention</th><th>tokenizer</th>"
     "<th>token period (s)</th><th>tokens</th><th>bits per byte</th><th>token perplexity</th>"
-    "</tr>\n";
+    "<th>energy per token, simulated part (J)</th><th>declared part (J)</th>"
+    "<th>latency per token (s)</th></tr>\n";
 
 static void section_ppl(page *p, const char *dir)
 {
@@ -300,7 +315,7 @@ static void section_ppl(page *p, const char *dir)
             continue;
         cJSON *j = load(p, dir, files[i]);
         if (j)
-            ppl_row(p, j, files[i]);
+            ppl_row(p, dir, j, files[i]);
         cJSON_Delete(j);
     }
     put(p, "</table>\n");
@@ -327,7 +342,7 @@ static void section_period(page *p, const char *dir)
         const cJSON *t = c ? cJSON_GetObjectItem(c, "token_period_s") : NULL;
         const cJSON *b = j ? cJSON_GetObjectItem(j, "bits_per_byte") : NULL;
         if (j)
-            ppl_row(p, j, files[i]);
+            ppl_row(p, dir, j, files[i]);
         if (cJSON_IsNumber(t) && cJSON_IsNumber(b) && t->valuedouble > 0)
             x[n] = t->valuedouble, y[n++] = b->valuedouble;
         cJSON_Delete(j);
@@ -532,6 +547,57 @@ static void section_eval(page *p, const char *dir)
     names_free(files);
 }
 
+/* cost_*.json (gcsim cost): energy, latency and area per token, vs the GPU, and the
+ * stacked bars beside each. */
+static void section_cost(page *p, const char *dir)
+{
+    char **files = names_in(dir, "cost_", ".json");
+    if (!files || !files[0]) {
+        names_free(files);
+        return;
+    }
+    put(p, "<h2>What a token costs (gcsim cost)</h2>\n<p>Energy counted on the run's own "
+           "activity times the energy per operation of its cell (simulated: SPICE supply "
+           "energy; declared: a parameter with its source, listed in the file); latency from "
+           "the phase durations; for the shape in the file (per token: every head and layer "
+           "of that shape).</p>\n<table>\n<tr><th>file</th><th>layers</th><th>heads</th>"
+           "<th>energy per token per head, simulated (J)</th><th>declared (J)</th>"
+           "<th>per token, simulated (J)</th><th>declared (J)</th><th>latency per layer (s)"
+           "</th><th>per token (s)</th><th>area (m2)</th><th>latency ratio vs GPU</th>"
+           "<th>energy ratio vs GPU</th><th>paper's claims</th></tr>\n");
+    for (int i = 0; files[i]; i++) {
+        cJSON *j = load(p, dir, files[i]);
+        if (!j)
+            continue;
+        const char *f = files[i];
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "latency_per_token_s");
+        const char *lk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lat, "kind"));
+        const char *lkind = lk && !strcmp(lk, "simulated") ? "simulated" : "declared";
+        put(p, "<tr><td>%s</td>", f);
+        put_num(p, j, "shape.layers", f, "declared");
+        put_num(p, j, "shape.heads", f, "declared");
+        put_num(p, j, "energy_per_token_per_head_simulated_J", f, "simulated");
+        put_num(p, j, "energy_per_token_per_head_declared_J", f, "declared");
+        put_num(p, j, "energy_per_token_simulated_J", f, "simulated");
+        put_num(p, j, "energy_per_token_declared_J", f, "declared");
+        put_num(p, j, "latency_per_token_s.per_layer", f, lkind);
+        put_num(p, j, "latency_per_token_s.model", f, lkind);
+        put_num(p, j, "area_m2.model", f, "declared");
+        put_num(p, j, "vs_gpu.latency_ratio", f, "measured");
+        put_num(p, j, "vs_gpu.energy_ratio", f, "measured");
+        put(p, "<td>x100, x70,000 (PAPER.md section 2)</td></tr>\n");
+        cJSON_Delete(j);
+    }
+    put(p, "</table>\n<div class=grid>\n");
+    for (int i = 0; files[i]; i++) {
+        char png[4096];
+        snprintf(png, sizeof png, "%s/%.*s.png", dir, (int)strlen(files[i]) - 5, files[i]);
+        put_png(p, png, files[i]);
+    }
+    put(p, "</div>\n");
+    names_free(files);
+}
+
 static void section_gpu(page *p, const char *gpu_json)
 {
     const char *slash = gpu_json ? strrchr(gpu_json, '/') : NULL;
@@ -600,6 +666,7 @@ int report_write(const char *dir, const char *gpu_json, const char *out_html, gc
             "run).</p>\n");
     section_sweep(&p, dir);
     section_ppl(&p, dir);
+    section_cost(&p, dir);
     section_period(&p, dir);
     section_eval(&p, dir);
     section_fits(&p, dir);

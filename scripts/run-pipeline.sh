@@ -5,8 +5,11 @@
 #  2. fit each to a behavioural cell model (with held-out residuals);
 #  3. adapt the shipped hardware-trained byte-level GPT-2 to each calibrated cell;
 #  4. measure bits per byte on WikiText-2 test (first GCSIM_PPL_TOKENS bytes) for the
-#     software model, the paper's linear and cubic models and both calibrated cells, and for
-#     the silicon cell at four token periods;
+#     software model, the paper's linear and cubic models and both calibrated cells (the
+#     analog ones with their energy and latency per token on the same text, cost_ppl_*.json),
+#     and for the silicon cell at four token periods; what a token costs at GPT-2 124M
+#     shape on each calibrated cell (cost_si.json, cost_igzo.json, their stacked bars),
+#     against the shipped GPU measurement;
 #  5. sweep the silicon cell's storage capacitor (gcsim sweep: 3 points, coarse plan, 8 kB);
 #     validate the silicon model against SPICE (20 patterns of a 64-cell column);
 #  6. with GCSIM_LAMBADA=1, score the whole LAMBADA test set (gcsim eval) with the software,
@@ -49,15 +52,23 @@ done
 
 echo "== perplexity on WikiText-2 test, first $tokens bytes, ctx 1024, stride 512"
 # each model folder names its tokenizer and attention (config.json, "gcsim" block)
-ppl() { # name model
+ppl() { # name model [more options]
   "$g" ppl --model "$2" --text "$text" --ctx 1024 --stride 512 --max-tokens "$tokens" \
-    --json "$out/ppl_$1.json" | grep 'bits per byte' | sed "s/^/$1: /"
+    --json "$out/ppl_$1.json" "${@:3}" | grep 'bits per byte' | sed "s/^/$1: /"
 }
 ppl software "$models/bytes-5x256-softmax"
-ppl paper-linear "$models/bytes-5x256-paper-linear"
-ppl paper-cubic "$models/bytes-5x256-paper-cubic"
-ppl calibrated-si "$out/model-linear-adapted-si"
-ppl calibrated-igzo "$out/model-linear-adapted-igzo"
+ppl paper-linear "$models/bytes-5x256-paper-linear" --cost "$out/cost_ppl_paper-linear.json"
+ppl paper-cubic "$models/bytes-5x256-paper-cubic" --cost "$out/cost_ppl_paper-cubic.json"
+ppl calibrated-si "$out/model-linear-adapted-si" --cost "$out/cost_ppl_calibrated-si.json"
+ppl calibrated-igzo "$out/model-linear-adapted-igzo" --cost "$out/cost_ppl_calibrated-igzo.json"
+
+echo "== what a token costs at GPT-2 124M shape (12 layers x 12 heads x 768), each cell"
+# the activity of the adapted model on the first 8 kB of the text, per head and token
+for tech in si igzo; do
+  "$g" cost --model "$out/model-linear-adapted-$tech" --text "$text" --ctx 1024 --stride 512 \
+    --max-tokens 8192 --shape 12x12x768 --cost "$out/cost_$tech.json" \
+    | grep -E '^(total|latency per token|vs )' | sed "s/^/$tech: /"
+done
 
 echo "== perplexity against the token period: the silicon-adapted model, its cell read at 4 periods"
 for p in 1e-7 1e-6 1e-5 1e-4; do

@@ -1,7 +1,7 @@
 """`gcsim report` turns a results folder into one page a person reads, and every number on it
 is traceable. A small results folder is made with the real commands (fit and plot of synthetic
 curves, ppl of the shipped models, two token periods on the calibrated path, the shipped GPU
-measurement); then:
+measurement, the cost of the paper-cubic run); then:
 - every number cell of the page names its file and key (title "FILE: KEY (kind)"), and the
   value printed equals that key's value in that file (to the 6 digits printed): the page
   invents nothing and loses no source;
@@ -67,9 +67,11 @@ def make_results(d):
          os.path.join(d, "fit_syn.json")])
     run([GCSIM, "plot", curves, "--out", os.path.join(d, "plots_syn")])
     for name, m in (("software", "softmax"), ("paper-cubic", "paper-cubic")):
+        # the analog run also reports its cost: the row shows it, and the cost section
+        cost = ["--cost", os.path.join(d, "cost_%s.json" % name)] if m != "softmax" else []
         run([GCSIM, "ppl", "--model", os.path.join(MODELS, "bytes-5x256-" + m), "--text", TEXT,
              "--max-tokens", "1024", "--ctx", "512", "--json",
-             os.path.join(d, "ppl_%s.json" % name)])
+             os.path.join(d, "ppl_%s.json" % name)] + cost)
     for p in ("1e-7", "1e-3"):
         run([GCSIM, "ppl", "--model", os.path.join(MODELS, "bytes-5x256-paper-linear"), "--text",
              TEXT, "--max-tokens", "1024", "--ctx", "512", "--cell-preset", "paper-cubic",
@@ -122,9 +124,10 @@ def render(d, page_path):
     dom = subprocess.run(base + ["--dump-dom", "file://" + page_path], capture_output=True,
                          text=True, timeout=120).stdout
     expect("bits per byte" in dom and "ppl_software.json" in dom and
-           "against the token period" in dom and "NVIDIA" in dom,
-           "the rendered DOM holds the perplexity table, the token-period section and the GPU "
-           "baseline (%d characters)" % len(dom))
+           "against the token period" in dom and "NVIDIA" in dom and
+           "What a token costs" in dom and "cost_paper-cubic.json" in dom,
+           "the rendered DOM holds the perplexity table, the cost section, the token-period "
+           "section and the GPU baseline (%d characters)" % len(dom))
     shot = os.path.join(d, "report.png")
     subprocess.run(base + ["--window-size=1280,2000", "--screenshot=" + shot,
                            "file://" + page_path], capture_output=True, timeout=120)

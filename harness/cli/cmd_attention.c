@@ -12,11 +12,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "analog_options.h"
+#include "cost_options.h"
 
 typedef struct {
     const char *q, *k, *v, *out, *mode;
     int reference;
     attn_config cfg;
+    cost_request cost;
 } attention_args;
 
 static void attention_usage(FILE *f)
@@ -24,14 +26,16 @@ static void attention_usage(FILE *f)
     fprintf(f,
         "usage: gcsim attention --q Q.npy --k K.npy --v V.npy --out DIR\n"
         "         (--attention VARIANT | --cell cell.h5 | --cell-preset paper-cubic|paper-linear)\n"
-        "         [--mode parallel|streaming] [--reference] [analog options]\n\n"
+        "         [--mode parallel|streaming] [--reference] [cost options] [analog options]\n\n"
         "q, k, v: float32 (B,T,D) (B = batch x heads), per-head already-scaled inputs.\n"
         "Writes DIR/S.npy (coulombs for analog variants), DIR/phi.npy (B,T,T), DIR/out.npy\n"
         "(B,T,D) and DIR/settings.json (with the whole configuration used). --cell runs the\n"
         "calibrated variant through a cell model; --cell-preset through the paper's model\n"
         "expressed as a cell. A lone layer: the default token period of a cell is one layer's\n"
         "latency unless --layers or --token-period says otherwise.\n"
-        "--reference uses the slow direct float64 evaluator instead of the fast path.\n\n");
+        "--reference uses the slow direct float64 evaluator instead of the fast path.\n"
+        "With --cost, each of the B heads is counted as one head of one layer.\n\n");
+    cost_options_help(f);
     analog_options_help(f);
 }
 
@@ -46,6 +50,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'm': a->mode = v; return 0;
     case 'r': a->reference = 1; return 0;
     }
+    int taken = cost_option_take(&a->cost, c, v, e);
+    if (taken)
+        return taken < 0 ? -1 : 0;
     return gc_fail(e, "option %d not handled", c);
 }
 
@@ -66,7 +73,7 @@ static int parse_args(int argc, char **argv, attention_args *a, gc_err *e)
         {"q", required_argument, 0, 'q'}, {"k", required_argument, 0, 'k'},
         {"v", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
         {"mode", required_argument, 0, 'm'}, {"reference", no_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        COST_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gpt2_settings over = {0};
     memset(a, 0, sizeof *a);
     a->mode = "parallel";
@@ -164,12 +171,13 @@ static int run_streaming(attn_plan *plan, const attention_inputs *in, float *out
 
 /* The float64 reference, converted to float32 for the outputs. */
 static int run_reference(const attn_config *cfg, const attention_inputs *in, float *out,
-                         float *S, float *phi, gc_err *e)
+                         float *S, float *phi, attn_activity *act, gc_err *e)
 {
     size_t nO = (size_t)in->B * in->T * in->D, nS = (size_t)in->B * in->T * in->T;
     double *o = malloc(nO * sizeof *o), *s = malloc(nS * sizeof *s), *p = malloc(nS * sizeof *p);
-    int rc = o && s && p ? attn_reference_forward(cfg, in->q.data, in->k.data, in->v.data,
-                                                  in->B, in->T, in->D, o, s, p, e)
+    int rc = o && s && p ? attn_reference_forward_counted(cfg, in->q.data, in->k.data,
+                                                          in->v.data, in->B, in->T, in->D, o, s,
+                                                          p, act, 0, e)
                          : gc_fail(e, "out of memory");
     for (size_t i = 0; !rc && i < nO; i++)
         out[i] = (float)o[i];
@@ -250,9 +258,15 @@ static int attention_run(const attention_args *a, gc_err *e)
         rc = attn_plan_alloc(&args.cfg, in.D, in.T, &plan, e);
     if (!rc && plan && args.cfg.chips > 0) /* a chip of B heads, one layer */
         rc = attn_plan_chip(plan, args.cfg.chip_seed, in.B, e);
+    attn_activity *act = NULL;
+    const attn_config *used = plan ? attn_plan_config(plan) : &args.cfg;
+    if (!rc && a->cost.json)
+        rc = gc_check_writable(a->cost.json, e) ||
+             attn_activity_alloc(used, 1, in.B, &act, e) ||
+             (plan && attn_plan_set_activity(plan, act, 0, e));
     double t0 = gc_now();
     if (!rc && a->reference)
-        rc = run_reference(&args.cfg, &in, out, S, phi, e);
+        rc = run_reference(&args.cfg, &in, out, S, phi, act, e);
     else if (!rc && !strcmp(a->mode, "streaming"))
         rc = run_streaming(plan, &in, out, S, phi, e);
     else if (!rc)
@@ -262,6 +276,9 @@ static int attention_run(const attention_args *a, gc_err *e)
         settings = settings_json(&args, plan, &in, gc_now() - t0);
         rc = write_outputs(a, &in, out, S, phi, settings, e);
     }
+    if (!rc && act)
+        rc = cost_report(&a->cost, act, used, e);
+    attn_activity_free(act);
     cJSON_Delete(settings);
     free(out);
     free(S);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analog_options.h"
+#include "cost_options.h"
 #include "cli.h"
 #include "commands.h"
 #include "gpt2.h"
@@ -18,12 +19,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim generate --model PATH [--prompt TEXT | --prompt-file FILE]\n"
             "                      [--tokens N] [--temperature T] [--top-k K] [--seed S]\n"
-            "                      [--tokenizer gpt2|bytes] [--bpe-dir DIR] [analog options]\n\n"
+            "                      [--tokenizer gpt2|bytes] [--bpe-dir DIR] [cost options]\n"
+            "                      [analog options]\n\n"
             "Feeds the prompt (default: the end-of-text token) through streaming decode, then\n"
             "samples N new tokens (default 64) at temperature T (default 1; 0 = greedy) from the\n"
             "K most likely (default 0 = all), with generator seed S (default 1). Prints the\n"
             "prompt and the continuation; the settings used go to stderr. The model's\n"
-            "config.json names its tokenizer and attention settings; options override them.\n\n");
+            "config.json names its tokenizer and attention settings; options override them.\n"
+            "With --cost, every token streamed (prompt and new) is counted; the table follows\n"
+            "the text.\n\n");
+    cost_options_help(f);
     analog_options_help(f);
 }
 
@@ -65,6 +70,7 @@ typedef struct {
     long n_new, top_k, seed;
     double temp;
     gpt2_settings over;
+    cost_request cost;
 } gen_args;
 
 static int set_opt(int c, const char *v, void *ctx, gc_err *e)
@@ -81,6 +87,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 's': return gc_parse_long(v, "--seed", 0, 1L << 62, &a->seed, e);
     case 'T': return gc_parse_double(v, "--temperature", 0, 100, 0, 0, &a->temp, e);
     }
+    int taken = cost_option_take(&a->cost, c, v, e);
+    if (taken)
+        return taken < 0 ? -1 : 0;
     return gc_fail(e, "option %d not handled", c);
 }
 
@@ -92,8 +101,8 @@ static int parse_args(int argc, char **argv, gen_args *a, gc_err *e)
         {"prompt-file", required_argument, 0, 'f'}, {"tokenizer", required_argument, 0, 'k'},
         {"bpe-dir", required_argument, 0, 'b'}, {"tokens", required_argument, 0, 'n'},
         {"top-k", required_argument, 0, 'K'}, {"seed", required_argument, 0, 's'},
-        {"temperature", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"temperature", required_argument, 0, 'T'}, COST_OPTIONS,
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *a = (gen_args){.n_new = 64, .seed = 1, .temp = 1.0};
     int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
     if (!r && (!a->model || (a->prompt && a->prompt_file)))
@@ -170,11 +179,19 @@ int cmd_generate(int argc, char **argv)
     char *text = NULL;
     uint32_t *ids = NULL;
     size_t n = 0;
-    lm_session s;
-    int rc = lm_session_open(&s, a.model, &a.over, a.bpe, stderr, &e) ||
-             prompt_ids(&a, &s, &text, &ids, &n, &e) || run(&a, &s, ids, n, &e);
+    lm_session s = {0};
+    attn_activity *act = NULL;
+    int rc = (a.cost.json && gc_check_writable(a.cost.json, &e)) ||
+             lm_session_open(&s, a.model, &a.over, a.bpe, stderr, &e) ||
+             prompt_ids(&a, &s, &text, &ids, &n, &e) ||
+             (a.cost.json && gpt2_count_activity(s.model, &act, &e)) ||
+             run(&a, &s, ids, n, &e);
+    rc = rc || (act && cost_report(&a.cost, act, &s.model->attn_cfg, &e));
     if (rc)
         fprintf(stderr, "gcsim generate: %s\n", e.msg);
+    if (s.model)
+        gpt2_count_activity_stop(s.model);
+    attn_activity_free(act);
     free(text);
     free(ids);
     lm_session_free(&s);

@@ -11,6 +11,7 @@
 #include "analog_options.h"
 #include "cli.h"
 #include "commands.h"
+#include "cost_options.h"
 #include "gpt2.h"
 #include "gpt2_cli.h"
 #include "tokenizer.h"
@@ -24,7 +25,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gcsim ppl --model PATH --text FILE [--tokenizer gpt2|bytes] [--bpe-dir DIR]\n"
             "                 [--ctx N] [--stride N] [--max-tokens N] [--shard K/N]\n"
-            "                 [--json out.json] [analog options]\n\n"
+            "                 [--json out.json] [cost options] [analog options]\n\n"
             "The model's config.json (its \"gcsim\" block) says which tokenizer and attention\n"
             "settings it runs with; options override them (a model without the block: gpt2\n"
             "BPE and softmax). The settings used are printed and recorded in the JSON.\n"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
             "--chip-seed S .. S+N-1, each cell of each a seeded draw fixed for the run: a line per\n"
             "chip, and in the JSON \"chips\" (each chip's seed and results), bpb_mean, bpb_std\n"
             "(sample standard deviation) and bpb_worst (the largest).\n\n");
+    cost_options_help(f);
     analog_options_help(f);
 }
 
@@ -54,6 +56,7 @@ typedef struct {
     long ctx, stride, max_tokens;
     int shard, n_shards; /* 1-based; 0 and 0: no sharding */
     gpt2_settings over;  /* tokenizer and analog options, in order */
+    cost_request cost;   /* --cost and its options */
 } ppl_args;
 
 static int parse_shard(const char *v, ppl_args *a, gc_err *e)
@@ -79,6 +82,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'n': return gc_parse_long(v, "--max-tokens", 1, 1L << 40, &a->max_tokens, e);
     case 'S': return parse_shard(v, a, e);
     }
+    int taken = cost_option_take(&a->cost, c, v, e);
+    if (taken)
+        return taken < 0 ? -1 : 0;
     return gc_fail(e, "option %d not handled", c);
 }
 
@@ -90,7 +96,8 @@ static int parse_args(int argc, char **argv, ppl_args *a, gc_err *e)
         {"tokenizer", required_argument, 0, 'k'}, {"bpe-dir", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'}, {"ctx", required_argument, 0, 'c'},
         {"stride", required_argument, 0, 's'}, {"max-tokens", required_argument, 0, 'n'},
-        {"shard", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"shard", required_argument, 0, 'S'}, COST_OPTIONS, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     *a = (ppl_args){0};
     int r = analog_getopt(argc, argv, own, set_opt, a, &a->over, e);
     if (!r && (!a->model || !a->text))
@@ -213,6 +220,17 @@ static int write_json(const ppl_args *a, const char *tokenizer, const gpt2_ppl_r
     }
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "tokens_per_second", (double)r->scored / r->seconds);
+    if (a->cost.json) { /* the run's cost report, as seen from this file's folder */
+        char dir[4096], rel[4096];
+        const char *slash = strrchr(a->json, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->json) : 1,
+                 slash ? a->json : ".");
+        if (gc_path_relative_to(dir, a->cost.json, rel, sizeof rel, e)) {
+            cJSON_Delete(o);
+            return -1;
+        }
+        cJSON_AddStringToObject(o, "cost", rel);
+    }
     int rc = gc_json_write(a->json, o, e);
     cJSON_Delete(o);
     return rc;
@@ -325,13 +343,17 @@ static int score_chips(lm_session *s, const uint32_t *ids, size_t n, const ppl_a
     return 0;
 }
 
-int cmd_ppl(int argc, char **argv)
+/* gcsim ppl, or gcsim cost (name "cost": --cost required, its help). */
+static int ppl_main(int argc, char **argv, const char *name, void (*help)(FILE *))
 {
     gc_err e = {{0}};
     ppl_args a;
     int prc = parse_args(argc, argv, &a, &e);
+    if (!prc && !strcmp(name, "cost") && !a.cost.json)
+        prc = gc_fail(&e, "--cost FILE.json is required");
     if (prc)
-        return cli_parse_exit("ppl", prc, usage, &e);
+        return cli_parse_exit(name, prc, help, &e);
+    attn_activity *act = NULL;
     int mpi = 0, rank = 0;
 #ifdef GCSIM_MPI
     if ((mpi = cli_under_mpirun())) {
@@ -350,7 +372,11 @@ int cmd_ppl(int argc, char **argv)
              lm_session_open(&s, a.model, &a.over, a.bpe, rank == 0 ? stdout : NULL, &e) ||
              gpt2_cli_read_tokens(a.text, s.tok, &text, &len, &ids, &n, &e) ||
              measure_text(&a, s.tok, ids, text, len, &n, &t, &e) ||
-             resolve_windows(&a, s.model, &e);
+             resolve_windows(&a, s.model, &e) ||
+             (a.cost.json && mpi &&
+              gc_fail(&e, "--cost counts the activity of one process: run it without mpirun")) ||
+             (a.cost.json && (gc_check_writable(a.cost.json, &e) ||
+                              gpt2_count_activity(s.model, &act, &e)));
     int n_chips = rc ? 0 : s.model->attn_cfg.chips;
     if (!rc && n_chips > 0 && a.n_shards)
         rc = gc_fail(&e, "--shard and --chips: score the chips of one run in one process");
@@ -364,12 +390,16 @@ int cmd_ppl(int argc, char **argv)
         if (!rc && rank == 0)
             print_result(&a, &one, &t);
     }
+    rc = rc || (act && cost_report(&a.cost, act, &s.model->attn_cfg, &e));
     rc = rc || (rank == 0 && a.json &&
                 write_json(&a, s.tokenizer, res, n_chips, &t, s.model, argc, argv, &e));
     if (res && res != &one)
         free(res);
     if (rc && !quiet)
-        fprintf(stderr, "gcsim ppl: %s\n", e.msg);
+        fprintf(stderr, "gcsim %s: %s\n", name, e.msg);
+    if (s.model)
+        gpt2_count_activity_stop(s.model);
+    attn_activity_free(act);
     free(text);
     free(ids);
     lm_session_free(&s);
@@ -379,3 +409,18 @@ int cmd_ppl(int argc, char **argv)
 #endif
     return cli_exit_status(rc);
 }
+
+int cmd_ppl(int argc, char **argv) { return ppl_main(argc, argv, "ppl", usage); }
+
+static void cost_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gcsim cost --model PATH --text FILE --cost out.json [--shape LxHxD_MODEL]\n"
+            "                  [--gpu FILE] [--leak-period S] [ppl options] [analog options]\n\n"
+            "What a token costs: runs the model over the text as gcsim ppl does (same options),\n"
+            "counting the analog attention's activity, and reports energy per token by\n"
+            "component, latency, area and the ratios against the measured GPU.\n\n");
+    usage(f);
+}
+
+int cmd_cost(int argc, char **argv) { return ppl_main(argc, argv, "cost", cost_usage); }

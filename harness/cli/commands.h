@@ -13,6 +13,7 @@ int cmd_characterize(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_adapt(int argc, char **argv);

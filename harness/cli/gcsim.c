@@ -10,6 +10,7 @@ static const gcsim_command commands[] = {
     {"plot", "write one PNG per sweep of a curves.h5", cmd_plot},
     {"tokenize", "tokenize a text file (GPT-2 BPE or bytes), print the count, write .npy", cmd_tokenize},
     {"ppl", "perplexity of a GPT-2 on a text, digital or analog attention", cmd_ppl},
+    {"cost", "energy, latency and area per token of the analog attention, vs a GPU", cmd_cost},
     {"eval", "LAMBADA and multiple-choice accuracy, as lm-evaluation-harness scores them", cmd_eval},
     {"generate", "sample text from a GPT-2 with streaming decode (seeded)", cmd_generate},
     {"adapt", "set the per-head hardware scalers by moment matching (PAPER.md 4)", cmd_adapt},
