@@ -501,9 +501,13 @@ static void section_sweep(page *p, const char *dir)
                 put_text(p, c->valuestring);
                 put(p, "</td>");
             } else {
+                const char *n = c->string;
                 put_num(p, rows, key, "table.json",
-                        strstr(c->string, "bits") || strstr(c->string, "perplexity") ||
-                                strstr(c->string, "period")
+                        strstr(n, "simulated_J")  ? "simulated"
+                        : strstr(n, "declared_J") ? "declared"
+                        : strstr(n, "energy") || strstr(n, "latency")
+                            ? "mixed" /* simulated and declared parts (the point's cost.json) */
+                        : strstr(n, "bits") || strstr(n, "perplexity") || strstr(n, "period")
                             ? "measured"
                             : "simulated");
             }
@@ -646,6 +650,7 @@ static const char *style =
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
     "text-align:right}th{background:#eee}td:first-child{text-align:left}"
     ".simulated{background:#eef6ff}.measured{background:#f0fff0}.declared{background:#fff8e6}"
+    ".mixed{background:linear-gradient(90deg,#eef6ff 50%,#fff8e6 50%)}"
     ".missing{color:#a00}.grid{display:flex;flex-wrap:wrap;gap:8px}"
     "figure{margin:0;width:380px}figure img{width:100%}figcaption{font-size:80%}</style>\n";
 
@@ -663,7 +668,8 @@ int report_write(const char *dir, const char *gpu_json, const char *out_html, gc
             "<span class=simulated>simulated</span> (our SPICE runs and the fits to them), "
             "<span class=measured>measured</span> (a run of gcsim or of the GPU bench), "
             "<span class=declared>declared</span> (a parameter of the technology or of the "
-            "run).</p>\n");
+            "run), <span class=mixed>both</span> (a total of simulated and declared parts, "
+            "each in its own column or file).</p>\n");
     section_sweep(&p, dir);
     section_ppl(&p, dir);
     section_cost(&p, dir);

@@ -453,7 +453,15 @@ static int ppl(run_ctx *c, int p, const char *adapt_dir, const char *fit_dir, ch
     argv[n++] = (char *)s->text, argv[n++] = "--max-tokens", argv[n++] = tokens;
     argv[n++] = "--ctx", argv[n++] = ctx, argv[n++] = "--stride", argv[n++] = stride;
     n = analog_args(s, p, cell, argv, n, kv, cell_kv);
-    argv[n++] = "--json", argv[n++] = "{OUT}/ppl.json", argv[n] = NULL;
+    argv[n++] = "--json", argv[n++] = "{OUT}/ppl.json";
+    const char *variant = point_value(s, p, "attention");
+    const attn_variant_type *v = &attn_calibrated;
+    gc_err ignore;
+    if (variant && attn_variant_parse(variant, &v, &ignore))
+        v = &attn_calibrated;
+    if (attn_variant_is_analog(v)) /* what a token costs, counted on the same run */
+        argv[n++] = "--cost", argv[n++] = "{OUT}/cost.json";
+    argv[n] = NULL;
     snprintf(st, sizeof st, "%s/model.safetensors", model);
     snprintf(cfg, sizeof cfg, "%s/config.json", model);
     hash_in *h = calloc(1, sizeof *h);
@@ -513,6 +521,15 @@ static cJSON *point_row(const spec *s, int p, const char *fit_dir, const char *p
             add_metric(row, q, "bits_per_byte", "bits_per_byte");
             add_metric(row, q, "token_perplexity", "token_perplexity");
             add_metric(row, q, "attention_config.token_period_s", "token_period_s_used");
+        }
+        snprintf(path, sizeof path, "%s/cost.json", ppl_dir);
+        cJSON *cost = access(path, F_OK) ? NULL : load_json(path, e);
+        if (cost) {
+            add_metric(row, cost, "energy_per_token_J.total", "energy_per_token_J");
+            add_metric(row, cost, "energy_per_token_simulated_J", "energy_simulated_J");
+            add_metric(row, cost, "energy_per_token_declared_J", "energy_declared_J");
+            add_metric(row, cost, "latency_per_token_s.model", "latency_per_token_s");
+            cJSON_Delete(cost);
         }
     }
     int ok = f && (!ppl_dir || q);
