@@ -84,9 +84,11 @@ int calib_fit_variation(const calib_curves *c, const calib_leak_fit *l, calib_va
     for (int k = 0; k < n; k++)
         cov += (gain[k] - v->gain_mean) * (offset[k] - v->offset_mean_c);
     cov /= n - 1;
-    v->rho_gain_offset = v->gain_sigma > 0 && v->offset_sigma_c > 0
-                             ? cov / (v->gain_sigma * v->offset_sigma_c)
-                             : 0;
+    double rho = v->gain_sigma > 0 && v->offset_sigma_c > 0
+                     ? cov / (v->gain_sigma * v->offset_sigma_c)
+                     : 0;
+    /* rounding can carry a perfect correlation (two instances) past 1 */
+    v->rho_gain_offset = rho > 1 ? 1 : rho < -1 ? -1 : rho;
     v->resid = calib_acc_done(&acc, q_full);
     v->resid_share = dev_ss > 0 ? sqrt(acc.ss / dev_ss) : 0;
     free(x);
