@@ -55,6 +55,11 @@ void cell_curve_finish(cell_curve *c);
 void cell_curve_free(cell_curve *c);
 double cell_curve_eval(const cell_curve *c, double x);
 
+/* A table of rows, one monotone curve in v per tabulated pulse level (m->pulse_frac):
+ * linear in the pulse between levels (the quantity grows with the time the cell conducts),
+ * one row where a quantised pulse falls on a level. p in [0, 1]. */
+double cell_pulse_rows_eval(const cell_model *m, const cell_curve *rows, double p, double v);
+
 /* Reads /variation of an open cell.h5 into v (v->present 0 when absent). */
 int cell_variation_load(hid_t f, const char *path, cell_variation *v, double vdd_v, gc_err *e);
 /* Reads the optional /energy tables and /cost parameters of an open cell file into m (after

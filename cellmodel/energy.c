@@ -34,16 +34,7 @@ double cell_read_energy_j(const cell_model *m, double pulse_frac, double v_store
     if (!m->e_read_rows)
         return p * m->e_read_full_j; /* mean at full pulse, scaled with the conduction time */
     /* as the charge: linear in the pulse between tabulated levels, monotone cubic in v */
-    const double *pf = m->pulse_frac;
-    int i = 0;
-    while (i < m->n_p - 2 && p > pf[i + 1])
-        i++;
-    double w = (p - pf[i]) / (pf[i + 1] - pf[i]);
-    if (w < 1e-9 || w > 1 - 1e-9)
-        return cell_curve_eval(&m->e_read_rows[i + (w > 0.5)], v_store);
-    double e0 = cell_curve_eval(&m->e_read_rows[i], v_store);
-    double e1 = cell_curve_eval(&m->e_read_rows[i + 1], v_store);
-    return e0 + w * (e1 - e0);
+    return cell_pulse_rows_eval(m, m->e_read_rows, p, v_store);
 }
 
 double cell_c2p_energy_j(const cell_model *m, double charge_c)

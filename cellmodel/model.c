@@ -81,19 +81,20 @@ double cell_read_charge_c(const cell_model *m, double pulse_frac, double v_store
     double p = clamp(pulse_frac, 0, 1);
     if (m->analytic)
         return p * m->t_max_s * preset_g_ua(m, v_store - m->v_mid_v) * 1e-6;
-    /* Linear in the pulse width between tabulated levels: charge grows with the time the
-     * cell conducts, and the table samples that time. */
+    return cell_pulse_rows_eval(m, m->read_rows, p, v_store);
+}
+
+double cell_pulse_rows_eval(const cell_model *m, const cell_curve *rows, double p, double v)
+{
     const double *pf = m->pulse_frac;
     int i = 0;
     while (i < m->n_p - 2 && p > pf[i + 1])
         i++;
     double w = (p - pf[i]) / (pf[i + 1] - pf[i]);
-    /* a quantised pulse falls on a tabulated level (up to rounding): one row */
     if (w < 1e-9 || w > 1 - 1e-9)
-        return cell_curve_eval(&m->read_rows[i + (w > 0.5)], v_store);
-    double c0 = cell_curve_eval(&m->read_rows[i], v_store);
-    double c1 = cell_curve_eval(&m->read_rows[i + 1], v_store);
-    return c0 + w * (c1 - c0);
+        return cell_curve_eval(&rows[i + (w > 0.5)], v);
+    double y0 = cell_curve_eval(&rows[i], v), y1 = cell_curve_eval(&rows[i + 1], v);
+    return y0 + w * (y1 - y0);
 }
 
 /* Decay on one side of v_eq through its time-to-voltage table. */

@@ -25,3 +25,10 @@ def sha256(path):
 def fail(msg):
     print("FAIL:", msg)
     sys.exit(1)
+
+
+def mc_plan(read_nv=8):
+    """A minimal sweep plan for Monte Carlo tests: every sweep present, few points."""
+    return ("read_dc_nv 4\nread_dc_nvin 4\nread_nv %d\nread_levels 4\nleak_dc_n 46\n"
+            "leak_n0 4\nleak_tau_mult 6\nleak_points 100\nwrite_levels 4\nc2p_n 6\n"
+            "readout_n 4\njobs_per_sweep 2\n" % read_nv)

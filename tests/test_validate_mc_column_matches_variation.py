@@ -20,21 +20,9 @@ import re
 import sys
 import tempfile
 
-from gcsim_test import ROOT, fail, run
+from gcsim_test import ROOT, fail, run, mc_plan
 
-PLAN = """read_dc_nv 4
-read_dc_nvin 4
-read_nv 16
-read_levels 4
-leak_dc_n 46
-leak_n0 4
-leak_tau_mult 6
-leak_points 100
-write_levels 4
-c2p_n 6
-readout_n 4
-jobs_per_sweep 2
-"""
+PLAN = mc_plan(read_nv=16)
 
 
 def validate(tmp, cell, tech, out, chips):

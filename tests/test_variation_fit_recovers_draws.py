@@ -19,21 +19,9 @@ import tempfile
 import h5py
 import numpy as np
 
-from gcsim_test import fail, run
+from gcsim_test import fail, run, mc_plan
 
-PLAN = """read_dc_nv 4
-read_dc_nvin 4
-read_nv 8
-read_levels 4
-leak_dc_n 46
-leak_n0 4
-leak_tau_mult 6
-leak_points 100
-write_levels 4
-c2p_n 6
-readout_n 4
-jobs_per_sweep 2
-"""
+PLAN = mc_plan()
 N = 40
 
 
