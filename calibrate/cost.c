@@ -33,29 +33,8 @@ static int has(reader *R, const char *name)
 static int optional(reader *R, const char *name, size_t n, double lo, double hi,
                     const char *unit, double **out)
 {
-    if (!has(R, name))
-        return 0;
-    int rank;
-    size_t dims[8], count = 1;
-    if (gc_h5_read(R->f, name, out, &rank, dims, R->path, R->e))
-        return -1;
-    for (int i = 0; i < rank; i++)
-        count *= dims[i];
-    if (count != n) {
-        free(*out);
-        *out = NULL;
-        return gc_fail(R->e, "%s: dataset /%s must hold %zu values (holds %zu)", R->path, name,
-                       n, count);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite((*out)[i]) || (*out)[i] < lo || (*out)[i] > hi) {
-            double bad = (*out)[i];
-            free(*out);
-            *out = NULL;
-            return gc_fail(R->e, "%s: dataset /%s holds %g (element %zu), not a number in "
-                           "[%g, %g] %s", R->path, name, bad, i, lo, hi, unit);
-        }
-    return 0;
+    return has(R, name) ? gc_h5_read_values(R->f, name, n, lo, hi, unit, out, R->path, R->e)
+                        : 0;
 }
 
 /* Every /params dataset (one value each) with its units and description. */

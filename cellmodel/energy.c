@@ -194,25 +194,7 @@ static int exists(reader *R, const char *name)
 static int read_values(reader *R, const char *name, size_t n, double lo, double hi,
                        const char *unit, double **out)
 {
-    int rank;
-    size_t dims[8], count = 1;
-    if (gc_h5_read(R->f, name, out, &rank, dims, R->path, R->e))
-        return -1;
-    for (int i = 0; i < rank; i++)
-        count *= dims[i];
-    const char *why = count != n ? "size" : NULL;
-    for (size_t i = 0; !why && i < n; i++)
-        if (!isfinite((*out)[i]) || (*out)[i] < lo || (*out)[i] > hi)
-            why = "range";
-    if (!why)
-        return 0;
-    free(*out);
-    *out = NULL;
-    if (why[0] == 's')
-        return gc_fail(R->e, "%s: dataset /%s must hold %zu values (holds %zu)", R->path, name,
-                       n, count);
-    return gc_fail(R->e, "%s: dataset /%s holds a value that is not a number in [%g, %g] %s",
-                   R->path, name, lo, hi, unit);
+    return gc_h5_read_values(R->f, name, n, lo, hi, unit, out, R->path, R->e);
 }
 
 static int read_scalar(reader *R, const char *name, double lo, double hi, const char *unit,

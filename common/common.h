@@ -142,6 +142,12 @@ int gc_h5_attr_double(hid_t loc, const char *obj, const char *name, double value
 int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dims[8],
                const char *file, gc_err *e);
 
+/* Reads dataset name as exactly n values (rank ignored), each finite and in [lo, hi] (unit
+ * names them in the message); on failure *data is NULL and e names the file, the dataset
+ * and the first bad value. */
+int gc_h5_read_values(hid_t loc, const char *name, size_t n, double lo, double hi,
+                      const char *unit, double **data, const char *file, gc_err *e);
+
 /* Reads a string / numeric attribute. out gets a malloc'd string. */
 int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out,
                         const char *file, gc_err *e);

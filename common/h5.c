@@ -1,5 +1,6 @@
 /* HDF5 helpers: float64 datasets with units, axes as dimension scales, attributes, and
  * reads that turn HDF5's error stack into one line naming the file and the object. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,4 +244,30 @@ int gc_h5_read_attr_double(hid_t loc, const char *obj, const char *name, double 
     if (!one)
         return gc_fail(e, "%s: attribute %s of %s is not one number", file, name, on);
     return st < 0 ? gc_fail(e, "%s: cannot read attribute %s of %s", file, name, on) : 0;
+}
+
+int gc_h5_read_values(hid_t loc, const char *name, size_t n, double lo, double hi,
+                      const char *unit, double **data, const char *file, gc_err *e)
+{
+    int rank;
+    size_t dims[8], count = 1;
+    if (gc_h5_read(loc, name, data, &rank, dims, file, e))
+        return -1;
+    for (int i = 0; i < rank; i++)
+        count *= dims[i];
+    if (count != n) {
+        free(*data);
+        *data = NULL;
+        return gc_fail(e, "%s: dataset /%s must hold %zu values (holds %zu)", file, name, n,
+                       count);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite((*data)[i]) || (*data)[i] < lo || (*data)[i] > hi) {
+            double bad = (*data)[i];
+            free(*data);
+            *data = NULL;
+            return gc_fail(e, "%s: dataset /%s holds %g (element %zu), not a number in "
+                              "[%g, %g] %s", file, name, bad, i, lo, hi, unit);
+        }
+    return 0;
 }
