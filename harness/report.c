@@ -160,7 +160,11 @@ static cJSON *load(page *p, const char *dir, const char *name)
     char path[4096], *text;
     size_t n;
     gc_err e;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int len = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        put(p, "<p class=missing>%s/%s: path too long</p>\n", dir, name);
+        return NULL;
+    }
     if (gc_read_file(path, &text, &n, &e)) {
         put(p, "<p class=missing>%s</p>\n", e.msg);
         return NULL;

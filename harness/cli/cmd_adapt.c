@@ -200,7 +200,7 @@ static int adapt(const adapt_args *a, lm_session *s, const uint32_t *ids, size_t
 {
     gpt2_model *m = s->model;
     attn_config cfg = m->attn_cfg;
-    int B, T, W;
+    int B = 0, T = 0, W = 0; /* set by batch_shape; zero keeps -Wmaybe-uninitialized quiet */
     if (!attn_variant_is_analog(cfg.variant))
         return gc_fail(e, "attention %s has no hardware scalers to adapt (give an analog "
                           "variant, e.g. --attention paper-cubic or --cell cell.h5)",
