@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ typedef struct {
     char *value[MAX_POINTS][MAX_AXES]; /* text of each point's value, NULL: not set */
     char plan[PATH_N], model[PATH_N], calibration[PATH_N], text[PATH_N];
     long tokens, ctx, stride, adapt_max_iter, adapt_batch, jobs, threads;
+    long mc, mc_seed; /* Monte Carlo instances characterized with each point (0: none) */
 } spec;
 
 struct sweep_session {
@@ -64,11 +66,11 @@ static int axis_index(spec *s, const char *name, const char *file, gc_err *e)
     attn_config_default(&probe, &attn_softmax);
     int n = attn_config_settings(&probe, st, 1);
     int known = !strcmp(name, "tech") || !strncmp(name, "set:", 4) ||
-                !strcmp(name, "attention");
+                !strcmp(name, "corner") || !strcmp(name, "attention");
     for (int k = 1; !known && k < n; k++) /* 0 is the variant, named "attention" here */
         known = !strcmp(st[k].key, name);
     if (!known)
-        return gc_fail(e, "%s: axis '%s' is not tech, set:NAME or an analog setting", file,
+        return gc_fail(e, "%s: axis '%s' is not tech, set:NAME, corner or an analog setting", file,
                        name);
     snprintf(s->axes[s->n_axes].name, sizeof s->axes[0].name, "%s", name);
     return s->n_axes++;
@@ -164,6 +166,7 @@ static int read_chain(spec *s, const cJSON *c, const char *file, gc_err *e)
 {
     s->tokens = 32768, s->ctx = 1024, s->stride = 512;
     s->adapt_max_iter = 100, s->adapt_batch = 4, s->jobs = 2, s->threads = 2;
+    s->mc = 0, s->mc_seed = 1;
     if (c && !cJSON_IsObject(c))
         return gc_fail(e, "%s: chain must be an object", file);
     int rc = chain_path(s, c, "plan", s->plan, e) || chain_path(s, c, "model", s->model, e) ||
@@ -175,7 +178,9 @@ static int read_chain(spec *s, const cJSON *c, const char *file, gc_err *e)
              chain_long(c, "adapt_max_iter", 0, 1 << 20, &s->adapt_max_iter, e) ||
              chain_long(c, "adapt_batch", 1, 1 << 20, &s->adapt_batch, e) ||
              chain_long(c, "jobs", 1, 256, &s->jobs, e) ||
-             chain_long(c, "threads", 1, 256, &s->threads, e);
+             chain_long(c, "threads", 1, 256, &s->threads, e) ||
+             chain_long(c, "mc", 0, 100000, &s->mc, e) ||
+             chain_long(c, "mc_seed", 0, INT_MAX, &s->mc_seed, e);
     if (rc)
         return gc_wrap(e, "%s", file);
     if (s->model[0] && (!s->calibration[0] || !s->text[0]))
@@ -347,7 +352,8 @@ static int characterize(run_ctx *c, int p, char *dir, gc_err *e)
 {
     const spec *s = c->s;
     char tfile[PATH_N], folder[PATH_N + 32], sets[MAX_AXES][PATH_N], jobs[16], *argv[64];
-    const char *tech = point_value(s, p, "tech");
+    char mc[24], seed[24];
+    const char *tech = point_value(s, p, "tech"), *corner = point_value(s, p, "corner");
     int n = 0;
     hash_in *h = calloc(1, sizeof *h);
     if (!h)
@@ -360,6 +366,13 @@ static int characterize(run_ctx *c, int p, char *dir, gc_err *e)
             snprintf(sets[a], PATH_N, "%s=%s", s->axes[a].name + 4, s->value[p][a]);
             argv[n++] = "--set", argv[n++] = sets[a];
         }
+    if (corner)
+        argv[n++] = "--corner", argv[n++] = (char *)corner;
+    if (s->mc) { /* the instances for the variation model that chips are drawn from */
+        snprintf(mc, sizeof mc, "%ld", s->mc);
+        snprintf(seed, sizeof seed, "%ld", s->mc_seed);
+        argv[n++] = "--mc", argv[n++] = mc, argv[n++] = "--seed", argv[n++] = seed;
+    }
     if (s->plan[0])
         argv[n++] = "--plan", argv[n++] = (char *)s->plan;
     argv[n++] = "--jobs", argv[n++] = jobs, argv[n++] = "--out", argv[n++] = "{OUT}/curves.h5";
@@ -378,7 +391,9 @@ static int fit(run_ctx *c, const char *char_dir, char *dir, gc_err *e)
     char curves[PATH_N + 16];
     snprintf(curves, sizeof curves, "%s/curves.h5", char_dir);
     char *argv[] = {"fit", "--curves", curves, "--out", "{OUT}/cell.h5", "--json",
-                    "{OUT}/fit.json", NULL};
+                    "{OUT}/fit.json", NULL, NULL, NULL};
+    if (c->s->mc) /* the same file holds the instances: the cell gets its /variation */
+        argv[7] = "--variation", argv[8] = curves;
     hash_in *h = calloc(1, sizeof *h);
     int rc = !h ? gc_fail(e, "out of memory")
                 : hash_file(h, curves, e) || step(c, "fit", argv, h, dir, e);
@@ -386,10 +401,18 @@ static int fit(run_ctx *c, const char *char_dir, char *dir, gc_err *e)
     return rc ? -1 : 0;
 }
 
-/* The analog axes of point p as --analog KEY=VALUE pairs appended to argv from n; cell (the
- * fitted cell.h5) goes in when the point's variant runs through a cell. Returns the new n. */
-static int analog_args(const spec *s, int p, const char *cell, char **argv, int n,
-                       char kv[][PATH_N], char *cell_kv)
+/* A chip setting: the model is adapted to the nominal cell and scored on the chips. */
+static int chip_setting(const char *name)
+{
+    return !strcmp(name, "chips") || !strcmp(name, "chip_seed") ||
+           !strcmp(name, "mismatch_scale");
+}
+
+/* The analog axes of point p as --analog KEY=VALUE pairs appended to argv from n (for adapt:
+ * without the chip settings); cell (the fitted cell.h5) goes in when the point's variant runs
+ * through a cell. Returns the new n. */
+static int analog_args(const spec *s, int p, const char *cell, int for_adapt, char **argv,
+                       int n, char kv[][PATH_N], char *cell_kv)
 {
     const char *variant = point_value(s, p, "attention");
     const attn_variant_type *v = &attn_calibrated;
@@ -402,7 +425,8 @@ static int analog_args(const spec *s, int p, const char *cell, char **argv, int 
     }
     for (int a = 0; a < s->n_axes; a++) {
         const char *name = s->axes[a].name;
-        if (!s->value[p][a] || !strcmp(name, "tech") || !strncmp(name, "set:", 4))
+        if (!s->value[p][a] || !strcmp(name, "tech") || !strncmp(name, "set:", 4) ||
+            !strcmp(name, "corner") || (for_adapt && chip_setting(name)))
             continue;
         snprintf(kv[a], PATH_N, "%s=%s", name, s->value[p][a]);
         argv[n++] = "--analog", argv[n++] = kv[a];
@@ -424,7 +448,7 @@ static int adapt(run_ctx *c, int p, const char *fit_dir, char *dir, gc_err *e)
     argv[n++] = "--text", argv[n++] = (char *)s->calibration, argv[n++] = "--max-iter";
     argv[n++] = iters, argv[n++] = "--batch", argv[n++] = batch, argv[n++] = "--ctx";
     argv[n++] = ctx;
-    n = analog_args(s, p, cell, argv, n, kv, cell_kv);
+    n = analog_args(s, p, cell, 1, argv, n, kv, cell_kv);
     argv[n++] = "--out", argv[n++] = "{OUT}/model", argv[n] = NULL;
     snprintf(model_st, sizeof model_st, "%s/model.safetensors", s->model);
     snprintf(model_cfg, sizeof model_cfg, "%s/config.json", s->model);
@@ -452,7 +476,7 @@ static int ppl(run_ctx *c, int p, const char *adapt_dir, const char *fit_dir, ch
     argv[n++] = "ppl", argv[n++] = "--model", argv[n++] = model, argv[n++] = "--text";
     argv[n++] = (char *)s->text, argv[n++] = "--max-tokens", argv[n++] = tokens;
     argv[n++] = "--ctx", argv[n++] = ctx, argv[n++] = "--stride", argv[n++] = stride;
-    n = analog_args(s, p, cell, argv, n, kv, cell_kv);
+    n = analog_args(s, p, cell, 0, argv, n, kv, cell_kv);
     argv[n++] = "--json", argv[n++] = "{OUT}/ppl.json";
     const char *variant = point_value(s, p, "attention");
     const attn_variant_type *v = &attn_calibrated;
@@ -519,6 +543,10 @@ static cJSON *point_row(const spec *s, int p, const char *fit_dir, const char *p
         snprintf(path, sizeof path, "%s/ppl.json", ppl_dir);
         if ((q = load_json(path, e))) {
             add_metric(row, q, "bits_per_byte", "bits_per_byte");
+            /* a point scored on chips: bits_per_byte is their mean, beside spread and worst */
+            add_metric(row, q, "bpb_mean", "bits_per_byte");
+            add_metric(row, q, "bpb_std", "bits_per_byte_chip_std");
+            add_metric(row, q, "bpb_worst", "bits_per_byte_chip_worst");
             add_metric(row, q, "token_perplexity", "token_perplexity");
             add_metric(row, q, "attention_config.token_period_s", "token_period_s_used");
         }
