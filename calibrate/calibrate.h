@@ -135,6 +135,9 @@ typedef struct {
     calib_resid poly_heldout;   /* µA, fit on every other point, evaluated on the rest */
     calib_resid poly_vs_table;  /* µA, polynomial vs full-pulse table charge / t_max */
     double poly_vin_v;          /* the V_in the polynomial describes */
+    double *charge;             /* (n_p, n_v) C: the table written, rows levelled (see fit) */
+    int levelled;               /* points raised to their row's running maximum */
+    double levelled_max_c;      /* the largest such raise, C */
 } calib_read_fit;
 
 typedef struct {
@@ -217,6 +220,7 @@ void calib_model_free(calib_model *m);
 
 /* Individual fits (calib_fit calls these). */
 int calib_fit_read(const calib_curves *c, int degree, calib_read_fit *r, gc_err *e);
+void calib_read_fit_free(calib_read_fit *r);
 int calib_fit_leak(const calib_curves *c, calib_leak_fit *l, gc_err *e);
 void calib_leak_fit_free(calib_leak_fit *l);
 /* is_signed = 0: c2p (pulse in 0..t_max); 1: the signed readout (-t_max..t_max). */

@@ -110,7 +110,7 @@ static int write_read(const calib_model *m, hid_t g, gc_err *e)
     if (gc_h5_write_axis(g, "pulse_frac", dims[0], pf, "1",
                          "read pulse width as a fraction of t_max (input level / (levels-1))", e) ||
         gc_h5_write_axis(g, "v_store", dims[1], c->v_store, "V", "stored voltage", e) ||
-        gc_h5_write(g, "charge", 2, dims, c->charge, "C",
+        gc_h5_write(g, "charge", 2, dims, r->charge, "C",
                     "charge one cell delivers into the bit line in one read (all measured points;"
                     " monotone cubic in v_store, linear in pulse_frac)", e) ||
         gc_h5_attach(g, "charge", 2, ax, e) ||

@@ -61,5 +61,6 @@ void calib_model_free(calib_model *m)
     if (!m)
         return;
     calib_leak_fit_free(&m->leak);
+    calib_read_fit_free(&m->read);
     free(m);
 }

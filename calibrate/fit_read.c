@@ -3,6 +3,7 @@
  * full-pulse DC current in µA versus y = V_stored - V_mid at the largest V_in. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "calib_internal.h"
 
@@ -77,11 +78,54 @@ static void poly_vs_table(const calib_curves *c, calib_read_fit *r)
     r->poly_vs_table = calib_acc_done(&a, fs);
 }
 
+/* A cell delivers no less charge from a higher stored voltage, and cellmodel refuses a row
+ * that falls. SPICE's integrated charges carry noise far below a read's resolution, though: at
+ * the shortest pulse a row is about 1e-19 C and may fall by 1e-22 C from one stored voltage to
+ * the next. A fall of at most LEVEL_TOL of the table's full scale is levelled (the row's
+ * running maximum, counted in fit.json); a larger one is a cell that is not monotone. */
+#define LEVEL_TOL 1e-6
+
+static int level_rows(const calib_curves *c, calib_read_fit *r, gc_err *e)
+{
+    size_t n = (size_t)c->n_p * c->n_v;
+    double fs = 0;
+    for (size_t i = 0; i < n; i++)
+        fs = fmax(fs, fabs(c->charge[i]));
+    if (!(r->charge = malloc(n * sizeof *r->charge)))
+        return gc_fail(e, "out of memory");
+    memcpy(r->charge, c->charge, n * sizeof *r->charge);
+    for (int p = 0; p < c->n_p; p++) {
+        double *row = r->charge + (size_t)p * c->n_v;
+        for (int i = 1; i < c->n_v; i++) {
+            double fall = row[i - 1] - row[i];
+            if (fall > LEVEL_TOL * fs)
+                return gc_fail(e, "%s: /read/charge falls by %.3g C (%.2g of full scale) from "
+                               "v_store %.4g V to %.4g V at pulse level %d: the cell is not "
+                               "monotone", c->path, fall, fall / fs, c->v_store[i - 1],
+                               c->v_store[i], p);
+            if (fall > 0) {
+                row[i] = row[i - 1];
+                r->levelled++;
+                r->levelled_max_c = fmax(r->levelled_max_c, fall);
+            }
+        }
+    }
+    return 0;
+}
+
+void calib_read_fit_free(calib_read_fit *r)
+{
+    free(r->charge);
+    r->charge = NULL;
+}
+
 int calib_fit_read(const calib_curves *c, int degree, calib_read_fit *r, gc_err *e)
 {
     if (degree < 0 || degree > CALIB_MAX_POLY_DEGREE)
         return gc_fail(e, "read polynomial degree %d: expected 0..%d", degree,
                        CALIB_MAX_POLY_DEGREE);
+    if (level_rows(c, r, e))
+        return -1;
     r->poly_degree = degree;
     r->poly_vin_v = c->vin[c->n_vin - 1];
     if (table_heldout(c, r, e))

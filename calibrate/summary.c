@@ -49,6 +49,8 @@ static void add_read(cJSON *root, const calib_model *m)
                             calib_pct(r->table_heldout.max, r->table_heldout.full_scale));
     cJSON_AddNumberToObject(o, "n_pulse_levels", m->src->n_p);
     cJSON_AddNumberToObject(o, "n_v_store", m->src->n_v);
+    cJSON_AddNumberToObject(o, "table_levelled_points", r->levelled);
+    cJSON_AddNumberToObject(o, "table_levelled_max_C", r->levelled_max_c);
     add_resid(o, "table_heldout", &r->table_heldout, "C");
     add_resid(o, "poly_fit", &r->poly_fit, "uA");
     add_resid(o, "poly_heldout", &r->poly_heldout, "uA");

@@ -3,7 +3,10 @@ exit status 1 (not a crash or a sanitizer abort), and leaves an existing cell.h5
 byte for byte as they were: a missing file, a text file, a truncated HDF5 file, a foreign
 HDF5 file, a SPICE curves file missing /c2p (allowed only for imports), a dataset of the
 wrong shape, a leakage curve without an equilibrium, a write pulse width that is not a
-positive time, and a bad --read-poly-degree."""
+positive time, a read charge row that falls by more than SPICE's noise (1e-6 of full scale),
+and a bad --read-poly-degree. A row that falls by less (1e-9 of full scale, as SPICE's
+shortest-pulse charges do) is levelled to its running maximum: the cell loads, and fit.json
+counts the point and the size of the raise."""
 import os
 import shutil
 import sys
@@ -88,6 +91,35 @@ def main():
         expect(d, name, p, [p, "/params/t_write", "positive"])
     p = variant(d, good, "nan_t_write", lambda f: f["params/t_write"].__setitem__(0, np.nan))
     expect(d, "NaN t_write", p, [p, "/params/t_write", "finite"])
+
+    def falls(frac):
+        def edit(f):
+            q = f["read/charge"][()]
+            fs = np.abs(q).max()
+            q[0, 5] = q[0, 4] - frac * fs
+            f["read/charge"][...] = q
+        return edit
+    p = variant(d, good, "falls", falls(1e-4))
+    expect(d, "read charge falls", p, [p, "/read/charge", "pulse level 0", "not monotone"])
+
+    p = variant(d, good, "noise", falls(1e-9))
+    cell, js = os.path.join(d, "noise_cell.h5"), os.path.join(d, "noise_fit.json")
+    r = sc.gcsim("fit", "--curves", p, "--out", cell, "--json", js)
+    ok = r.returncode == 0
+    if ok:
+        import json
+        with h5py.File(p, "r") as f:
+            q = f["read/charge"][()]
+            want = 1e-9 * np.abs(q).max()
+        rd = json.load(open(js))["read"]
+        with h5py.File(cell, "r") as f:
+            row = f["read/charge"][0]
+        ok = (rd["table_levelled_points"] == 1 and
+              abs(rd["table_levelled_max_C"] / want - 1) < 1e-6 and row[5] == row[4] and
+              np.all(np.diff(row) >= 0))
+    print("%-24s %s" % ("noise-level fall levelled", "ok" if ok else "FAIL " + r.stderr))
+    if not ok:
+        failures.append("levelled")
 
     expect(d, "bad poly degree", good, ["--read-poly-degree"], ["--read-poly-degree", "99"],
            rc_want=2)
