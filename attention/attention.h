@@ -209,7 +209,8 @@ double attn_plan_converter_error(const attn_plan *p);
 /* A chip (cfg.chips > 0): draws every physical cell of chip chip_seed, `heads` heads in each
  * of the config's layers (max(layers, 1)), arrays 1 and 2; they stay the plan's until the
  * next call (the plan's config then records this seed). Head b of a call is head b mod
- * heads. Needed before evaluating a chip's plan; the compiled cell is shared by all chips. */
+ * heads. Needed before evaluating a chip's plan; the compiled cell is shared by all chips.
+ * A call for the chip and heads the plan holds already draws nothing. */
 int attn_plan_chip(attn_plan *p, int chip_seed, int heads, gc_err *e);
 
 /* The physical key columns of one head's array: key j sits in column j mod this many, the

@@ -176,7 +176,11 @@ static int split_core(attn_plan *p, attn_array *a, const double *u, const double
     if (!G || !w || !V)
         goto done;
     gram(C, n_level, (size_t)na, G);
-    attn_jacobi_eig(G, n_level, w, V);
+    /* A chip's core spans levels × leak factors (hundreds) at low numerical rank: a floor
+     * 1e-4 cut² / n_level leaves what it drops 100 times below the cut. */
+    if (p->chip ? attn_psd_eig_low_rank(G, n_level, 1e-4 * cut * cut / n_level, w, V)
+                : attn_jacobi_eig(G, n_level, w, V))
+        goto done;
     for (int s = 0; s < n_level && w[s] > cut * cut; s++) {
         if (a->n_terms == *cap) {
             attn_term *bigger = realloc(a->t, (size_t)(*cap *= 2) * sizeof *bigger);
@@ -306,19 +310,34 @@ static double *chip_charge_table(const attn_plan *p, int nl, double level_step, 
     double *F = malloc((size_t)np * nc * na * sizeof *F);
     if (!F)
         return NULL;
-    for (int l = 0; l < nl; l++) {
-        double level = offset + l * level_step;
-        int l0 = (int)floor(level) < nk - 2 ? (int)floor(level) : nk - 2;
-        double v0 = p->write_v[l0] + (level - l0) * (p->write_v[l0 + 1] - p->write_v[l0]);
-        for (int k = 0; k < nm; k++) {
-            double f = exp(p->lam_lo + (k + mo) * p->lam_step);
-            for (int g = 0; g < na; g++) {
-                double vs = cell_decay_v(m, v0, f * g * gs * period);
-                for (int i = 0; i < np; i++)
-                    F[((size_t)i * nc + (size_t)l * nm + k) * na + g] =
-                        cell_read_charge_c(m, p->pulse_grid[i], vs);
-            }
+    /* Every (level, leak, age) on its own: the cell model is pure, so threads change nothing
+     * in the table. The pulse grid is the cell's own axis: all its charges at once. */
+    int failed = 0;
+#pragma omp parallel
+    {
+        double *q = malloc((size_t)np * sizeof *q);
+        if (!q) {
+#pragma omp atomic write
+            failed = 1;
         }
+#pragma omp for schedule(static)
+        for (long x = 0; x < (long)nc * na; x++) {
+            if (!q)
+                continue;
+            int c = (int)(x / na), g = (int)(x % na), l = c / nm, k = c % nm;
+            double level = offset + l * level_step;
+            int l0 = (int)floor(level) < nk - 2 ? (int)floor(level) : nk - 2;
+            double v0 = p->write_v[l0] + (level - l0) * (p->write_v[l0 + 1] - p->write_v[l0]);
+            double f = exp(p->lam_lo + (k + mo) * p->lam_step);
+            cell_read_charges_c(m, cell_decay_v(m, v0, f * g * gs * period), q);
+            for (int i = 0; i < np; i++)
+                F[((size_t)i * nc + c) * na + g] = q[i];
+        }
+        free(q);
+    }
+    if (failed) {
+        free(F);
+        return NULL;
     }
     return F;
 }
@@ -335,18 +354,21 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
     int np = p->n_pulse, gs = CHIP_CHECK_AGES, na = (p->n_age + gs - 1) / gs;
     int nm = p->n_lam, rc = 0;
     double err = 0;
-    double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
-    rc = acc && yl ? 0 : -1;
-    for (int kind = 0; !rc && kind < 3; kind++) {
+    for (int kind = 0; kind < 3; kind++) {
         int half_l = kind != 1, half_m = kind != 0;
         if ((half_m && nm < 2) || (half_l && level_step >= 1)) /* no such midpoint is read */
             continue;
         int nl = n_level - half_l, nmk = nm - half_m;
-        for (int l = 0; !rc && l < nl; l++) {
+#pragma omp parallel for schedule(dynamic) reduction(max : err)
+        for (int l = 0; l < nl; l++) { /* one level row of charges a thread */
             double *F = chip_charge_table(p, 1, level_step, (l + 0.5 * half_l) * level_step,
                                           nmk, half_m * 0.5, gs);
-            rc = F ? 0 : -1;
-            for (int k = 0; !rc && k < nmk; k++) {
+            double *yl = malloc((a->n_terms + 1) * sizeof *yl);
+            if (!F || !yl) {
+#pragma omp atomic write
+                rc = -1;
+            }
+            for (int k = 0; F && yl && k < nmk; k++) {
                 for (int r = 0; r < a->n_terms; r++) {
                     const double *y = a->t[r].y + (size_t)l * nm + k;
                     double sum = 0;
@@ -366,10 +388,9 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
                 }
             }
             free(F);
+            free(yl);
         }
     }
-    free(acc);
-    free(yl);
     if (!rc)
         a->decomp_err = fmax(a->decomp_err, fmax_grid > 0 ? err / fmax_grid : err);
     return rc;
@@ -385,10 +406,9 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
 {
     int np = p->n_pulse, na = p->n_age, nm = p->n_lam, R = a->n_terms;
     int nl = (int)lround((nk - 1) / fine) + 1, rc = 0;
-    double *norm = malloc((size_t)R * sizeof *norm), *acc = malloc((size_t)na * sizeof *acc);
-    double *yl = malloc((size_t)R * sizeof *yl), err = 0;
+    double *norm = malloc((size_t)R * sizeof *norm), err = 0;
     double **ny = calloc((size_t)R, sizeof *ny);
-    rc = norm && acc && yl && ny ? 0 : -1;
+    rc = norm && ny ? 0 : -1;
     for (int r = 0; !rc && r < R; r++) {
         double xx = 0, zz = 0;
         for (int i = 0; i < np; i++)
@@ -399,10 +419,16 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
         if (!(ny[r] = malloc((size_t)nl * nm * sizeof **ny)))
             rc = -1;
     }
-    for (int l = 0; !rc && l < nl; l++) {
+    int rows = rc ? 0 : nl;
+#pragma omp parallel for schedule(dynamic) reduction(max : err)
+    for (int l = 0; l < rows; l++) { /* one level row of charges a thread */
         double *F = chip_charge_table(p, 1, fine, l * fine, nm, 0, 1);
-        rc = F ? 0 : -1;
-        for (int k = 0; !rc && k < nm; k++) {
+        double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((size_t)R * sizeof *yl);
+        if (!F || !acc || !yl) {
+#pragma omp atomic write
+            rc = -1;
+        }
+        for (int k = 0; F && acc && yl && k < nm; k++) {
             for (int r = 0; r < R; r++) {
                 double sum = 0;
                 for (int i = 0; i < np; i++) {
@@ -422,6 +448,8 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
             }
         }
         free(F);
+        free(acc);
+        free(yl);
     }
     for (int r = 0; r < R; r++) {
         if (!rc) {
@@ -435,8 +463,6 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
         a->decomp_err = fmax(a->decomp_err, fmax_grid > 0 ? err / fmax_grid : err);
     free(ny);
     free(norm);
-    free(acc);
-    free(yl);
     return rc;
 }
 

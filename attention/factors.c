@@ -55,41 +55,48 @@ static void term_y_row(const attn_term *t, const double *c, int D, int n_level,
 
 /* A chip's cell at level coordinate c (DAC levels): its shifted stored voltage, clamped to
  * the written range, back as a level coordinate (the write transfer is piecewise linear and
- * ascending: attn_plan_chip checks), divided by the grid step. */
+ * ascending: attn_plan_chip checks), divided by the grid step. The shift is small, so the
+ * interval is searched from the written level's own. */
 static double chip_level(const attn_plan *p, double c, double dv)
 {
     const double *wv = p->write_v;
     int n = p->cfg.k_levels, l0 = (int)c < n - 2 ? (int)c : n - 2;
     double v = wv[l0] + (c - l0) * (wv[l0 + 1] - wv[l0]) + dv;
     v = v < wv[0] ? wv[0] : v > wv[n - 1] ? wv[n - 1] : v;
-    int i = 0;
+    int i = l0 - ((l0 > 0) & (v <= wv[l0])); /* one step without a branch: the shift's sign
+                                                is random from cell to cell */
+    while (i > 0 && v <= wv[i])
+        i--;
     while (i < n - 2 && v > wv[i + 1])
         i++;
     return (i + (v - wv[i]) / (wv[i + 1] - wv[i]));
 }
 
-/* Y (D) of one term for the D cells of a chip's column at grid coordinates u (the shifted
- * levels over the grid step): y bilinear on (level, leak) times the cell's gain; the offset
- * term takes the cell's offset. */
-static void term_y_cells(const attn_plan *p, const attn_term *t, const double *u_d,
-                         const attn_cell *cell, int n_level, float *Y)
+/* Y (R rows of stride) of the terms of one array for the D cells of a chip's column at grid
+ * coordinates u (the shifted levels over the grid step): y bilinear on (level, leak) times
+ * the cell's gain; the offset term takes the cell's offset. The grid position of a cell is
+ * found once for all terms. */
+static void cells_y(const attn_plan *p, const attn_array *a, const double *u_d,
+                    const attn_cell *cell, int n_level, float *Y, size_t stride)
 {
     int D = p->D, nl = p->n_lam;
-    if (t->cell_offset) {
-        for (int d = 0; d < D; d++)
-            Y[d] = cell[d].offset;
-        return;
-    }
     for (int d = 0; d < D; d++) {
         double u = u_d[d];
         int i = (int)u < n_level - 2 ? (int)u : n_level - 2;
         double wu = u - i, lm = cell[d].lam;
         int m = nl < 2 ? 0 : (int)lm < nl - 2 ? (int)lm : nl - 2;
         double wm = nl < 2 ? 0 : lm - m;
-        const double *y0 = t->y + (size_t)i * nl + m, *y1 = y0 + nl;
-        double a = y0[0] + wu * (y1[0] - y0[0]);
-        double b = nl < 2 ? a : y0[1] + wu * (y1[1] - y0[1]);
-        Y[d] = (float)(cell[d].gain * (a + wm * (b - a)));
+        size_t at = (size_t)i * nl + m;
+        for (int r = 0; r < a->n_terms; r++) {
+            if (a->t[r].cell_offset) {
+                Y[(size_t)r * stride + d] = cell[d].offset;
+                continue;
+            }
+            const double *y0 = a->t[r].y + at, *y1 = y0 + nl;
+            double lo = y0[0] + wu * (y1[0] - y0[0]);
+            double hi = nl < 2 ? lo : y0[1] + wu * (y1[1] - y0[1]);
+            Y[(size_t)r * stride + d] = (float)(cell[d].gain * (lo + wm * (hi - lo)));
+        }
     }
 }
 
@@ -128,10 +135,8 @@ void attn_factor_kv(const attn_plan *p, const float *k, const float *v, const at
             ck[d] = chip_level(p, ck[d], c1[d].dv) / p->level_step_k;
             cv[d] = chip_level(p, cv[d], c2[d].dv) / p->level_step_v;
         }
-        for (int r = 0; r < p->a1.n_terms; r++)
-            term_y_cells(p, &p->a1.t[r], ck, c1, p->n_level_k, Y1 + r * stride1);
-        for (int r = 0; r < p->a2.n_terms; r++)
-            term_y_cells(p, &p->a2.t[r], cv, c2, p->n_level_v, Yv + r * stride2);
+        cells_y(p, &p->a1, ck, c1, p->n_level_k, Y1, stride1);
+        cells_y(p, &p->a2, cv, c2, p->n_level_v, Yv, stride2);
         return;
     }
     for (int r = 0; r < p->a1.n_terms; r++)

@@ -78,3 +78,68 @@ int attn_jacobi_eig(double *a, int n, double *w, double *v)
     sort_desc(w, v, n);
     return 0;
 }
+
+int attn_psd_eig_low_rank(const double *a, int n, double floor, double *w, double *v)
+{
+    double *L = calloc((size_t)n * n, sizeof *L), *d = malloc((size_t)n * sizeof *d);
+    int *done = calloc((size_t)n, sizeof *done), k = 0;
+    if (!L || !d || !done) {
+        free(L);
+        free(d);
+        free(done);
+        return -1;
+    }
+    /* Pivoted Cholesky a ≈ L Lᵀ, L (n, k) in row-major (n, n) storage: the largest residual
+     * diagonal is the next pivot, until none exceeds the floor. */
+    for (int i = 0; i < n; i++)
+        d[i] = a[i * n + i];
+    for (; k < n; k++) {
+        int j = -1;
+        for (int i = 0; i < n; i++)
+            if (!done[i] && (j < 0 || d[i] > d[j]))
+                j = i;
+        if (!(d[j] > floor))
+            break;
+        double piv = sqrt(d[j]);
+        for (int i = 0; i < n; i++) {
+            double s = a[i * n + j];
+            for (int m = 0; m < k; m++)
+                s -= L[i * n + m] * L[j * n + m];
+            L[i * n + k] = done[i] ? 0 : i == j ? piv : s / piv;
+            d[i] -= L[i * n + k] * L[i * n + k];
+        }
+        done[j] = 1;
+    }
+    /* Lᵀ L (k, k) has a ≈ L Lᵀ's nonzero eigenvalues; its eigenvector u gives a's as
+     * L u / sqrt(w). */
+    double *M = malloc(((size_t)k * k + 1) * sizeof *M), *U = malloc(((size_t)k * k + 1) * sizeof *U);
+    double *wk = malloc(((size_t)k + 1) * sizeof *wk);
+    int rc = M && U && wk ? 0 : -1;
+    if (!rc) {
+        for (int r = 0; r < k; r++)
+            for (int c = 0; c <= r; c++) {
+                double s = 0;
+                for (int i = 0; i < n; i++)
+                    s += L[i * n + r] * L[i * n + c];
+                M[r * k + c] = M[c * k + r] = s;
+            }
+        attn_jacobi_eig(M, k, wk, U);
+        memset(v, 0, (size_t)n * n * sizeof *v);
+        for (int s = 0; s < n; s++)
+            w[s] = s < k && wk[s] > 0 ? wk[s] : 0;
+        for (int s = 0; s < k && w[s] > 0; s++)
+            for (int i = 0; i < n; i++) {
+                double x = 0;
+                for (int m = 0; m < k; m++)
+                    x += L[i * n + m] * U[m * k + s];
+                v[i * n + s] = x / sqrt(w[s]);
+            }
+    }
+    free(M);
+    free(U);
+    free(wk);
+    free(L);
+    free(d);
+    free(done);
+    return rc;
+}

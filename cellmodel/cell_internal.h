@@ -54,6 +54,9 @@ int cell_curve_alloc(cell_curve *c, int n);
 void cell_curve_finish(cell_curve *c);
 void cell_curve_free(cell_curve *c);
 double cell_curve_eval(const cell_curve *c, double x);
+/* out[k] = cell_curve_eval(&c[k], x) for n_curves curves on one x grid (c[0]'s), located
+ * once: the same values. */
+void cell_curves_eval(const cell_curve *c, int n_curves, double x, double *out);
 
 /* A table of rows, one monotone curve in v per tabulated pulse level (m->pulse_frac):
  * linear in the pulse between levels (the quantity grows with the time the cell conducts),

@@ -78,6 +78,9 @@ double cell_write_v(const cell_model *m, int level);
  * [0,1], clamped; linear between the tabulated pulse levels) from stored voltage v_store (V;
  * monotone cubic between tabulated voltages, clamped to the table's range). */
 double cell_read_charge_c(const cell_model *m, double pulse_frac, double v_store);
+/* The same at every pulse of the cell's own axis (cell_pulse_axis): q[i] =
+ * cell_read_charge_c(m, pulse_frac[i], v_store), the voltage located once. */
+void cell_read_charges_c(const cell_model *m, double v_store, double *q);
 
 /* Stored voltage (V) after a node written to v0 (V) has held for t_s seconds (t_s >= 0). */
 double cell_decay_v(const cell_model *m, double v0, double t_s);

@@ -84,6 +84,18 @@ double cell_read_charge_c(const cell_model *m, double pulse_frac, double v_store
     return cell_pulse_rows_eval(m, m->read_rows, p, v_store);
 }
 
+void cell_read_charges_c(const cell_model *m, double v_store, double *q)
+{
+    const double *pf;
+    int n = cell_pulse_axis(m, &pf);
+    if (m->analytic) {
+        for (int i = 0; i < n; i++)
+            q[i] = cell_read_charge_c(m, pf[i], v_store);
+        return;
+    }
+    cell_curves_eval(m->read_rows, n, v_store, q); /* a pulse on a level reads its row */
+}
+
 double cell_pulse_rows_eval(const cell_model *m, const cell_curve *rows, double p, double v)
 {
     const double *pf = m->pulse_frac;

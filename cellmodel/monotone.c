@@ -100,14 +100,11 @@ void cell_curve_free(cell_curve *c)
     c->n = 0;
 }
 
-double cell_curve_eval(const cell_curve *c, double xv)
+/* The interval of x holding xv, x[0] < xv < x[n-1]. */
+static int curve_interval(const cell_curve *c, double xv)
 {
     const double *x = c->x;
     int n = c->n;
-    if (n == 1 || xv <= x[0])
-        return c->y[0];
-    if (xv >= x[n - 1])
-        return c->y[n - 1];
     double u = (xv - x[0]) * c->inv_w; /* in [0, n] unless the span overflowed */
     int b = u >= 0 && u < n ? (int)u : u >= n ? n - 1 : 0;
     int lo = c->bucket[b], hi = c->bucket[b + 1] + 1;
@@ -116,5 +113,38 @@ double cell_curve_eval(const cell_curve *c, double xv)
         lo--;
     while (hi < n - 1 && x[hi] <= xv)
         hi++;
-    return hermite(x, c->y, c->slopes, find_interval(x, lo, hi, xv), xv);
+    return find_interval(x, lo, hi, xv);
+}
+
+double cell_curve_eval(const cell_curve *c, double xv)
+{
+    const double *x = c->x;
+    int n = c->n;
+    if (n == 1 || xv <= x[0])
+        return c->y[0];
+    if (xv >= x[n - 1])
+        return c->y[n - 1];
+    return hermite(x, c->y, c->slopes, curve_interval(c, xv), xv);
+}
+
+void cell_curves_eval(const cell_curve *c, int n_curves, double xv, double *out)
+{
+    const double *x = c->x;
+    int n = c->n;
+    if (n == 1 || xv <= x[0] || xv >= x[n - 1]) {
+        int end = n == 1 || xv <= x[0] ? 0 : n - 1;
+        for (int k = 0; k < n_curves; k++)
+            out[k] = c[k].y[end];
+        return;
+    }
+    /* hermite's arithmetic, its basis computed once */
+    int i = curve_interval(c, xv);
+    double h = x[i + 1] - x[i], t = (xv - x[i]) / h;
+    double t2 = t * t, t3 = t2 * t;
+    double b0 = 2 * t3 - 3 * t2 + 1, b1 = (t3 - 2 * t2 + t) * h, b2 = -2 * t3 + 3 * t2;
+    double b3 = (t3 - t2) * h;
+    for (int k = 0; k < n_curves; k++) {
+        const double *y = c[k].y, *s = c[k].slopes;
+        out[k] = b0 * y[i] + b1 * s[i] + b2 * y[i + 1] + b3 * s[i + 1];
+    }
 }
