@@ -109,9 +109,16 @@ static double *charge_table(const attn_plan *p, int n_level, double level_step, 
     return F;
 }
 
-/* Gram matrix G = A Aᵀ of A (n, len) row-major. */
+/* fmax of the error loops, inlined (libm's is a call; no NaN reaches them). */
+static inline double larger(double a, double b)
+{
+    return b > a ? b : a;
+}
+
+/* Gram matrix G = A Aᵀ of A (n, len) row-major; each entry summed in one thread, in order. */
 static void gram(const double *A, int n, size_t len, double *G)
 {
+#pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < n; i++)
         for (int j = 0; j <= i; j++) {
             double s = 0;
@@ -139,28 +146,34 @@ static void reconstruct_ages(const attn_array *a, int i, const double *yl, int n
 static double decomp_error(const attn_plan *p, const attn_array *a, const double *F,
                            int n_level)
 {
-    int np = p->n_pulse, na = p->n_age;
+    int np = p->n_pulse, na = p->n_age, failed = 0;
     double err = 0, fabs_max = 0;
-    double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((a->n_terms + 1) * sizeof *yl);
-    if (!acc || !yl) {
-        free(acc);
-        free(yl);
-        return INFINITY;
-    }
-    for (int l = 0; l < n_level; l++) {
+#pragma omp parallel for schedule(dynamic) reduction(max : err, fabs_max)
+    for (int l = 0; l < n_level; l++) { /* maxima: the same in any order */
+        double *acc = malloc((size_t)na * sizeof *acc);
+        double *yl = malloc((a->n_terms + 1) * sizeof *yl);
+        if (!acc || !yl) {
+#pragma omp atomic write
+            failed = 1;
+            free(acc);
+            free(yl);
+            continue;
+        }
         for (int r = 0; r < a->n_terms; r++)
             yl[r] = a->t[r].y[l];
         for (int i = 0; i < np; i++) {
             reconstruct_ages(a, i, yl, na, acc);
             const double *f = F + ((size_t)i * n_level + l) * na;
             for (int g = 0; g < na; g++) {
-                err = fmax(err, fabs(f[g] - acc[g]));
-                fabs_max = fmax(fabs_max, fabs(f[g]));
+                err = larger(err, fabs(f[g] - acc[g]));
+                fabs_max = larger(fabs_max, fabs(f[g]));
             }
         }
+        free(acc);
+        free(yl);
     }
-    free(acc);
-    free(yl);
+    if (failed)
+        return INFINITY;
     return fabs_max > 0 ? err / fabs_max : err;
 }
 
@@ -231,6 +244,7 @@ static int decompose(attn_plan *p, attn_array *a, const double *F, int n_level)
     for (int r = 0; r < np && w[r] > cut * cut; r++) {
         for (int i = 0; i < np; i++)
             u[i] = U[i * np + r];
+#pragma omp parallel for schedule(static)
         for (size_t x = 0; x < len; x++) {
             double s = 0;
             for (int i = 0; i < np; i++)
@@ -268,7 +282,7 @@ static int midpoint_error(attn_plan *p, attn_array *a, int n_level, double level
             reconstruct_ages(a, i, yl, na, acc);
             const double *f = Fm + ((size_t)i * nm + l) * na;
             for (int g = 0; g < na; g++)
-                err = fmax(err, fabs(f[g] - acc[g]));
+                err = larger(err, fabs(f[g] - acc[g]));
         }
     }
     free(Fm);
@@ -383,7 +397,7 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
                         double sum = 0;
                         for (int r = 0; r < a->n_terms; r++)
                             sum += a->t[r].x[i] * yl[r] * a->t[r].z[g * gs];
-                        err = fmax(err, fabs(f[g] - sum));
+                        err = larger(err, fabs(f[g] - sum));
                     }
                 }
             }
@@ -444,7 +458,7 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
                 reconstruct_ages(a, i, yl, na, acc);
                 const double *f = F + ((size_t)i * nm + k) * na;
                 for (int g = 0; g < na; g++)
-                    err = fmax(err, fabs(f[g] - acc[g]));
+                    err = larger(err, fabs(f[g] - acc[g]));
             }
         }
         free(F);

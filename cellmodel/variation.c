@@ -119,8 +119,9 @@ int cell_variation_get(const cell_model *m, cell_variation *out)
 static double normal(gc_rng *r)
 {
     double u1 = 1 - gc_rng_uniform(r), u2 = gc_rng_uniform(r); /* u1 in (0, 1] */
-    double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-    return fmin(fmax(z, -CELL_MISMATCH_TRUNC), CELL_MISMATCH_TRUNC);
+    double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2); /* finite: compared, not fmin'd */
+    return z < -CELL_MISMATCH_TRUNC ? -CELL_MISMATCH_TRUNC
+           : z > CELL_MISMATCH_TRUNC ? CELL_MISMATCH_TRUNC : z;
 }
 
 void cell_mismatch_draw(const cell_variation *v, double scale, uint64_t seed,
