@@ -327,6 +327,20 @@ static double *chip_charge_table(const attn_plan *p, int nl, double level_step, 
     /* Every (level, leak, age) on its own: the cell model is pure, so threads change nothing
      * in the table. The pulse grid is the cell's own axis: all its charges at once. */
     int failed = 0;
+    double *f = malloc((size_t)nm * sizeof *f), *v0 = malloc((size_t)nl * sizeof *v0);
+    if (!f || !v0) {
+        free(f);
+        free(v0);
+        free(F);
+        return NULL;
+    }
+    for (int k = 0; k < nm; k++) /* leak factors */
+        f[k] = exp(p->lam_lo + (k + mo) * p->lam_step);
+    for (int l = 0; l < nl; l++) { /* written voltages */
+        double level = offset + l * level_step;
+        int l0 = (int)floor(level) < nk - 2 ? (int)floor(level) : nk - 2;
+        v0[l] = p->write_v[l0] + (level - l0) * (p->write_v[l0 + 1] - p->write_v[l0]);
+    }
 #pragma omp parallel
     {
         double *q = malloc((size_t)np * sizeof *q);
@@ -338,17 +352,15 @@ static double *chip_charge_table(const attn_plan *p, int nl, double level_step, 
         for (long x = 0; x < (long)nc * na; x++) {
             if (!q)
                 continue;
-            int c = (int)(x / na), g = (int)(x % na), l = c / nm, k = c % nm;
-            double level = offset + l * level_step;
-            int l0 = (int)floor(level) < nk - 2 ? (int)floor(level) : nk - 2;
-            double v0 = p->write_v[l0] + (level - l0) * (p->write_v[l0 + 1] - p->write_v[l0]);
-            double f = exp(p->lam_lo + (k + mo) * p->lam_step);
-            cell_read_charges_c(m, cell_decay_v(m, v0, f * g * gs * period), q);
+            int c = (int)(x / na), g = (int)(x % na);
+            cell_read_charges_c(m, cell_decay_v(m, v0[c / nm], f[c % nm] * g * gs * period), q);
             for (int i = 0; i < np; i++)
                 F[((size_t)i * nc + c) * na + g] = q[i];
         }
         free(q);
     }
+    free(f);
+    free(v0);
     if (failed) {
         free(F);
         return NULL;
@@ -410,12 +422,13 @@ static int chip_midpoint_error(attn_plan *p, attn_array *a, int n_level, double 
     return rc;
 }
 
-/* y_r on a finer level grid (step `fine`), by projecting the charges there onto the terms:
- * the x_r ⊗ z_r of the decomposition are orthogonal (x orthonormal across pulse components,
- * z orthogonal within one), so y_r(c) = <F(., c, .), x_r ⊗ z_r> / (|x_r|² |z_r|²) is the
- * least-squares y at any coordinate and equals the decomposition's own y on its grid. The
- * error there joins decomp_err. One level row at a time. */
-static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
+/* y_r on a finer level grid (step `fine`, dividing the decomposition's `step`), by
+ * projecting the charges there onto the terms: the x_r ⊗ z_r of the decomposition are
+ * orthogonal (x orthonormal across pulse components, z orthogonal within one), so
+ * y_r(c) = <F(., c, .), x_r ⊗ z_r> / (|x_r|² |z_r|²) is the least-squares y at any coordinate
+ * and equals the decomposition's own y on its grid, which is taken there as it is (its error
+ * is measured already). The error between joins decomp_err. One level row at a time. */
+static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double step, double fine,
                               double fmax_grid)
 {
     int np = p->n_pulse, na = p->n_age, nm = p->n_lam, R = a->n_terms;
@@ -433,9 +446,15 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double fine,
         if (!(ny[r] = malloc((size_t)nl * nm * sizeof **ny)))
             rc = -1;
     }
-    int rows = rc ? 0 : nl;
+    int rows = rc ? 0 : nl, every = (int)lround(step / fine);
 #pragma omp parallel for schedule(dynamic) reduction(max : err)
     for (int l = 0; l < rows; l++) { /* one level row of charges a thread */
+        if (l % every == 0) { /* a level of the decomposition's grid */
+            for (int r = 0; r < R; r++)
+                memcpy(ny[r] + (size_t)l * nm, a->t[r].y + (size_t)(l / every) * nm,
+                       (size_t)nm * sizeof **ny);
+            continue;
+        }
         double *F = chip_charge_table(p, 1, fine, l * fine, nm, 0, 1);
         double *acc = malloc((size_t)na * sizeof *acc), *yl = malloc((size_t)R * sizeof *yl);
         if (!F || !acc || !yl) {
@@ -543,7 +562,7 @@ static int compile_chip(attn_plan *p, attn_array *a, int *n_level, double *level
         fmax_grid = fmax(fmax_grid, fabs(F[x]));
     free(F);
     if (!rc && *level_step < 1) {
-        rc = chip_refine_levels(p, a, nk, CHIP_FINE_LEVEL, fmax_grid);
+        rc = chip_refine_levels(p, a, nk, *level_step, CHIP_FINE_LEVEL, fmax_grid);
         *level_step = CHIP_FINE_LEVEL;
         *n_level = (int)lround((nk - 1) / CHIP_FINE_LEVEL) + 1;
     }
