@@ -3,19 +3,23 @@ conditions. A chip folds each cell's gain and offset into the stored factors (on
 for the offset) and reads each cell's y at its own stored voltage and leak factor, so the
 matrix products stay those of the nominal path plus one term per array.
 
-Rounds alternate the order of the two runs; each run's engine time (the JSON's "seconds": the
-windows' forward passes, model loading and cell compilation excluded) is taken, and the ratio
-of the medians printed (target <= 1.3). The one-off costs outside it (loading, compiling the
-cell, drawing the chip's cells) are printed too, as the medians of the process wall time
-minus the engine time. Defaults: the shipped paper-linear byte model, the synthetic test cell
-with its test variation model (tests/synthetic_cell.py), 4096 bytes of WikiText-2 test, ctx
-1024, stride 512; --cell runs another cell.h5 with a /variation.
+Rounds alternate the order of the two runs. Of each run are taken: the engine time (the JSON's
+"seconds": the windows' forward passes, model loading and cell compilation excluded), the
+one-off time outside it (the process wall time less the engine time: loading, compiling the
+cell, drawing the chip's cells), the whole run's wall time and its CPU time (user + system).
+Printed: the medians of each, the ratio of the medians chip / nominal per token (engine) and
+for the whole run (target <= 1.3), the compiled terms per array, and the load average before
+and after (the machine may be shared: the ratios compare runs made in turn, in the same
+conditions). Defaults: the shipped paper-linear byte model, the synthetic test cell with its
+test variation model (tests/synthetic_cell.py), 4096 bytes of WikiText-2 test, ctx 1024,
+stride 512; --cell runs another cell.h5 with a /variation.
 
 usage: chip_ppl.py --gcsim build/harness/gcsim [--cell CELL.h5] [--rounds 3] [--bytes 4096]
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,17 +31,24 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 
+def cpu_children():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
 def run(gcsim, args, js):
-    t0 = time.perf_counter()
+    """engine s, one-off s, wall s, CPU s, bits per byte, terms (array 1, array 2)"""
+    c0, t0 = cpu_children(), time.perf_counter()
     r = subprocess.run([gcsim, "ppl"] + args + ["--json", js], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, cpu_children() - c0
     if r.returncode:
         sys.exit("gcsim ppl failed:\n" + r.stderr)
     with open(js) as f:
         j = json.load(f)
     engine = j["chips"][0]["seconds"] if "chips" in j else j["seconds"]
     bpb = j["chips"][0]["bits_per_byte"] if "chips" in j else j["bits_per_byte"]
-    return engine, wall - engine, bpb
+    d = j["cell_decomposition"]
+    return engine, wall - engine, wall, cpu, bpb, (d["terms_array1"], d["terms_array2"])
 
 
 def main():
@@ -63,19 +74,28 @@ def main():
         base = ["--model", a.model, "--text", text, "--cell", cell, "--ctx", "1024",
                 "--stride", "512"]
         js = os.path.join(d, "ppl.json")
-        nominal, chip = [], []
+        runs = {"nominal": [], "chip": []}
+        load0 = os.getloadavg()
         for r in range(a.rounds):
             pair = [("nominal", []), ("chip", ["--chips", "1", "--chip-seed", str(r + 1)])]
             for name, extra in (pair if r % 2 == 0 else pair[::-1]):
                 res = run(a.gcsim, base + extra, js)
-                (nominal if name == "nominal" else chip).append(res)
-                print("round %d %-7s engine %.3f s, outside it %.3f s, bits per byte %.6f"
-                      % (r, name, *res), flush=True)
-        med = lambda xs, i: statistics.median(x[i] for x in xs)
-        print("median engine time: nominal %.3f s, chip %.3f s, ratio %.3f (target <= 1.3)"
-              % (med(nominal, 0), med(chip, 0), med(chip, 0) / med(nominal, 0)))
-        print("median one-off time (load, compile, draw): nominal %.3f s, chip %.3f s"
-              % (med(nominal, 1), med(chip, 1)))
+                runs[name].append(res)
+                print("round %d %-7s engine %.3f s, one-off %.3f s, wall %.3f s, CPU %.3f s, "
+                      "bits per byte %.6f" % (r, name, *res[:5]), flush=True)
+        load1 = os.getloadavg()
+        med = {k: [statistics.median(x[i] for x in v) for i in range(4)] for k, v in runs.items()}
+        n, c = med["nominal"], med["chip"]
+        print("terms per array: nominal %d + %d, chip %d + %d"
+              % (*runs["nominal"][0][5], *runs["chip"][0][5]))
+        for i, what in enumerate(("engine (per token)", "one-off (load, compile, draw)",
+                                  "whole run, wall", "whole run, CPU")):
+            print("median %s: nominal %.3f s, chip %.3f s, ratio %.3f"
+                  % (what, n[i], c[i], c[i] / n[i]))
+        print("ratio chip / nominal: per token %.3f, whole run %.3f (target <= 1.3)"
+              % (c[0] / n[0], c[2] / n[2]))
+        print("load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f"
+              % (*load0, *load1))
 
 
 if __name__ == "__main__":
