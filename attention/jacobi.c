@@ -1,6 +1,7 @@
 /* Symmetric eigen-decomposition by cyclic Jacobi rotations, for the small Gram matrices of
- * the cell decomposition (n up to a few hundred). attention depends on BLAS but not LAPACK,
- * and these matrices are too small for speed to matter. */
+ * the cell decomposition (n up to a few hundred). attention depends on BLAS but not LAPACK.
+ * A chip's level × leak core (hundreds of points, a handful of eigenvalues that matter) goes
+ * through a pivoted Cholesky factor first, so that Jacobi sees a matrix of its rank only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
