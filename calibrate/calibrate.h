@@ -105,6 +105,13 @@ int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e);
  * dataset per parameter, attributes units, description with its source, simulated). */
 int calib_cost_write(const calib_curves *c, hid_t f, gc_err *e);
 
+/* Writes /noise, the read-noise parameters (noise.c), into an open cell file: nothing when
+ * the curves record no temperature or no c_int (imported curves). */
+int calib_noise_write(const calib_curves *c, hid_t f, gc_err *e);
+
+/* The read pair's largest dI/dV_store at the read amplitude, S (the DC read sweep). */
+double calib_noise_gm_read_s(const calib_curves *c);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Residuals: n points, RMS and max of |model - measured| in the quantity's unit, and the full
  * scale that the percentages are relative to. */
