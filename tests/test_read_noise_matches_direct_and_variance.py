@@ -11,7 +11,8 @@ Checks, and why the tolerances:
   on the thread count (the noise of 1 and 2 threads agrees to float rounding, 1e-3 sigma).
 - statistics (direct evaluator): z = added charge / analytic sigma over n reads; mean(z^2)
   is a chi-square over n, standard error sqrt(2/n), held to 4.5 standard errors; mean(z) to
-  4.5/sqrt(n). Array 1 with all terms; then each term alone (integrator reset, cells,
+  4.5/sqrt(n); the share beyond 2 sigma to 4.5 binomial standard errors of the Gaussian's
+  4.55 %. Array 1 with all terms; then each term alone (integrator reset, cells,
   converter) must give the same z (the same deviates) to float rounding, which checks each
   term's formula exactly. Array 2 on a cell with a linear readout, all pulses saturated
   (phi = 1 exactly, so array 1's noise cannot move array 2's pulses) and one tile, where the
@@ -108,6 +109,9 @@ def chi2(name, z):
     check("%s: mean z^2 = 1 (n %d)" % (name, n), abs(m2 - 1) <= tol2,
           "%.4f tol %.4f" % (m2, tol2))
     check("%s: mean z = 0" % name, abs(m1) <= tol1, "%.4f tol %.4f" % (m1, tol1))
+    p2 = 0.0455003  # P(|z| > 2) of a Gaussian; binomial standard error over n
+    f2, tolf = float(np.mean(np.abs(z) > 2)), 4.5 * np.sqrt(p2 * (1 - p2) / n)
+    check("%s: P(|z| > 2) Gaussian" % name, abs(f2 - p2) <= tolf, "%.4f tol %.4f" % (f2, tolf))
 
 
 def sigmas(settings):
