@@ -58,16 +58,24 @@ double calib_noise_gm_read_s(const calib_curves *c)
     return g;
 }
 
-int calib_noise_write(const calib_curves *c, hid_t f, gc_err *e)
+int calib_noise_of(const calib_curves *c, calib_noise *out)
 {
     const struct calib_tech_param *ci = tech(c, "c_int");
     if (isnan(c->temperature_c) || !ci || c->n_dc < 2)
         return 0;
-    double t_k = c->temperature_c + 273.15, gm = calib_noise_gm_read_s(c);
-    double gamma = NOISE_GAMMA_READ, shot = NOISE_CONV_SHOT_FACTOR;
+    *out = (calib_noise){c->temperature_c + 273.15, ci->value, calib_noise_gm_read_s(c),
+                         NOISE_GAMMA_READ, NOISE_CONV_SHOT_FACTOR, ci->description};
+    return 1;
+}
+
+int calib_noise_write(const calib_curves *c, hid_t f, gc_err *e)
+{
+    calib_noise n;
+    if (!calib_noise_of(c, &n))
+        return 0;
     char src[600];
     snprintf(src, sizeof src, "declared: technology parameter c_int (integrator.sub Cint): %s; "
-             "its reset leaves kT/C, a charge of variance k T c_int", ci->description);
+             "its reset leaves kT/C, a charge of variance k T c_int", n.c_int_source);
     size_t one = 1;
     hid_t g = gc_h5_group(f, "noise", e);
     if (g < 0)
@@ -79,18 +87,18 @@ int calib_noise_write(const calib_curves *c, hid_t f, gc_err *e)
                        "for a pulse of width t, and conv_shot_factor q Q of a converter that "
                        "conveys charge Q; attention/noise.c says why", e) ||
         gc_h5_attr_str(g, ".", "source_curves", c->path, e) ||
-        gc_h5_write(g, "temperature_k", 1, &one, &t_k, "K",
+        gc_h5_write(g, "temperature_k", 1, &one, &n.temperature_k, "K",
                     "temperature of the curves (root attribute temperature_C)", e) ||
-        gc_h5_write(g, "c_int_f", 1, &one, &ci->value, "F", src, e) ||
-        gc_h5_write(g, "gm_read_s", 1, &one, &gm, "S",
+        gc_h5_write(g, "c_int_f", 1, &one, &n.c_int_f, "F", src, e) ||
+        gc_h5_write(g, "gm_read_s", 1, &one, &n.gm_read_s, "S",
                     "simulated: the read pair's largest dI/dV_store at the read amplitude "
                     "v_in_V, from the DC read sweep (/read/dc_current of the curves); "
                     "g_mn + g_mp, since the storage node gates both devices", e) ||
-        gc_h5_write(g, "gamma_read", 1, &one, &gamma, "1",
+        gc_h5_write(g, "gamma_read", 1, &one, &n.gamma_read, "1",
                     "declared: channel thermal-noise coefficient 2/3, the long-channel "
                     "saturation value (van der Ziel); the read devices are long and at the "
                     "edge of saturation (drain at v_in, source at mid-rail)", e) ||
-        gc_h5_write(g, "conv_shot_factor", 1, &one, &shot, "1",
+        gc_h5_write(g, "conv_shot_factor", 1, &one, &n.conv_shot_factor, "1",
                     "declared: the converters' ramp mirror (c2p.sub, readout.sub; ideal "
                     "reference current) adds at most twice the shot noise 2 q I of the "
                     "current it conveys: each of its two devices at most shot noise (weak "
