@@ -127,6 +127,11 @@ struct attn_config {
                               chip_seed + chips - 1); 0: every cell nominal */
     int chip_seed;         /* the chip a plan runs */
     double mismatch_scale; /* every sigma of the variation model times this (0 means 1) */
+    int read_noise;        /* cell engine: 1 = every read adds its noise, from the cell's
+                              noise model (/noise; attention/noise.c): the integrator's
+                              kT/C, the cells' channel noise, the converters' ramp; 0: none */
+    int noise_seed;        /* the seed of the read noise's random streams */
+    double noise_scale;    /* every noise sigma times this (0 means 1) */
 };
 
 /* Fills c with the paper's settings: M = 1024, tile 64, all quantisers on with 16/8/8/32
@@ -140,13 +145,14 @@ void attn_config_default(attn_config *c, const attn_variant_type *v);
  * attn_config_settings (window, tile, q_levels, k_levels, v_levels, kv_levels, out_levels,
  * quant, quant_q, quant_k, quant_v, quant_out, decay, lambda_per_token, token_period_s,
  * layers, softmax_scale, decomp_rel_tol, cell_file, cell_preset, chips, chip_seed,
- * mismatch_scale). Booleans take
+ * mismatch_scale, read_noise, noise_seed, noise_scale). Booleans take
  * on/off/true/false/1/0. The error names the key and the allowed range. */
 int attn_config_set(attn_config *c, const char *key, const char *value, gc_err *e);
 
 /* Checks that c is complete and consistent: the cell engine has a cell file or preset (or
  * a loaded cell), other engines none; a cell's default token period can be computed; chips
- * run on a loaded cell only if it has a variation model. */
+ * run on a loaded cell only if it has a variation model, read noise only if it has a noise
+ * model. */
 int attn_config_check(const attn_config *c, gc_err *e);
 
 /* Loads the cell named by cell_file or cell_preset (cell engine only; *out NULL otherwise).
@@ -181,8 +187,18 @@ typedef struct {
  * resolved = 1: every setting as the plan uses it (the token period and lambda actually
  * used, the default cut); 0: as asked, leaving out what was not given (0 or ""), so that
  * attn_config_set of each reproduces c. Returns the count. */
-#define ATTN_MAX_SETTINGS 24
+#define ATTN_MAX_SETTINGS 32
 int attn_config_settings(const attn_config *c, attn_setting *out, int resolved);
+
+/* The read noise of c (read_noise on, its cell loaded) as standard deviations of a column's
+ * charge, C (attention/noise.c): the integrator's reset; one cell read at full pulse (n cells
+ * add n times its variance); each converter conveying its full scale (s_sat_c, the
+ * charge-to-pulse converter's, readout_sat_c, array 2's readout's). noise_scale included. */
+typedef struct {
+    double reset_c, cell_full_pulse_c, c2p_full_scale_c, readout_full_scale_c;
+    double s_sat_c, readout_sat_c;
+} attn_read_noise_sigmas;
+int attn_read_noise(const attn_config *c, attn_read_noise_sigmas *out, gc_err *e);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Plan: the compiled cell, the settings and the workspaces for heads of dimension D and

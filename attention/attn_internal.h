@@ -43,6 +43,29 @@ typedef struct {
     float dv;        /* stored-voltage shift, V */
 } attn_cell;
 
+/* Read noise (noise.c): the variances of one read, from the cell's /noise and the config's
+ * scale. */
+typedef struct {
+    int on;
+    double reset_var_c2;   /* k T C_int, C²: the integrator's reset, once per read */
+    double cell_var_c2;    /* 2 k T gamma g_m T_max, C²: one cell read at full pulse */
+    double conv_var_c;     /* conv_shot_factor q, C: per coulomb a converter conveys */
+    double s_sat_c, ro_sat_c; /* the converters convey at most these, C */
+    uint64_t seed;
+} attn_noise;
+
+/* Resolves the noise of c (off unless c->read_noise); an error if the cell has none. */
+int attn_noise_init(const attn_config *c, attn_noise *nz, gc_err *e);
+/* Sigma (C) of a read of array 1 whose pulses sum to pulse_sum (fractions of T_max) and whose
+ * noiseless charge is s_c; of array 2 with pulses pulse_sum and noiseless charge o_c. */
+double attn_noise_sigma1(const attn_noise *nz, double pulse_sum, double s_c);
+double attn_noise_sigma2(const attn_noise *nz, double pulse_sum, double o_c);
+/* n standard normal deviates of one read's stream into z (the header of noise.c says how
+ * they are keyed): array 1: tile 0, one per visible key from the oldest; array 2: the key
+ * tile's index, one per output column. */
+void attn_noise_normals(const attn_noise *nz, int layer, int head, int array, long row,
+                        long tile, int n, double *z);
+
 /* The compiled cell of one array. */
 typedef struct {
     int n_terms;
@@ -67,6 +90,8 @@ typedef struct {
     int *loc_idx;    /* (tile) pulse grid interval of each key of one row (array 2) */
     float *loc_wt;   /* (tile) and the weight within it */
     double *coord;   /* (2, D) coordinates of one k and v row */
+    double *z;       /* (max(Wmax, D)) read noise: one read's normal deviates */
+    int layer, head; /* the head being evaluated (read noise's streams) */
     /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
     unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
     unsigned char *plev;        /* (max_T, D) pulse levels of q */
@@ -92,6 +117,7 @@ struct attn_plan {
     int n_level_k, n_level_v;  /* level grid points (calibrated) */
     double level_step_k, level_step_v; /* grid spacing in DAC levels */
     attn_array a1, a2;
+    attn_noise noise;          /* read noise (noise.on 0: none) */
     /* A chip: the y_r of the grid terms are tabulated on (level, leak) with the leak-factor
      * axis ln f = lam_lo + m·lam_step, m = 0..n_lam-1 (n_lam 1: no leak spread), index
      * level·n_lam + m; the stored voltage of a level goes through write_v (k_levels), the

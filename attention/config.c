@@ -62,6 +62,9 @@ static const setting settings[] = {
     {"chips", "", SET_INT, FIELD(chips), 0, 0, 1 << 20, 0, 0},
     {"chip_seed", "", SET_INT, FIELD(chip_seed), 0, 0, INT_MAX, 0, 0},
     {"mismatch_scale", "", SET_DOUBLE, FIELD(mismatch_scale), 0, 0, 1e3, 1, 0},
+    {"read_noise", "", SET_BOOL, FIELD(read_noise), 0, 0, 1, 0, 0},
+    {"noise_seed", "", SET_INT, FIELD(noise_seed), 0, 0, INT_MAX, 0, 0},
+    {"noise_scale", "", SET_DOUBLE, FIELD(noise_scale), 0, 0, 1e6, 1, 0},
 };
 #undef FIELD
 enum { N_SETTINGS = sizeof settings / sizeof *settings };
@@ -146,6 +149,15 @@ int attn_config_check(const attn_config *c, gc_err *e)
     if (c->chips > 0 && c->cell && !cell_variation_get(c->cell, &var))
         return gc_fail(e, "%s has no variation model (/variation), so it cannot make chips",
                        cell_model_source(c->cell));
+    if (c->read_noise && (v->engine != ATTN_ENGINE_CELL || c->cell_preset[0]))
+        return gc_fail(e, "attention '%s'%s: read noise comes from a cell file's noise model "
+                          "(/noise): it needs a cell variant such as calibrated with --cell",
+                       v->name, c->cell_preset[0] ? " on a preset cell" : "");
+    cell_noise noise;
+    if (c->read_noise && c->cell && !cell_noise_get(c->cell, &noise))
+        return gc_fail(e, "%s has no noise model (/noise), so read noise is unavailable: "
+                          "re-run gcsim fit on curves from gcsim characterize",
+                       cell_model_source(c->cell));
     if (v->engine == ATTN_ENGINE_CELL && c->cell && c->decay && !(c->token_period_s > 0) &&
         !(attn_layer_latency_s(c->cell) > 0))
         return gc_fail(e, "%s records no write time, so the token period cannot be computed "
@@ -194,11 +206,14 @@ double attn_config_lambda(const attn_config *c)
 /* ---------------------------------------------------------------------------------------- */
 /* The record */
 
-/* Settings whose 0 or "" means "not given" (the default is resolved elsewhere). */
+/* Settings whose 0 or "" means "not given" (the default is resolved elsewhere), and read
+ * noise when off. */
 static int unset(const setting *s, const char *field)
 {
     if (s->kind == SET_TEXT)
         return !field[0];
+    if (s->kind == SET_BOOL) /* read noise is an addition, off unless asked for */
+        return !strcmp(s->key, "read_noise") && !*(const int *)field;
     if (s->kind == SET_INT)
         return *(const int *)field == 0;
     return s->kind == SET_DOUBLE && s->lo_open && *(const double *)field == 0;
@@ -232,6 +247,8 @@ int attn_config_settings(const attn_config *c, attn_setting *out, int resolved)
         else if (!strcmp(out[i].key, "decomp_rel_tol") && !(c->decomp_rel_tol > 0))
             out[i].num = ATTN_DECOMP_REL_TOL;
         else if (!strcmp(out[i].key, "mismatch_scale") && !(c->mismatch_scale > 0))
+            out[i].num = 1;
+        else if (!strcmp(out[i].key, "noise_scale") && !(c->noise_scale > 0))
             out[i].num = 1;
     }
     return n;

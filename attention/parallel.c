@@ -122,6 +122,20 @@ static void visible_cols(const attn_plan *p, const attn_block *b, int i, int *lo
     *hi = i - b->js;
 }
 
+/* Read noise of row u of block b (attention/noise.c): one deviate per visible key, in key
+ * order, added to the charges s[lo..hi]. */
+static void array1_noise(const attn_plan *p, attn_work *w, const attn_block *b, int u, int lo,
+                         int hi, float *s)
+{
+    int i = b->i0 + u;
+    double psum = 0;
+    for (int d = 0; d < p->D; d++)
+        psum += w->P[(size_t)i * p->D + d];
+    attn_noise_normals(&p->noise, w->layer, w->head, 1, i, 0, hi - lo + 1, w->z);
+    for (int c = lo; c <= hi; c++)
+        s[c] += (float)(attn_noise_sigma1(&p->noise, psum, s[c]) * w->z[c - lo]);
+}
+
 /* Adds the constant terms, masks, and applies the charge-to-pulse converter. */
 static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
 {
@@ -136,10 +150,12 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
         for (int c = hi + 1; c < b->W; c++)
             s[c] = ph[c] = 0;
         if (calibrated) {
-            for (int c = lo; c <= hi; c++) {
+            for (int c = lo; c <= hi; c++)
                 s[c] += rc;
+            if (p->noise.on)
+                array1_noise(p, w, b, u, lo, hi, s);
+            for (int c = lo; c <= hi; c++)
                 ph[c] = attn_phi_fast(p, s[c]);
-            }
         } else {
             for (int c = lo; c <= hi; c++) {
                 s[c] += rc;
@@ -312,6 +328,26 @@ static inline __attribute__((always_inline)) float counter(const attn_plan *p, f
     return step * ((r / step + big) - big);
 }
 
+/* Read noise of the tile at jt0 read by row u: one deviate per output column, added to the
+ * tile's charges o (D) before the readout; the cells' pulses are the row's phi over the
+ * tile's visible keys. rowc is the row's constant-term charge (o + rowc is the charge). */
+static void array2_noise(const attn_plan *p, attn_work *w, const attn_block *b, int u,
+                         int jt0, float rowc, float *o)
+{
+    int i = b->i0 + u, lo = jt0, hi = jt0 + p->cfg.tile - 1;
+    if (lo < i - p->M + 1)
+        lo = i - p->M + 1;
+    if (hi > i)
+        hi = i;
+    const float *ph = w->phi + (size_t)u * b->W;
+    double psum = 0;
+    for (int j = lo; j <= hi; j++)
+        psum += ph[j - b->js];
+    attn_noise_normals(&p->noise, w->layer, w->head, 2, i, jt0 / p->cfg.tile, p->D, w->z);
+    for (int d = 0; d < p->D; d++)
+        o[d] += (float)(attn_noise_sigma2(&p->noise, psum, o[d] + rowc) * w->z[d]);
+}
+
 static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, float *out)
 {
     int tile = p->cfg.tile, D = p->D;
@@ -334,6 +370,8 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
                 continue;
             float *o = out + (size_t)i * D;
             const float *ot = w->O + (size_t)u * D;
+            if (p->noise.on)
+                array2_noise(p, w, b, u, jt0, w->rowc[u], w->O + (size_t)u * D);
             if (p->act) { /* the counter values, summed by sign (8 lanes: vectorised) */
                 float *c = w->O + (size_t)u * D, pos[8] = {0}, neg[8] = {0};
                 for (int d = 0; d < D; d++)
@@ -515,10 +553,13 @@ static void count_end(const attn_plan *p, attn_work *w, int T)
 
 /* q, k, v, out are (T,D) of head b; c1, c2 its chip's cells (NULL: nominal); S_h, phi_h
  * (T,T) or NULL. */
-static void head_analog(const attn_plan *p, attn_work *w, int b, const attn_cell *c1,
-                        const attn_cell *c2, const float *q, const float *k, const float *v,
-                        int T, float *out, float *S_h, float *phi_h)
+static void head_analog(const attn_plan *p, attn_work *w, int layer, int b,
+                        const attn_cell *c1, const attn_cell *c2, const float *q,
+                        const float *k, const float *v, int T, float *out, float *S_h,
+                        float *phi_h)
 {
+    w->layer = layer;
+    w->head = b;
     attn_factors(p, q, k, v, T, c1, c2, w);
     if (p->act)
         count_begin(p, w, b, k, v, T);
@@ -614,7 +655,7 @@ int attn_forward_layer(attn_plan *p, int layer, const float *q, const float *k,
             head_softmax(p, w, q + b * TD, k + b * TD, v + b * TD, T, out + b * TD, S_h,
                          phi_h);
         else
-            head_analog(p, w, b, p->chip ? attn_chip_cells(p, layer, b, 1) : NULL,
+            head_analog(p, w, layer, b, p->chip ? attn_chip_cells(p, layer, b, 1) : NULL,
                         p->chip ? attn_chip_cells(p, layer, b, 2) : NULL, q + b * TD,
                         k + b * TD, v + b * TD, T, out + b * TD, S_h, phi_h);
     }

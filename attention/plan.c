@@ -161,7 +161,8 @@ static int work_alloc(attn_plan *p)
         w->loc_idx = malloc((size_t)bs * sizeof(int));
         w->loc_wt = malloc((size_t)bs * sizeof(float));
         w->coord = malloc(2 * (size_t)D * sizeof(double));
-        if (!w->coord || !w->rowf || !w->rowf0 || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
+        w->z = malloc(((size_t)D > Wmax ? (size_t)D : Wmax) * sizeof(double));
+        if (!w->coord || !w->z || !w->rowf || !w->rowf0 || !w->loc_idx || !w->loc_wt || !w->P || !w->X1 || !w->Y1 || !w->Yv || !w->S || !w->phi || !w->C || !w->Xc ||
             !w->Yc || !w->Ac || !w->Vc || !w->O || !w->rowc)
             return -1;
     }
@@ -216,6 +217,10 @@ int attn_plan_alloc(const attn_config *cfg, int D, int max_T, attn_plan **out, g
         for (int l = 0; l < nk; l++)
             p->write_v[l] = cell_write_v(cfg->cell, l);
     }
+    if (attn_noise_init(cfg, &p->noise, e)) {
+        attn_plan_free(p);
+        return -1;
+    }
     resolve_axes(p);
     int rc = p->pulse_grid ? attn_compile(p, e) : gc_fail(e, "attention plan: out of memory");
     if (!rc && attn_on_cell(cfg) && build_converters(p))
@@ -255,6 +260,7 @@ void attn_plan_free(attn_plan *p)
         free(w->loc_idx);
         free(w->loc_wt);
         free(w->coord);
+        free(w->z);
         free(w->klev);
         free(w->vlev);
         free(w->plev);

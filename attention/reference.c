@@ -74,6 +74,11 @@ typedef struct {
     cell_variation var;
     attn_activity *act;       /* counting (NULL: off), into slot */
     attn_act_slot slot;
+    /* read noise (attention/noise.c): head b of the call; one row's deviates of array 1
+     * (T) and of array 2 per tile read (tiles, D) with the tiles' pulse sums (tiles) */
+    attn_noise nz;
+    int b;
+    double *z1, *z2, *psum2;
 } ref_ctx;
 
 /* The mismatch of the cell holding key j, row d, of array 1 or 2 (nominal without a chip). */
@@ -150,6 +155,12 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
 {
     const attn_config *c = r->c;
     int D = r->D, lo = ref_lo(c, i), tile = c->tile;
+    double psum = 0;
+    if (r->nz.on) {
+        for (int d = 0; d < D; d++)
+            psum += ref_pulse(r, q[i * D + d]);
+        attn_noise_normals(&r->nz, r->layer, r->b, 1, i, 0, i - lo + 1, r->z1);
+    }
     for (int j = lo; j <= i; j++) {
         double s = 0;
         for (int d = 0; d < D; d++) {
@@ -158,12 +169,20 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
                             ref_stored(r, k[j * D + d], c->quant_k, c->k_levels, i - j, &cm),
                             &cm);
         }
+        if (r->nz.on)
+            s += attn_noise_sigma1(&r->nz, psum, s) * r->z1[j - lo];
         S[(size_t)i * T + j] = s;
         phi[(size_t)i * T + j] = ref_phi(r, s);
     }
+    for (int t0 = (lo / tile) * tile, x = 0; r->nz.on && t0 <= i; t0 += tile, x++) {
+        r->psum2[x] = 0;
+        for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++)
+            r->psum2[x] += phi[(size_t)i * T + j];
+        attn_noise_normals(&r->nz, r->layer, r->b, 2, i, t0 / tile, D, r->z2 + (size_t)x * D);
+    }
     for (int d = 0; d < D; d++) {
         double total = 0;
-        for (int t0 = (lo / tile) * tile; t0 <= i; t0 += tile) {
+        for (int t0 = (lo / tile) * tile, x = 0; t0 <= i; t0 += tile, x++) {
             double o = 0;
             for (int j = t0 > lo ? t0 : lo; j < t0 + tile && j <= i; j++) {
                 cell_mismatch cm = ref_cell(r, 2, j, d);
@@ -172,6 +191,8 @@ static void ref_analog_row(const ref_ctx *r, const float *q, const float *k, con
                                            &cm),
                                 &cm);
             }
+            if (r->nz.on)
+                o += attn_noise_sigma2(&r->nz, r->psum2[x], o) * r->z2[(size_t)x * D + d];
             double ro = ref_readout(r, o);
             total += ro;
             if (r->act) {
@@ -227,6 +248,13 @@ static void ref_count_writes(ref_ctx *r, const float *k, const float *v, int T)
         }
 }
 
+static void ref_noise_free(ref_ctx *r)
+{
+    free(r->z1);
+    free(r->z2);
+    free(r->psum2);
+}
+
 /* The direct evaluation of B heads (head b mod heads of layer `layer`, for a chip's cells),
  * counting into act if not NULL. */
 static int reference_run(const attn_config *cfg, int layer, int heads, const float *q,
@@ -251,7 +279,22 @@ static int reference_run(const attn_config *cfg, int layer, int heads, const flo
     }
     ref_ctx r = {cfg, D, cfg->decay ? attn_config_lambda(cfg) : 0,
                  cfg->decay ? attn_config_token_period_s(cfg) : 0, 0, layer, 0, 0, {0}, act,
-                 {0}};
+                 {0}, {0}, 0, NULL, NULL, NULL};
+    if (cfg->read_noise) {
+        int tiles = T / cfg->tile + 2;
+        r.z1 = malloc((size_t)T * sizeof *r.z1);
+        r.z2 = malloc((size_t)tiles * D * sizeof *r.z2);
+        r.psum2 = malloc((size_t)tiles * sizeof *r.psum2);
+        int bad = attn_noise_init(cfg, &r.nz, e) ||
+                  ((!r.z1 || !r.z2 || !r.psum2) &&
+                   gc_fail(e, "attention reference: out of memory"));
+        if (bad) {
+            free(S);
+            free(phi);
+            ref_noise_free(&r);
+            return -1;
+        }
+    }
     if (cfg->chips > 0) {
         int bad = attn_config_check(cfg, e) ||
                   ((heads < 1 || layer < 0) &&
@@ -259,6 +302,7 @@ static int reference_run(const attn_config *cfg, int layer, int heads, const flo
         if (bad) {
             free(S);
             free(phi);
+            ref_noise_free(&r);
             return -1;
         }
         r.chip = 1;
@@ -271,6 +315,7 @@ static int reference_run(const attn_config *cfg, int layer, int heads, const flo
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)b * T * D;
         r.head = heads > 0 ? b % heads : b;
+        r.b = b;
         for (size_t x = 0; x < TT; x++)
             S[x] = phi[x] = 0;
         if (cfg->variant->engine == ATTN_ENGINE_SOFTMAX)
@@ -293,6 +338,7 @@ static int reference_run(const attn_config *cfg, int layer, int heads, const flo
     }
     free(S);
     free(phi);
+    ref_noise_free(&r);
     return 0;
 }
 

@@ -24,6 +24,8 @@ struct attn_stream {
     float *scratch;     /* per thread: P, X1 (R1·D), S, phi (W), O (D) */
     size_t scratch_len;
     double *coord;      /* per thread: (2, D) coordinates of one k and v row */
+    double *z;          /* per thread: (z_len) read noise's deviates of one read */
+    size_t z_len;
     /* Shadow for counting (analog variants with at most 256 levels; NULL otherwise): kept up
      * to date on every write, so that counting can start at any step. */
     int n_level;
@@ -65,6 +67,8 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
     s->Yv = calloc((size_t)B * s->cap * s->R2 * D, sizeof *s->Yv);
     s->scratch = malloc((size_t)s->n_threads * s->scratch_len * sizeof *s->scratch);
     s->coord = malloc((size_t)s->n_threads * 2 * D * sizeof *s->coord);
+    s->z_len = (size_t)(s->W > D ? s->W : D);
+    s->z = malloc((size_t)s->n_threads * s->z_len * sizeof *s->z);
     int nl = p->cfg.k_levels;
     if (!stream_softmax(p) && nl == p->cfg.v_levels && nl <= 256) {
         s->n_level = nl;
@@ -76,7 +80,8 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
         if (!s->klev || !s->vlev || !s->H || !s->win || !s->winH)
             s->n_level = -1;
     }
-    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord || s->n_level < 0) {
+    if (!s->t_write || !s->Y1 || !s->Yv || !s->scratch || !s->coord || !s->z ||
+        s->n_level < 0) {
         attn_stream_free(s);
         return gc_fail(e, "attention stream: out of memory for %d heads", B);
     }
@@ -94,6 +99,7 @@ void attn_stream_free(attn_stream *s)
     free(s->Yv);
     free(s->scratch);
     free(s->coord);
+    free(s->z);
     free(s->klev);
     free(s->vlev);
     free(s->H);
@@ -185,9 +191,10 @@ static void stream_write(attn_stream *s, int b, long pos, int col, const float *
     }
 }
 
-/* S and phi of one head over the visible keys lo..pos (index j - lo). */
-static void stream_scores(const attn_stream *s, int b, const float *X1, long lo, float *S,
-                          float *phi)
+/* S and phi of one head over the visible keys lo..pos (index j - lo); P the query's pulse
+ * fractions, z scratch for the read noise. */
+static void stream_scores(const attn_stream *s, int b, const float *P, const float *X1,
+                          long lo, float *S, float *phi, double *z)
 {
     const attn_plan *p = s->p;
     int D = p->D;
@@ -199,6 +206,12 @@ static void stream_scores(const attn_stream *s, int b, const float *X1, long lo,
                 sx += X1[(size_t)r * D + d];
             rowc += p->a1.t[r].poly[0] * sx;
         }
+    double psum = 0;
+    if (p->noise.on) { /* attention/noise.c: one deviate per visible key, in key order */
+        for (int d = 0; d < D; d++)
+            psum += P[d];
+        attn_noise_normals(&p->noise, s->layer, b, 1, s->pos, 0, (int)(s->pos - lo + 1), z);
+    }
     for (long j = lo; j <= s->pos; j++) {
         int col = (int)(j % s->cap);
         long age = s->pos - s->t_write[col];
@@ -212,6 +225,8 @@ static void stream_scores(const attn_stream *s, int b, const float *X1, long lo,
                 dot += (double)X1[(size_t)r * D + d] * y1[(size_t)r * D + d];
             acc += p->a1.t[r].z[age] * dot;
         }
+        if (p->noise.on)
+            acc += attn_noise_sigma1(&p->noise, psum, (float)acc) * z[j - lo];
         S[j - lo] = (float)acc;
         phi[j - lo] = attn_phi_fast(p, (float)acc);
     }
@@ -219,7 +234,7 @@ static void stream_scores(const attn_stream *s, int b, const float *X1, long lo,
 
 /* Array 2: tile by tile over the visible keys, readout, counter, digital sum. */
 static void stream_outputs(const attn_stream *s, int b, long lo, const float *phi, float *O,
-                           float *out, attn_act_slot *slot)
+                           float *out, attn_act_slot *slot, double *z)
 {
     const attn_plan *p = s->p;
     int D = p->D, tile = p->cfg.tile;
@@ -243,6 +258,14 @@ static void stream_outputs(const attn_stream *s, int b, long lo, const float *ph
                 for (int d = 0; d < D; d++)
                     O[d] += (float)(xz * yv[(size_t)r * D + d]);
             }
+        }
+        if (p->noise.on) { /* attention/noise.c: one deviate per output column */
+            double psum = 0;
+            for (long j = t0 > lo ? t0 : lo; j < t0 + tile && j <= s->pos; j++)
+                psum += phi[j - lo];
+            attn_noise_normals(&p->noise, s->layer, b, 2, s->pos, t0 / tile, D, z);
+            for (int d = 0; d < D; d++)
+                O[d] += (float)(attn_noise_sigma2(&p->noise, psum, (float)(O[d] + rowc)) * z[d]);
         }
         for (int d = 0; d < D; d++) {
             float c = (float)attn_out_quant(&p->cfg, attn_readout_fast(p, (float)(O[d] + rowc)));
@@ -371,10 +394,11 @@ int attn_stream_step(attn_stream *s, const float *q, const float *k, const float
             stream_softmax_head(s, b, qb, lo, S, phi, out + (size_t)b * D);
         } else {
             attn_factor_q(p, qb, P, X1, (size_t)D);
-            stream_scores(s, b, X1, lo, S, phi);
+            double *z = s->z + (size_t)omp_get_thread_num() * s->z_len;
+            stream_scores(s, b, P, X1, lo, S, phi, z);
             if (sl)
                 count_step(s, b, sl, P, lo, phi);
-            stream_outputs(s, b, lo, phi, O, out + (size_t)b * D, sl);
+            stream_outputs(s, b, lo, phi, O, out + (size_t)b * D, sl, z);
         }
         stream_store(s, lo, S, (float)p->charge_unit_c, S_row ? S_row + (size_t)b * s->W : NULL);
         stream_store(s, lo, phi, 1, phi_row ? phi_row + (size_t)b * s->W : NULL);

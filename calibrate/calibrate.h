@@ -105,6 +105,22 @@ int calib_cost_load(hid_t f, const char *path, calib_curves *c, gc_err *e);
  * dataset per parameter, attributes units, description with its source, simulated). */
 int calib_cost_write(const calib_curves *c, hid_t f, gc_err *e);
 
+/* The read-noise parameters of cell.h5 /noise (noise.c says where each comes from). */
+typedef struct {
+    double temperature_k, c_int_f, gm_read_s, gamma_read, conv_shot_factor;
+    const char *c_int_source;  /* the technology's description of c_int (borrowed) */
+} calib_noise;
+
+/* Fills out and returns 1, or returns 0 when the curves record no temperature or no c_int
+ * (imported curves): the cell then has no noise model. */
+int calib_noise_of(const calib_curves *c, calib_noise *out);
+
+/* Writes /noise into an open cell file (nothing when calib_noise_of has none). */
+int calib_noise_write(const calib_curves *c, hid_t f, gc_err *e);
+
+/* The read pair's largest dI/dV_store at the read amplitude, S (the DC read sweep). */
+double calib_noise_gm_read_s(const calib_curves *c);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Residuals: n points, RMS and max of |model - measured| in the quantity's unit, and the full
  * scale that the percentages are relative to. */

@@ -364,6 +364,8 @@ int calib_write_cell(const calib_model *m, const char *path, const char *command
                       write_energy_group, m, e);
     if (rc == 0)
         rc = calib_cost_write(m->src, f, e);
+    if (rc == 0)
+        rc = calib_noise_write(m->src, f, e);
     if (rc)
         return gc_h5_save(f, path, 0, e), gc_wrap(e, "%s", path);
     return gc_h5_save(f, path, 1, e);

@@ -185,6 +185,15 @@ cJSON *calib_summary(const calib_model *m)
         add_resid(o, "read_resid", &v->resid, "C");
         cJSON_AddNumberToObject(o, "read_resid_share", v->resid_share);
     }
+    calib_noise n;
+    if (calib_noise_of(c, &n)) {
+        cJSON *o = cJSON_AddObjectToObject(root, "noise");
+        cJSON_AddNumberToObject(o, "temperature_K", n.temperature_k);
+        cJSON_AddNumberToObject(o, "c_int_F", n.c_int_f);
+        cJSON_AddNumberToObject(o, "gm_read_S", n.gm_read_s);
+        cJSON_AddNumberToObject(o, "gamma_read", n.gamma_read);
+        cJSON_AddNumberToObject(o, "conv_shot_factor", n.conv_shot_factor);
+    }
     if (c->has_energy) {
         cJSON *en = cJSON_AddObjectToObject(root, "energy_J");
         cJSON_AddNumberToObject(en, "read_per_cell", c->e_read_j);

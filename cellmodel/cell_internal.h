@@ -36,6 +36,7 @@ struct cell_model {
     cell_curve c2p;        /* pulse width (s) vs charge (C) */
     cell_curve readout;    /* signed pulse (s) vs charge (C) */
     cell_variation variation; /* /variation, if the file has one */
+    cell_noise noise;      /* /noise, if the file has one */
 
     /* cost (energy.c): per-operation means (J), tables where the file holds them */
     int energy_simulated;  /* 1: from SPICE runs (a cell file's /energy), 0: declared */
@@ -65,6 +66,8 @@ double cell_pulse_rows_eval(const cell_model *m, const cell_curve *rows, double 
 
 /* Reads /variation of an open cell.h5 into v (v->present 0 when absent). */
 int cell_variation_load(hid_t f, const char *path, cell_variation *v, double vdd_v, gc_err *e);
+/* Reads /noise of an open cell.h5 into n (n->present 0 when absent). */
+int cell_noise_load(hid_t f, const char *path, cell_noise *n, gc_err *e);
 /* Reads the optional /energy tables and /cost parameters of an open cell file into m (after
  * /params, /write and /read are loaded). One-line error naming the file and object. */
 int cell_cost_load(hid_t f, const char *path, cell_model *m, gc_err *e);

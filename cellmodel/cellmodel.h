@@ -139,6 +139,24 @@ void cell_mismatch_draw(const cell_variation *v, double scale, uint64_t seed,
                         cell_mismatch *out);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Read noise: the parameters of cell.h5 /noise (cellmodel/noise.c says the schema), from the
+ * curves' temperature, the technology's integrator capacitor and the read sweep. The
+ * attention layer turns them into the noise of each read (attention/noise.c). */
+typedef struct {
+    int present;             /* 0: the file has no /noise (every field 0) */
+    double temperature_k;    /* temperature of the curves, K */
+    double c_int_f;          /* integrator feedback capacitor, F: kT/C of its reset */
+    double gm_read_s;        /* the read pair's largest transconductance dI/dV_store at the
+                                read's word-line amplitude, S */
+    double gamma_read;       /* channel thermal-noise coefficient of the read pair (1) */
+    double conv_shot_factor; /* converters' ramp mirror: current noise at most this many
+                                times the shot noise 2 q I of the current it conveys (1) */
+} cell_noise;
+
+/* Copies m's noise parameters into out; returns out->present. */
+int cell_noise_get(const cell_model *m, cell_noise *out);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Monotone interpolation (Steffen 1990): never overshoots between points, so a monotone
  * table gives a monotone curve. x strictly ascending, n >= 2; outside [x0, x_{n-1}] the end
  * values are returned. slopes (n) is filled once by cell_monotone_init and reused. */

@@ -375,6 +375,8 @@ int cell_model_load(const char *path, cell_model **out, gc_err *e)
     if (!rc)
         rc = cell_variation_load(f, path, &m->variation, m->vdd_v, e);
     if (!rc)
+        rc = cell_noise_load(f, path, &m->noise, e);
+    if (!rc)
         rc = cell_cost_load(f, path, m, e);
     H5Fclose(f);
     if (rc) {

@@ -233,4 +233,15 @@ void gpt2_attn_config_json(cJSON *o, const attn_config *c)
         if (s[i].unit[0])
             cJSON_AddStringToObject(u, s[i].key, s[i].unit);
     }
+    attn_read_noise_sigmas ns;
+    gc_err e;
+    if (c->read_noise && c->cell && !attn_read_noise(c, &ns, &e)) {
+        cJSON *r = cJSON_AddObjectToObject(o, "read_noise_sigma_c");
+        cJSON_AddNumberToObject(r, "integrator_reset", ns.reset_c);
+        cJSON_AddNumberToObject(r, "cell_full_pulse", ns.cell_full_pulse_c);
+        cJSON_AddNumberToObject(r, "c2p_full_scale", ns.c2p_full_scale_c);
+        cJSON_AddNumberToObject(r, "readout_full_scale", ns.readout_full_scale_c);
+        cJSON_AddNumberToObject(r, "c2p_s_sat", ns.s_sat_c);
+        cJSON_AddNumberToObject(r, "readout_sat", ns.readout_sat_c);
+    }
 }

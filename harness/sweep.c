@@ -401,11 +401,13 @@ static int fit(run_ctx *c, const char *char_dir, char *dir, gc_err *e)
     return rc ? -1 : 0;
 }
 
-/* A chip setting: the model is adapted to the nominal cell and scored on the chips. */
+/* A chip or read-noise setting: the model is adapted to the nominal cell and scored on the
+ * chips, or with the noise. */
 static int chip_setting(const char *name)
 {
     return !strcmp(name, "chips") || !strcmp(name, "chip_seed") ||
-           !strcmp(name, "mismatch_scale");
+           !strcmp(name, "mismatch_scale") || !strcmp(name, "read_noise") ||
+           !strcmp(name, "noise_seed") || !strcmp(name, "noise_scale");
 }
 
 /* The analog axes of point p as --analog KEY=VALUE pairs appended to argv from n (for adapt:

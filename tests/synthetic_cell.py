@@ -100,5 +100,26 @@ def add_variation(path, values=None, attrs=None):
             g[k].attrs["units"] = np.bytes_(unit)
 
 
+# A noise model with a real silicon cell's magnitudes (cellmodel/noise.c's schema).
+TEST_NOISE = {"temperature_k": (300.15, "K"), "c_int_f": (3.2e-12, "F"),
+              "gm_read_s": (3.3e-5, "S"), "gamma_read": (2.0 / 3, "1"),
+              "conv_shot_factor": (2.0, "1")}
+
+
+def add_noise(path, values=None):
+    """Adds (or replaces) /noise; values maps a dataset name to (number, unit), None leaves
+    it out."""
+    values = dict(TEST_NOISE, **(values or {}))
+    with h5py.File(path, "a") as f:
+        if "noise" in f:
+            del f["noise"]
+        g = f.create_group("noise")
+        for k, (x, unit) in values.items():
+            if x is None:
+                continue
+            g[k] = np.array([x], np.float64)
+            g[k].attrs["units"] = np.bytes_(unit)
+
+
 if __name__ == "__main__":
     write_cell(sys.argv[1])

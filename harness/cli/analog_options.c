@@ -33,6 +33,9 @@ static const struct {
     {"chips", "chips", NULL},
     {"chip-seed", "chip_seed", NULL},
     {"mismatch-scale", "mismatch_scale", NULL},
+    {"read-noise", "read_noise", "on"},
+    {"noise-seed", "noise_seed", NULL},
+    {"noise-scale", "noise_scale", NULL},
     {"analog", NULL, NULL}, /* KEY=VALUE: any setting by its attn_config_set name */
 };
 enum { N_GROUP = sizeof group / sizeof *group };
@@ -107,6 +110,11 @@ void analog_options_help(FILE *f)
         "                       S..S+N-1, other commands run chip S (0: nominal cells)\n"
         "  --chip-seed S        the first chip's seed (0)\n"
         "  --mismatch-scale X   every sigma of the variation model times X (1)\n"
+        "  --read-noise         calibrated: every read adds its thermal noise, from the cell's\n"
+        "                       noise model (cell.h5 /noise): the integrator's kT/C, the cells'\n"
+        "                       channel noise, the converters' ramp; fresh for each read\n"
+        "  --noise-seed S       the read noise's seed (0): the same seed, the same results\n"
+        "  --noise-scale X      every noise sigma times X (1)\n"
         "  --analog KEY=VALUE   any setting by its name (attention, cell_file, token_period_s,\n"
         "                       window, q_levels, quant_q, decay, ...: README-checkpoint.md)\n",
         names);
@@ -179,4 +187,11 @@ void analog_config_print(FILE *f, const attn_config *c, const char *tokenizer,
             fprintf(f, "%.6g%s%s", s[i].num, s[i].unit[0] ? " " : "", s[i].unit);
     }
     fprintf(f, "\n");
+    attn_read_noise_sigmas ns;
+    gc_err e;
+    if (c->read_noise && c->cell && !attn_read_noise(c, &ns, &e))
+        fprintf(f, "read noise per read (sigma): integrator reset %.3g fC, a cell at full pulse "
+                   "%.3g fC, c2p at full scale %.3g fC, readout at full scale %.3g fC\n",
+                ns.reset_c * 1e15, ns.cell_full_pulse_c * 1e15, ns.c2p_full_scale_c * 1e15,
+                ns.readout_full_scale_c * 1e15);
 }

@@ -74,6 +74,11 @@ static void print_summary(const calib_model *m)
            1e3 * m->leak.single.max);
     printf("c2p: S_sat = %.4g C, offset %.4g C; readout gain %.4g s/C\n", m->s_sat_c,
            m->c2p.offset_c, m->readout.gain_s_per_c);
+    calib_noise n;
+    if (calib_noise_of(m->src, &n))
+        printf("noise: %.5g K, c_int %.4g F, read pair's largest g_m %.4g S, gamma %.3g, "
+               "converter shot-noise factor %.3g\n", n.temperature_k, n.c_int_f, n.gm_read_s,
+               n.gamma_read, n.conv_shot_factor);
 }
 
 /* Writes the cell file through a temporary beside out, checks it, then renames it. */
