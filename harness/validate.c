@@ -24,7 +24,7 @@ void validate_opts_default(validate_opts *o)
                          .cols = 1, .jobs = 2, .max_age_tokens = 1024, .seed = 1,
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
                          .timeout_s = 300, .retries = SPICE_RETRIES_DEFAULT, .progress = 1,
-                         .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_fast,
+                         .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_columns,
                          .mc_seed = 1};
     attn_config_default(&o->analog, &attn_calibrated);
     o->analog.layers = 12;
@@ -171,89 +171,115 @@ static int make_jobs(const spice_tech *t, const spice_array_mode *mode, val_data
     return 0;
 }
 
-/* Every column's charge, pulse and integrator charge from the finished jobs; *sim_s gets
- * the simulation time summed over patterns. */
-static int measure(const spice_tech *t, const spice_result *res, val_data *d, double *sim_s,
-                   gc_err *e)
+/* A read job's columns: c0 .. c0 + n - 1 of a pattern (all of them, but in the columns
+ * mode). */
+typedef struct {
+    int pattern, c0, n;
+} val_part;
+
+/* Every column's charge and integrator charge from the finished read jobs (one per part),
+ * their pulses unless a conversion follows; *sim_s adds their simulation time. */
+static int measure(const spice_tech *t, const spice_result *res, const val_part *parts,
+                   int n_parts, val_data *d, double *sim_s, gc_err *e)
 {
-    *sim_s = 0;
-    for (int k = 0; k < d->n_pat; k++) {
-        for (int c = 0; c < d->cols; c++) {
-            size_t i = (size_t)k * d->cols + c;
-            if (spice_array_measure(t, &res[k], c, &d->meas[i], e))
+    for (int p = 0; p < n_parts; p++) {
+        for (int j = 0; j < parts[p].n; j++) {
+            size_t i = (size_t)parts[p].pattern * d->cols + parts[p].c0 + j;
+            if (spice_array_measure(t, &res[p], j, &d->meas[i], e))
                 return -1;
             d->q_spice[i] = d->meas[i].charge_c, d->p_spice[i] = d->meas[i].pulse_s;
             d->q_integ[i] = d->meas[i].integrator_charge_c;
         }
-        if (spice_array_energy(t, &res[k], 1 + SPICE_ARRAY_NVEC_COL * d->cols, d->rows,
-                               &d->e_spice_read[k], &d->e_spice_conv[k], e))
-            return gc_wrap(e, "%s", "pattern energy");
-        *sim_s += res[k].seconds;
-        d->retries += res[k].attempts - 1;
+        *sim_s += res[p].seconds;
+        d->retries += res[p].attempts - 1;
     }
     return 0;
 }
 
-/* Split modes: each pattern's columns convert alone, from the currents of its read; the
- * pulses come from there. */
-static int convert_side(const spice_tech *t, const spice_run_opts *ro, const spice_result *read,
-                        val_data *d, double *sim_s, gc_err *e)
+/* The supply energies of each pattern from its job that holds the word-line drivers' and
+ * the supply's currents (vectors from index first); *sim_s adds nothing: the caller counts
+ * the jobs. */
+static int measure_energy(const spice_tech *t, const spice_result *res, int first,
+                          val_data *d, gc_err *e)
 {
-    spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
-    spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
-    const char **vectors = spice_array_convert_vectors(d->cols);
+    for (int k = 0; k < d->n_pat; k++)
+        if (spice_array_energy(t, &res[k], first, d->rows, &d->e_spice_read[k],
+                               &d->e_spice_conv[k], e))
+            return gc_wrap(e, "%s", "pattern energy");
+    return 0;
+}
+
+/* Split modes: each read job's columns convert alone, from the currents of its read; the
+ * pulses come from there, the conversion energy adds up per pattern. */
+static int convert_side(const spice_tech *t, const spice_run_opts *ro, const spice_result *read,
+                        const val_part *parts, int n_parts, val_data *d, double *sim_s,
+                        gc_err *e)
+{
+    spice_job *jobs = calloc((size_t)n_parts, sizeof *jobs);
+    spice_result *res = calloc((size_t)n_parts, sizeof *res);
+    const char ***vectors = calloc((size_t)n_parts, sizeof *vectors);
     int rc = jobs && res && vectors ? 0 : gc_fail(e, "out of memory");
-    for (int k = 0; rc == 0 && k < d->n_pat; k++) {
-        snprintf(jobs[k].name, sizeof jobs[k].name, "conversion[pattern %d]", k);
-        jobs[k].netlist = spice_array_convert_netlist(t, jobs[k].name, d->cols, &read[k], e);
-        jobs[k].vectors = vectors, jobs[k].n_vectors = SPICE_ARRAY_CONVERT_NVEC(d->cols);
-        rc = jobs[k].netlist ? 0 : -1;
+    for (int p = 0; rc == 0 && p < n_parts; p++) {
+        const val_part *q = &parts[p];
+        snprintf(jobs[p].name, sizeof jobs[p].name, "conversion[pattern %d, columns %d-%d]",
+                 q->pattern, q->c0, q->c0 + q->n - 1);
+        jobs[p].netlist = spice_array_convert_netlist(t, jobs[p].name, q->n, &read[p], e);
+        vectors[p] = spice_array_convert_vectors(q->n);
+        jobs[p].vectors = vectors[p], jobs[p].n_vectors = SPICE_ARRAY_CONVERT_NVEC(q->n);
+        rc = !jobs[p].netlist ? -1 : !vectors[p] ? gc_fail(e, "out of memory") : 0;
     }
-    rc = rc || spice_run(jobs, d->n_pat, ro, res, e);
-    for (int k = 0; rc == 0 && k < d->n_pat; k++) {
-        for (int c = 0; rc == 0 && c < d->cols; c++) {
-            size_t i = (size_t)k * d->cols + c;
-            rc = spice_array_measure_pulse(t, &res[k], c, &d->meas[i].pulse_s, e);
+    rc = rc || spice_run(jobs, n_parts, ro, res, e);
+    for (int k = 0; rc == 0 && k < d->n_pat; k++)
+        d->e_spice_conv[k] = 0;
+    for (int p = 0; rc == 0 && p < n_parts; p++) {
+        const val_part *q = &parts[p];
+        for (int j = 0; rc == 0 && j < q->n; j++) {
+            size_t i = (size_t)q->pattern * d->cols + q->c0 + j;
+            rc = spice_array_measure_pulse(t, &res[p], j, &d->meas[i].pulse_s, e);
             d->p_spice[i] = d->meas[i].pulse_s;
         }
-        rc = rc || spice_array_convert_energy(t, &res[k], d->cols, &d->e_spice_conv[k], e);
-        *sim_s += res[k].seconds;
-        d->retries += res[k].attempts - 1;
+        double conv_j = 0;
+        rc = rc || spice_array_convert_energy(t, &res[p], q->n, &conv_j, e);
+        d->e_spice_conv[q->pattern] += conv_j;
+        *sim_s += res[p].seconds;
+        d->retries += res[p].attempts - 1;
     }
-    for (int k = 0; jobs && res && k < d->n_pat; k++) {
-        free((char *)jobs[k].netlist);
-        if (res[k].vec)
-            spice_result_free(&res[k], SPICE_ARRAY_CONVERT_NVEC(d->cols));
+    for (int p = 0; jobs && res && vectors && p < n_parts; p++) {
+        free((char *)jobs[p].netlist);
+        if (res[p].vec)
+            spice_result_free(&res[p], jobs[p].n_vectors);
+        spice_array_convert_vectors_free(vectors[p], parts[p].n);
     }
-    spice_array_convert_vectors_free(vectors, d->cols);
-    free(jobs), free(res);
+    free(jobs), free(res), free(vectors);
     return rc;
 }
 
-static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, double *sim_s,
-                      double *wall_s, gc_err *e)
+/* The whole array in one read job per pattern (the reference and fast modes, and any
+ * one-column array). */
+static int array_side(const spice_tech *t, const validate_opts *o, const spice_run_opts *ro,
+                      val_data *d, double *sim_s, gc_err *e)
 {
     spice_job *jobs = calloc((size_t)d->n_pat, sizeof *jobs);
     spice_result *res = calloc((size_t)d->n_pat, sizeof *res);
+    val_part *parts = calloc((size_t)d->n_pat, sizeof *parts);
     const char **vectors = spice_array_vectors(d->rows, d->cols);
     const char **supply = spice_array_energy_vectors(d->rows);
     int n_vec = 1 + SPICE_ARRAY_NVEC_COL * d->cols, n_all = n_vec + 1 + 2 * d->rows;
     const char **all = malloc((size_t)n_all * sizeof *all);
-    int rc = jobs && res && vectors && supply && all ? 0 : gc_fail(e, "out of memory");
+    int rc = jobs && res && parts && vectors && supply && all ? 0 : gc_fail(e, "out of memory");
     if (!rc) { /* the columns' vectors, then the supplies' (validate_energy) */
         memcpy(all, vectors, (size_t)n_vec * sizeof *all);
         memcpy(all + n_vec, supply, (size_t)(n_all - n_vec) * sizeof *all);
+        for (int k = 0; k < d->n_pat; k++)
+            parts[k] = (val_part){k, 0, d->cols};
     }
     rc = rc || make_jobs(t, o->array_mode, d, jobs, all, n_all, e);
-    spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress,
-                         .retries = o->retries};
-    double t0 = gc_now();
-    rc = rc || o->run_spice(jobs, d->n_pat, &ro, res, e);
-    rc = rc || (o->writes && measure(t, res, d, sim_s, e));
+    rc = rc || o->run_spice(jobs, d->n_pat, ro, res, e);
+    rc = rc || (o->writes && (measure(t, res, parts, d->n_pat, d, sim_s, e) ||
+                              measure_energy(t, res, n_vec, d, e)));
     /* the conversions need every read's currents: the rank that gathered them runs them */
     if (o->writes && o->array_mode->split)
-        rc = rc || convert_side(t, &ro, res, d, sim_s, e);
-    *wall_s = gc_now() - t0;
+        rc = rc || convert_side(t, ro, res, parts, d->n_pat, d, sim_s, e);
     for (int k = 0; jobs && res && k < d->n_pat; k++) {
         free((char *)jobs[k].netlist);
         if (res[k].vec)
@@ -261,8 +287,142 @@ static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, 
     }
     spice_array_vectors_free(vectors, d->cols);
     spice_array_energy_vectors_free(supply, d->rows);
-    free(all);
+    free(all), free(parts);
     free(jobs), free(res);
+    return rc;
+}
+
+/* The columns mode's word-line jobs, one per pattern; after the first pass (cols: the
+ * columns jobs' results before, n_groups a pattern) every cell's bit line is replayed from
+ * them. A rank that did not gather those (MPI, not rank 0) leaves the netlists NULL: the
+ * runner takes them from rank 0. */
+static int word_line_jobs(const spice_tech *t, const validate_opts *o, const val_data *d,
+                          const spice_result *cols, int n_groups, spice_job *jobs,
+                          const char **vectors, int n_vectors, gc_err *e)
+{
+    for (int k = 0; k < d->n_pat; k++) {
+        snprintf(jobs[k].name, sizeof jobs[k].name, "word lines[pattern %d]", k);
+        jobs[k].vectors = vectors, jobs[k].n_vectors = n_vectors;
+        size_t off = (size_t)k * d->rows;
+        if ((!cols || o->writes) &&
+            !(jobs[k].netlist = spice_array_word_lines_netlist(
+                  t, o->array_mode, jobs[k].name, d->rows, d->cols, d->v_store + off * d->cols,
+                  d->frac + off, NULL, cols ? cols + (size_t)k * n_groups : NULL, e)))
+            return -1;
+    }
+    return 0;
+}
+
+/* The columns mode's columns jobs: one per group of columns of a pattern, its word lines
+ * from the pattern's word-line job (wl); NULL netlists as in word_line_jobs. */
+static int columns_jobs(const spice_tech *t, const validate_opts *o, const val_data *d,
+                        const spice_result *wl, const val_part *parts, int n_parts,
+                        spice_job *jobs, const char ***vectors, gc_err *e)
+{
+    for (int p = 0; p < n_parts; p++) {
+        const val_part *q = &parts[p];
+        snprintf(jobs[p].name, sizeof jobs[p].name, "columns[pattern %d, columns %d-%d]",
+                 q->pattern, q->c0, q->c0 + q->n - 1);
+        if (!vectors[p] &&
+            !(vectors[p] = spice_array_columns_vectors(o->array_mode, d->rows, q->n)))
+            return gc_fail(e, "out of memory");
+        jobs[p].vectors = vectors[p];
+        jobs[p].n_vectors = (int)SPICE_ARRAY_COLUMNS_NVEC(o->array_mode, d->rows, q->n);
+        size_t off = (size_t)q->pattern * d->rows;
+        if (o->writes &&
+            !(jobs[p].netlist = spice_array_columns_netlist(
+                  t, o->array_mode, jobs[p].name, d->rows, d->cols, q->c0, q->n,
+                  d->v_store + off * d->cols, d->frac + off, NULL, &wl[q->pattern], e)))
+            return -1;
+    }
+    return 0;
+}
+
+/* Frees a batch's netlists and results (leaves the jobs' names and vectors). */
+static void batch_clear(spice_job *jobs, spice_result *res, int n)
+{
+    for (int i = 0; jobs && res && i < n; i++) {
+        free((char *)jobs[i].netlist), jobs[i].netlist = NULL;
+        if (res[i].vec)
+            spice_result_free(&res[i], jobs[i].n_vectors);
+        res[i] = (spice_result){0};
+    }
+}
+
+/* The columns mode: the word lines of each pattern (bit lines held), then its columns in
+ * groups with their word lines replayed, as many times more as the mode relaxes (the word
+ * lines then with the bit lines of the columns before), then the conversions. The read
+ * energy is the last word-line run's. */
+static int columns_side(const spice_tech *t, const validate_opts *o, const spice_run_opts *ro,
+                        val_data *d, double *sim_s, gc_err *e)
+{
+    const spice_array_mode *m = o->array_mode;
+    int n_nodes = spice_array_word_line_nodes(m, d->cols);
+    int per_job = m->columns_per_job, groups = (d->cols + per_job - 1) / per_job;
+    int n_parts = d->n_pat * groups;
+    spice_job *wl_jobs = calloc((size_t)d->n_pat, sizeof *wl_jobs);
+    spice_result *wl = calloc((size_t)d->n_pat, sizeof *wl);
+    spice_job *jobs = calloc((size_t)n_parts, sizeof *jobs);
+    spice_result *res = calloc((size_t)n_parts, sizeof *res);
+    const char ***vectors = calloc((size_t)n_parts, sizeof *vectors);
+    val_part *parts = calloc((size_t)n_parts, sizeof *parts);
+    const char **wl_vec = spice_array_word_lines_vectors(m, d->rows, d->cols);
+    const char **supply = spice_array_energy_vectors(d->rows);
+    int n_wl = (int)SPICE_ARRAY_WORD_LINES_NVEC(d->rows, n_nodes);
+    int n_all = n_wl + 1 + 2 * d->rows;
+    const char **all = malloc((size_t)n_all * sizeof *all);
+    int rc = wl_jobs && wl && jobs && res && vectors && parts && wl_vec && supply && all
+                 ? 0
+                 : gc_fail(e, "out of memory");
+    if (!rc) {
+        memcpy(all, wl_vec, (size_t)n_wl * sizeof *all);
+        memcpy(all + n_wl, supply, (size_t)(n_all - n_wl) * sizeof *all);
+        for (int p = 0; p < n_parts; p++) {
+            int k = p / groups, c0 = p % groups * per_job;
+            parts[p] = (val_part){k, c0, d->cols - c0 < per_job ? d->cols - c0 : per_job};
+        }
+    }
+    for (int pass = 0; rc == 0 && pass <= m->relaxations; pass++) {
+        rc = word_line_jobs(t, o, d, pass ? res : NULL, groups, wl_jobs, all, n_all, e) ||
+             o->run_spice(wl_jobs, d->n_pat, ro, wl, e);
+        if (!rc && o->writes) {
+            rc = measure_energy(t, wl, n_wl, d, e);
+            for (int k = 0; k < d->n_pat; k++)
+                *sim_s += wl[k].seconds, d->retries += wl[k].attempts - 1;
+        }
+        if (pass) { /* the columns before: counted, replayed, done with */
+            for (int p = 0; o->writes && p < n_parts; p++)
+                *sim_s += res[p].seconds, d->retries += res[p].attempts - 1;
+            batch_clear(jobs, res, n_parts);
+        }
+        rc = rc || columns_jobs(t, o, d, wl, parts, n_parts, jobs, vectors, e) ||
+             o->run_spice(jobs, n_parts, ro, res, e);
+        batch_clear(wl_jobs, wl, d->n_pat);
+    }
+    rc = rc || (o->writes && measure(t, res, parts, n_parts, d, sim_s, e));
+    rc = rc || (o->writes && convert_side(t, ro, res, parts, n_parts, d, sim_s, e));
+    batch_clear(wl_jobs, wl, d->n_pat);
+    batch_clear(jobs, res, n_parts);
+    for (int p = 0; vectors && p < n_parts; p++)
+        spice_array_columns_vectors_free(m, vectors[p], d->rows, parts[p].n);
+    spice_array_word_lines_vectors_free(wl_vec, d->rows, n_nodes);
+    spice_array_energy_vectors_free(supply, d->rows);
+    free(all), free(parts), free(vectors);
+    free(wl_jobs), free(wl), free(jobs), free(res);
+    return rc;
+}
+
+static int spice_side(const spice_tech *t, const validate_opts *o, val_data *d, double *sim_s,
+                      double *wall_s, gc_err *e)
+{
+    spice_run_opts ro = {.jobs = o->jobs, .timeout_s = o->timeout_s, .progress = o->progress,
+                         .retries = o->retries};
+    double t0 = gc_now();
+    *sim_s = 0;
+    int rc = o->array_mode->columns_per_job > 0 && d->cols > 1
+                 ? columns_side(t, o, &ro, d, sim_s, e)
+                 : array_side(t, o, &ro, d, sim_s, e);
+    *wall_s = gc_now() - t0;
     return rc;
 }
 

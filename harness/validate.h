@@ -55,7 +55,7 @@ typedef struct {
 
 /* Defaults: tech "si", root the source folder gcsim was built from, 200 samples, 64 rows,
  * 1 column, 2 jobs, ages 0..1024 tokens, seed 1, timeout 300 s, SPICE_RETRIES_DEFAULT
- * retries, progress on, the fast array mode; analog: the
+ * retries, progress on, the columns array mode; analog: the
  * calibrated variant in a 12-layer model (GPT-2 124M's depth), so that the token period is
  * 12 × the cell's per-layer latency unless a period is set. The cell and out_dir are
  * unset: the caller sets them. */

@@ -2,7 +2,9 @@
  *
  * Rank r runs jobs r, r + N, r + 2N, ... with its own workers (spice_run), then sends every
  * result to rank 0, which ends up with the whole batch as if it had run it alone: a job's
- * result depends only on its netlist, so what rank 0 computes from it is the serial run's. */
+ * result depends only on its netlist, so what rank 0 computes from it is the serial run's.
+ * The netlists are rank 0's: it sends each rank those of its jobs (a batch built from an
+ * earlier batch's results, which only rank 0 holds, exists only there). */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 
 #include "validate.h"
 
-enum { TAG_HEAD = 11, TAG_LEN = 12, TAG_VEC = 13 };
+enum { TAG_HEAD = 11, TAG_LEN = 12, TAG_VEC = 13, TAG_NET = 14 };
 
 /* What travels besides the vectors. */
 typedef struct {
@@ -70,6 +72,28 @@ static int recv_result(spice_result *r, int n_vec, int from)
     return oom ? -1 : 0;
 }
 
+/* Rank 0 sends job k's netlist to the rank that runs it, which keeps it in *mine (malloc'd,
+ * NULL if out of memory; the message is received either way). */
+static void share_netlist(const spice_job *job, int owner, int rank, char **mine)
+{
+    if (rank == 0) {
+        const char *s = job->netlist ? job->netlist : "";
+        MPI_Send(s, (int)strlen(s) + 1, MPI_CHAR, owner, TAG_NET, MPI_COMM_WORLD);
+        return;
+    }
+    MPI_Status st;
+    int count;
+    MPI_Probe(0, TAG_NET, MPI_COMM_WORLD, &st);
+    MPI_Get_count(&st, MPI_CHAR, &count);
+    char *s = malloc((size_t)count + 1), drain;
+    MPI_Recv(s ? s : &drain, s ? count : 1, MPI_CHAR, 0, TAG_NET, MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
+    if (mine)
+        *mine = s;
+    else
+        free(s);
+}
+
 int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *opts, spice_result *res,
                   gc_err *e)
 {
@@ -79,9 +103,16 @@ int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *o
     int mine = n / n_ranks + (rank < n % n_ranks);
     spice_job *my_jobs = malloc(((size_t)mine + 1) * sizeof *my_jobs);
     spice_result *my_res = calloc((size_t)mine + 1, sizeof *my_res);
-    int rc = my_jobs && my_res ? 0 : gc_fail(e, "out of memory");
-    for (int i = 0; !rc && i < mine; i++)
+    char **nets = calloc((size_t)mine + 1, sizeof *nets);
+    int rc = my_jobs && my_res && nets ? 0 : gc_fail(e, "out of memory");
+    for (int k = 0; k < n; k++) /* every rank takes part, even one out of memory */
+        if (k % n_ranks && (rank == 0 || k % n_ranks == rank))
+            share_netlist(&jobs[k], k % n_ranks, rank, nets ? &nets[k / n_ranks] : NULL);
+    for (int i = 0; !rc && i < mine; i++) {
         my_jobs[i] = jobs[rank + i * n_ranks];
+        if (rank)
+            rc = (my_jobs[i].netlist = nets[i]) ? 0 : gc_fail(e, "out of memory");
+    }
     rc = rc || (mine && spice_run(my_jobs, mine, opts, my_res, e));
     /* a failure anywhere fails every rank; rank 0 says the first failing rank's reason */
     char (*msgs)[GC_ERR_LEN] = rank == 0 ? calloc((size_t)n_ranks, GC_ERR_LEN) : NULL;
@@ -116,6 +147,8 @@ int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *o
     for (int i = 0; my_res && i < mine; i++)
         if (my_res[i].vec)
             spice_result_free(&my_res[i], my_jobs[i].n_vectors);
-    free(my_jobs), free(my_res), free(msgs);
+    for (int i = 0; nets && i < mine; i++)
+        free(nets[i]);
+    free(nets), free(my_jobs), free(my_res), free(msgs);
     return rc;
 }

@@ -21,7 +21,16 @@
  * per column: with a node per pitch, the word-line and bit-line wires make a 2-D grid
  * whose sparse LU fills in, and at 64 x 64 the factorization dominated each iteration. On
  * 16 x 16 and 8 x 64 arrays the charges agree with the reference within 0.03 % of full
- * scale, the pulses within 0.03 % of t_max (bench/array_spice.py measures both). */
+ * scale, the pulses within 0.03 % of t_max (bench/array_spice.py measures both).
+ *
+ * The columns mode (the default) removes the 2-D grid: the columns couple only through the
+ * word lines, and the bit lines stay within millivolts of the mid-rail the integrators hold
+ * them at. So the word lines run first, with every bit line held at mid-rail by an ideal
+ * source: each row is then a chain of its own (an ideal source ends the coupling), and the
+ * factorization stays linear in the cells. Then each group of columns runs alone, its
+ * cells' word lines replayed from that run, its bit lines, integrators and converters as in
+ * the fast mode; the bit lines' millivolts then act on the cells, and only their small
+ * effect back on the word lines' drop is left out. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,8 @@
 #define T_GAP 0.5e-9    /* end of integration to conversion window (sweep_convert.c) */
 #define CLIP_MARGIN_V 0.02 /* integrator output this close to a rail counts as clipped */
 #define MAX_STEP_S 50e-12  /* the reference's largest step, and the converters' */
+#define REPLAY_TOL_V 10e-6 /* a replayed word line's largest deviation from its samples
+                              (the drivers' IR drop is about 0.1 V) */
 
 const spice_array_mode spice_array_reference = {
     .name = "reference",
@@ -54,9 +65,38 @@ const spice_array_mode spice_array_fast = {
     .word_line_nodes = 8,
 };
 
+const spice_array_mode spice_array_columns = {
+    .name = "columns",
+    .summary = "the word lines once with every bit line held at the integrators' virtual "
+               "ground (vdd/2), then the columns in groups of 8, their cells' word lines "
+               "replayed from that run, through the read as in fast; then each column's "
+               "integrator and converter from its measured bit-line current (a one-column "
+               "array: as fast)",
+    .options = SWEEP_OPTIONS,
+    .max_step_s = 2e-9,
+    .save_measured = 1,
+    .split = 1,
+    .word_line_nodes = 8,
+    .columns_per_job = 8,
+};
+
+const spice_array_mode spice_array_columns_relaxed = {
+    .name = "columns-relaxed",
+    .summary = "columns, then once more: the word lines with every cell's bit-line node "
+               "replayed from the columns run, the columns with the new word lines",
+    .options = SWEEP_OPTIONS,
+    .max_step_s = 2e-9,
+    .save_measured = 1,
+    .split = 1,
+    .word_line_nodes = 8,
+    .columns_per_job = 8,
+    .relaxations = 1,
+};
+
 const spice_array_mode *spice_array_mode_find(const char *name)
 {
-    const spice_array_mode *all[] = {&spice_array_fast, &spice_array_reference};
+    const spice_array_mode *all[] = {&spice_array_columns, &spice_array_columns_relaxed,
+                                     &spice_array_fast, &spice_array_reference};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(all[i]->name, name))
             return all[i];
@@ -176,22 +216,58 @@ static void row_wires(sweep_text *b, int d, int n_cols, int n_nodes)
     }
 }
 
-/* Cell (d, c) on its word lines, with its initial storage voltage and instance parameters. */
-static void cell_line(sweep_text *b, int d, int c, int n_cols, int n_nodes, double v_store,
-                      const char *params)
+/* Cell (d, c) on its word lines and on bit-line node bl, with its initial storage voltage
+ * and instance parameters. */
+static void cell_line(sweep_text *b, int d, int c, int n_cols, int n_nodes, const char *bl,
+                      double v_store, const char *params)
 {
     int g = wl_node(c, n_cols, n_nodes);
-    sweep_printf(b, "X%d_%d sn%d_%d wbl wwl wwlb rwl%d_%d rwlb%d_%d bl%d_%d vdd gcell%s\n"
+    sweep_printf(b, "X%d_%d sn%d_%d wbl wwl wwlb rwl%d_%d rwlb%d_%d %s vdd gcell%s\n"
                     ".ic v(sn%d_%d)=%.10g\n",
-                 d, c, d, c, d, g, d, g, d, c, params, d, c, v_store);
+                 d, c, d, c, d, g, d, g, bl, params, d, c, v_store);
 }
 
-/* .save of the vectors spice_array_measure reads, and the supplies' (array_energy.c). */
-static void save_measured(sweep_text *b, int n_rows, int n_cols)
+/* Array column c, named j in the netlist (its bit line, sense source, integrator and
+ * converter carry j): its cells, the bit line, one segment per cell pitch toward the
+ * integrator (row 0), and the integrator and converter. v_store and cell_params are the
+ * whole array's (row-major, n_cols columns). */
+static void column_lines(sweep_text *b, int n_rows, int n_cols, int n_nodes, int c, int j,
+                         const double *v_store, const char *const *cell_params)
+{
+    for (int d = 0; d < n_rows; d++) {
+        size_t i = (size_t)d * n_cols + c;
+        char bl[32];
+        snprintf(bl, sizeof bl, "bl%d_%d", d, j);
+        cell_line(b, d, c, n_cols, n_nodes, bl, v_store[i], cell_params ? cell_params[i] : "");
+        if (d == 0)
+            sweep_printf(b, "Rbl0_%d bl0_%d blc%d {r_bl_seg}\n", j, j, j);
+        else
+            sweep_printf(b, "Rbl%d_%d bl%d_%d bl%d_%d {r_bl_seg}\n", d, j, d, j, d - 1, j);
+    }
+    /* the converter sinks its ramp current from the integrator side, past the sense source */
+    sweep_printf(b, "Vsense%d blc%d bli%d 0\nXi%d bli%d vo%d vdd integ\n"
+                    "Xc%d bli%d vo%d out%d conv vdd c2p\n",
+                 j, j, j, j, j, j, j, j, j, j);
+}
+
+/* The supply and the idle write path (as in the read sweep). */
+static void supply_lines(sweep_text *b)
+{
+    sweep_printf(b, "Vdd vdd 0 {vdd}\nVwbl wbl 0 {vdd/2}\nVwwl wwl 0 {v_wwl_off}\n"
+                    "Vwwlb wwlb 0 {vdd-v_wwl_off}\n");
+}
+
+/* .save of the vectors spice_array_measure reads. */
+static void save_columns(sweep_text *b, int n_rows, int n_cols)
 {
     for (int c = 0; c < n_cols; c++)
         sweep_printf(b, ".save vsense%d#branch v(out%d) v(vo%d) v(bli%d) v(bl%d_%d)\n", c, c, c,
                      c, n_rows - 1, c);
+}
+
+/* .save of the supplies' currents (array_energy.c). */
+static void save_supplies(sweep_text *b, int n_rows)
+{
     sweep_printf(b, ".save vdd#branch\n");
     for (int d = 0; d < n_rows; d++)
         sweep_printf(b, ".save vrwl%d#branch vrwlb%d#branch\n", d, d);
@@ -217,36 +293,259 @@ char *spice_array_netlist_cells(const spice_tech *t, const spice_array_mode *m,
     double tmax = spice_tech_get(t, "t_max"), te = spice_tech_get(t, "t_edge");
     double tw = spice_array_window_s(t);
     sweep_text b = {0};
-    /* supply, idle write path (as in the read sweep), conversion window (as in c2p) */
-    sweep_printf(&b, "Vdd vdd 0 {vdd}\nVwbl wbl 0 {vdd/2}\nVwwl wwl 0 {v_wwl_off}\n"
-                     "Vwwlb wwlb 0 {vdd-v_wwl_off}\n");
-    conv_source(&b, t);
+    supply_lines(&b);
+    conv_source(&b, t); /* the conversion window, as in c2p */
     for (int d = 0; d < n_rows; d++) {
         double f = pulse_frac[d] < 0 ? 0 : pulse_frac[d] > 1 ? 1 : pulse_frac[d];
         row_sources(&b, d, f, tmax, te);
         row_wires(&b, d, n_cols, m->word_line_nodes);
     }
-    for (int c = 0; c < n_cols; c++) {
-        for (int d = 0; d < n_rows; d++) {
-            size_t i = (size_t)d * n_cols + c;
-            cell_line(&b, d, c, n_cols, m->word_line_nodes, v_store_v[i],
-                      cell_params ? cell_params[i] : "");
-            /* the bit line, one segment per cell pitch toward the integrator (row 0) */
-            if (d == 0)
-                sweep_printf(&b, "Rbl0_%d bl0_%d blc%d {r_bl_seg}\n", c, c, c);
-            else
-                sweep_printf(&b, "Rbl%d_%d bl%d_%d bl%d_%d {r_bl_seg}\n", d, c, d, c, d - 1, c);
-        }
-        /* the converter sinks its ramp current from the integrator side, past the sense
-         * source */
-        sweep_printf(&b, "Vsense%d blc%d bli%d 0\nXi%d bli%d vo%d vdd integ\n"
-                         "Xc%d bli%d vo%d out%d conv vdd c2p\n",
-                     c, c, c, c, c, c, c, c, c, c);
-    }
+    for (int c = 0; c < n_cols; c++)
+        column_lines(&b, n_rows, n_cols, m->word_line_nodes, c, c, v_store_v, cell_params);
     if (m->save_measured)
-        save_measured(&b, n_rows, n_cols);
+        save_columns(&b, n_rows, n_cols), save_supplies(&b, n_rows);
     sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12),
                  m->split ? tw : array_end_s(t), m->max_step_s);
+    const char *templates[] = {"cell", "integrator.sub", "c2p.sub"};
+    char *net = sweep_text_check(&b, title, e)
+                    ? NULL
+                    : spice_netlist_build(t, title, templates, 3, m->options, b.s, e);
+    free(b.s);
+    return net;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The columns mode: the word lines first, then the columns in groups */
+
+/* A waveform of another run replayed: source `name` holds `node` at the samples (t, v) up to
+ * tw, as a behavioural source linear between corners, every sample within REPLAY_TOL_V of
+ * the line through the corners around it. Not a PWL source: each of its corners would be a
+ * breakpoint after which ngspice restarts from small steps (a replayed edge has a dozen
+ * samples); the row drivers' own corners set the breakpoints instead. */
+static void replay(sweep_text *b, const char *name, const char *node, const double *time,
+                   const double *v, size_t len, double tw)
+{
+    size_t n = 0;
+    while (n < len && time[n] <= tw)
+        n++;
+    sweep_printf(b, "%s %s 0 V = pwl(time, %.12e, %.9e", name, node, time[0], v[0]);
+    for (size_t i = 0; i + 1 < n;) { /* i: the last corner; the next is the farthest j whose
+                                         line from i passes every sample between */
+        size_t j = i + 1;
+        while (j + 1 < n) {
+            size_t m = i + 1, c = j + 1;
+            for (; m < c; m++) {
+                double line = v[i] + (v[c] - v[i]) * (time[m] - time[i]) / (time[c] - time[i]);
+                if (fabs(v[m] - line) > REPLAY_TOL_V)
+                    break;
+            }
+            if (m < c)
+                break;
+            j = c;
+        }
+        sweep_printf(b, ",\n+ %.12e, %.9e", time[j], v[j]);
+        i = j;
+    }
+    sweep_printf(b, ")\n");
+}
+
+const char **spice_array_columns_vectors(const spice_array_mode *m, int n_rows, int n)
+{
+    size_t n_col = 1 + SPICE_ARRAY_NVEC_COL * (size_t)n;
+    size_t n_all = SPICE_ARRAY_COLUMNS_NVEC(m, n_rows, n);
+    const char **col = spice_array_vectors(n_rows, n), **v = calloc(n_all, sizeof *v);
+    if (!col || !v) {
+        spice_array_vectors_free(col, n);
+        free(v);
+        return NULL;
+    }
+    memcpy(v, col, n_col * sizeof *v);
+    free(col); /* its names live on in v */
+    int ok = 1;
+    for (size_t i = n_col; i < n_all; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "bl%d_%d", (int)((i - n_col) / n), (int)((i - n_col) % n));
+        ok &= (v[i] = strdup(buf)) != NULL;
+    }
+    if (!ok) {
+        spice_array_columns_vectors_free(m, v, n_rows, n);
+        return NULL;
+    }
+    return v;
+}
+
+void spice_array_columns_vectors_free(const spice_array_mode *m, const char **v, int n_rows,
+                                      int n)
+{
+    if (!v)
+        return;
+    for (size_t i = 1; i < SPICE_ARRAY_COLUMNS_NVEC(m, n_rows, n); i++)
+        free((char *)v[i]);
+    free(v);
+}
+
+int spice_array_word_line_nodes(const spice_array_mode *m, int n_cols)
+{
+    return m->word_line_nodes <= 0 || m->word_line_nodes >= n_cols ? n_cols : m->word_line_nodes;
+}
+
+/* Cell (d, c)'s bit-line node in a relaxation: the sample of the columns run that holds
+ * column c (columns_per_job to a run); NULL if that run lacks it. */
+static const double *bit_line_samples(const spice_array_mode *m, const spice_result *columns,
+                                      int n_cols, int d, int c, size_t *len)
+{
+    int per_job = m->columns_per_job, p = c / per_job, j = c % per_job;
+    int n = n_cols - p * per_job < per_job ? n_cols - p * per_job : per_job;
+    const spice_result *r = &columns[p];
+    size_t i = 1 + SPICE_ARRAY_NVEC_COL * (size_t)n + (size_t)d * n + j;
+    *len = r->len[0];
+    return r->len[i] == r->len[0] && r->len[0] >= 2 ? r->vec[i] : NULL;
+}
+
+char *spice_array_word_lines_netlist(const spice_tech *t, const spice_array_mode *m,
+                                     const char *title, int n_rows, int n_cols,
+                                     const double *v_store_v, const double *pulse_frac,
+                                     const char *const *cell_params,
+                                     const spice_result *columns, gc_err *e)
+{
+    if (n_rows < 1 || n_cols < 1) {
+        gc_fail(e, "%s: an array needs at least one row and one column", title);
+        return NULL;
+    }
+    double tmax = spice_tech_get(t, "t_max"), te = spice_tech_get(t, "t_edge");
+    int n_nodes = spice_array_word_line_nodes(m, n_cols);
+    sweep_text b = {0};
+    supply_lines(&b);
+    for (int d = 0; d < n_rows; d++) {
+        double f = pulse_frac[d] < 0 ? 0 : pulse_frac[d] > 1 ? 1 : pulse_frac[d];
+        row_sources(&b, d, f, tmax, te);
+        row_wires(&b, d, n_cols, m->word_line_nodes);
+    }
+    double tw = spice_array_window_s(t);
+    for (int c = 0; c < n_cols; c++) {
+        char bl[32], name[40];
+        if (!columns) { /* the column's cells on one node, held where the integrator holds
+                           the bit line */
+            snprintf(bl, sizeof bl, "blv%d", c);
+            sweep_printf(&b, "Vblv%d blv%d 0 {vdd/2}\n", c, c);
+        }
+        for (int d = 0; d < n_rows; d++) {
+            size_t i = (size_t)d * n_cols + c, len;
+            if (columns) { /* each cell's node where the columns run had it */
+                const double *v = bit_line_samples(m, columns, n_cols, d, c, &len);
+                int p = c / m->columns_per_job;
+                if (!v) {
+                    free(b.s);
+                    return gc_fail(e, "%s: the columns run returned %zu points in bit line "
+                                      "%d_%d", title, columns[p].len[0], d, c),
+                           NULL;
+                }
+                snprintf(bl, sizeof bl, "blv%d_%d", d, c);
+                snprintf(name, sizeof name, "Bblv%d_%d", d, c);
+                replay(&b, name, bl, columns[p].vec[0], v, len, tw);
+            }
+            cell_line(&b, d, c, n_cols, m->word_line_nodes, bl, v_store_v[i],
+                      cell_params ? cell_params[i] : "");
+        }
+    }
+    for (int d = 0; d < n_rows; d++)
+        for (int g = 0; g < n_nodes; g++)
+            sweep_printf(&b, ".save v(rwl%d_%d) v(rwlb%d_%d)\n", d, g, d, g);
+    save_supplies(&b, n_rows);
+    sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12), tw, m->max_step_s);
+    const char *templates[] = {"cell"};
+    char *net = sweep_text_check(&b, title, e)
+                    ? NULL
+                    : spice_netlist_build(t, title, templates, 1, m->options, b.s, e);
+    free(b.s);
+    return net;
+}
+
+const char **spice_array_word_lines_vectors(const spice_array_mode *m, int n_rows, int n_cols)
+{
+    int n_nodes = spice_array_word_line_nodes(m, n_cols);
+    size_t n = SPICE_ARRAY_WORD_LINES_NVEC(n_rows, n_nodes);
+    const char **v = calloc(n, sizeof *v);
+    if (!v)
+        return NULL;
+    v[0] = "time";
+    int ok = 1;
+    for (int d = 0; d < n_rows; d++)
+        for (int g = 0; g < n_nodes; g++)
+            for (int k = 0; k < 2; k++) {
+                char buf[48];
+                snprintf(buf, sizeof buf, "rwl%s%d_%d", k ? "b" : "", d, g);
+                ok &= (v[1 + 2 * ((size_t)d * n_nodes + g) + k] = strdup(buf)) != NULL;
+            }
+    if (!ok) {
+        spice_array_word_lines_vectors_free(v, n_rows, n_nodes);
+        return NULL;
+    }
+    return v;
+}
+
+void spice_array_word_lines_vectors_free(const char **v, int n_rows, int n_nodes)
+{
+    if (!v)
+        return;
+    for (size_t i = 1; i < SPICE_ARRAY_WORD_LINES_NVEC(n_rows, n_nodes); i++)
+        free((char *)v[i]);
+    free(v);
+}
+
+/* Word line k (0: rwl, 1: rwlb) of row d at node g, replayed from the word-line run. */
+static void word_line_replay(sweep_text *b, const spice_result *wl, int d, int g, int k,
+                             int n_nodes, double tw)
+{
+    char name[48], node[48];
+    snprintf(name, sizeof name, "Brwl%s%d_%d", k ? "b" : "", d, g);
+    snprintf(node, sizeof node, "rwl%s%d_%d", k ? "b" : "", d, g);
+    replay(b, name, node, wl->vec[0], wl->vec[1 + 2 * ((size_t)d * n_nodes + g) + k],
+           wl->len[0], tw);
+}
+
+char *spice_array_columns_netlist(const spice_tech *t, const spice_array_mode *m,
+                                  const char *title, int n_rows, int n_cols, int c0, int n,
+                                  const double *v_store_v, const double *pulse_frac,
+                                  const char *const *cell_params,
+                                  const spice_result *word_lines, gc_err *e)
+{
+    int n_nodes = spice_array_word_line_nodes(m, n_cols);
+    if (n_rows < 1 || c0 < 0 || n < 1 || c0 + n > n_cols) {
+        gc_fail(e, "%s: columns %d..%d of a %d x %d array", title, c0, c0 + n - 1, n_rows,
+                n_cols);
+        return NULL;
+    }
+    size_t len = word_lines->len[0];
+    for (size_t k = 0; k < SPICE_ARRAY_WORD_LINES_NVEC(n_rows, n_nodes); k++)
+        if (word_lines->len[k] != len || len < 2)
+            return gc_fail(e, "%s: the word-line run returned %zu points in a vector, %zu in "
+                              "time", title, word_lines->len[k], len),
+                   NULL;
+    double te = spice_tech_get(t, "t_edge"), tw = spice_array_window_s(t);
+    sweep_text b = {0};
+    supply_lines(&b);
+    conv_source(&b, t);
+    /* the rows' drivers, on their own nodes: their corners are the breakpoints of the
+     * word-line edges, as in the array netlist (the replay sets none) */
+    double tmax = spice_tech_get(t, "t_max");
+    for (int d = 0; d < n_rows; d++)
+        row_sources(&b, d, pulse_frac[d] < 0 ? 0 : pulse_frac[d] > 1 ? 1 : pulse_frac[d], tmax,
+                    te);
+    int g0 = wl_node(c0, n_cols, m->word_line_nodes);
+    int g1 = wl_node(c0 + n - 1, n_cols, m->word_line_nodes);
+    for (int d = 0; d < n_rows; d++)
+        for (int g = g0; g <= g1; g++)
+            for (int k = 0; k < 2; k++)
+                word_line_replay(&b, word_lines, d, g, k, n_nodes, tw);
+    for (int j = 0; j < n; j++)
+        column_lines(&b, n_rows, n_cols, m->word_line_nodes, c0 + j, j, v_store_v,
+                     cell_params);
+    save_columns(&b, n_rows, n);
+    for (int d = 0; m->relaxations > 0 && d < n_rows; d++)
+        for (int j = 0; j < n; j++)
+            sweep_printf(&b, ".save v(bl%d_%d)\n", d, j);
+    sweep_printf(&b, ".tran %.4e %.6e 0 %.4e\n", fmin(te / 5, 10e-12), tw, m->max_step_s);
     const char *templates[] = {"cell", "integrator.sub", "c2p.sub"};
     char *net = sweep_text_check(&b, title, e)
                     ? NULL

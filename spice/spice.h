@@ -221,9 +221,13 @@ typedef struct {
     int split;                /* read on the array, conversion on the columns alone */
     int word_line_nodes;      /* nodes of a row's wire (0: one per column pitch); fewer
                                  let neighbouring cells share one (array.c, row_wires) */
+    int columns_per_job;      /* > 0: the columns mode, below; the columns of one job */
+    int relaxations;          /* columns mode: word lines and columns again, this many times,
+                                 the bit lines replayed from the columns run before */
 } spice_array_mode;
 
-extern const spice_array_mode spice_array_reference, spice_array_fast;
+extern const spice_array_mode spice_array_reference, spice_array_fast, spice_array_columns,
+    spice_array_columns_relaxed;
 
 /* The mode called name ("fast", "reference"), or NULL. */
 const spice_array_mode *spice_array_mode_find(const char *name);
@@ -283,6 +287,40 @@ void spice_array_convert_vectors_free(const char **vectors, int n_cols);
 /* Column col's output pulse width (integral of v(out)/vdd, s) from a finished conversion. */
 int spice_array_measure_pulse(const spice_tech *t, const spice_result *r, int col,
                               double *pulse_s, gc_err *e);
+
+/* The columns mode (columns_per_job > 0) runs an array of more than one column in two
+ * steps (one column: as the fast mode, spice_array_netlist). The word lines: the array with every bit-line node held by an ideal source at
+ * vdd/2, where the integrators hold the bit lines, so no row couples to another through the
+ * bit lines; it saves every word-line node and the supplies. Then the columns, in groups:
+ * their cells with the word lines replayed from the first step (PWL sources), and their bit
+ * lines, integrators and converters as in the array netlist, through the read. A
+ * relaxation runs both again, the word lines with every cell's bit-line node replayed from
+ * the columns run (columns: its results, one per group of columns_per_job; NULL the first
+ * time, the bit lines held). */
+int spice_array_word_line_nodes(const spice_array_mode *m, int n_cols); /* per row */
+char *spice_array_word_lines_netlist(const spice_tech *t, const spice_array_mode *m,
+                                     const char *title, int n_rows, int n_cols,
+                                     const double *v_store_v, const double *pulse_frac,
+                                     const char *const *cell_params,
+                                     const spice_result *columns, gc_err *e);
+/* Its vectors: "time", then rwl and rwlb of each row's nodes (row-major); the supplies'
+ * (spice_array_energy_vectors) may follow. */
+#define SPICE_ARRAY_WORD_LINES_NVEC(n_rows, n_nodes) (1 + 2 * (size_t)(n_rows) * (n_nodes))
+const char **spice_array_word_lines_vectors(const spice_array_mode *m, int n_rows, int n_cols);
+void spice_array_word_lines_vectors_free(const char **vectors, int n_rows, int n_nodes);
+/* Columns c0 .. c0 + n - 1, numbered 0 .. n - 1 in the netlist; word_lines is the
+ * finished first step. Its vectors: spice_array_vectors(n_rows, n), then, if the mode
+ * relaxes, every bit-line node (row-major). */
+#define SPICE_ARRAY_COLUMNS_NVEC(m, n_rows, n)                                                \
+    (1 + SPICE_ARRAY_NVEC_COL * (size_t)(n) + ((m)->relaxations > 0 ? (size_t)(n_rows) * (n) : 0))
+const char **spice_array_columns_vectors(const spice_array_mode *m, int n_rows, int n);
+void spice_array_columns_vectors_free(const spice_array_mode *m, const char **vectors,
+                                      int n_rows, int n);
+char *spice_array_columns_netlist(const spice_tech *t, const spice_array_mode *m,
+                                  const char *title, int n_rows, int n_cols, int c0, int n,
+                                  const double *v_store_v, const double *pulse_frac,
+                                  const char *const *cell_params,
+                                  const spice_result *word_lines, gc_err *e);
 
 /* Supply energy of an array job (array_energy.c): the extra vectors to fetch (the supply's,
  * then each row's two word-line drivers': 1 + 2 n_rows; malloc'd, NULL if out of memory),

@@ -17,7 +17,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
             "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
-            "                      [--timeout S] [--retries N] [--spice-accuracy fast|reference]\n"
+            "                      [--timeout S] [--retries N]\n"
+            "                      [--spice-accuracy columns|fast|reference]\n"
             "                      [--mc-chips N [--mc-seed S]]\n"
             "                      [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
@@ -38,12 +39,15 @@ static void usage(FILE *out)
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --retries N     start a simulation again up to N times if its worker process\n"
             "                  dies without a result (killed, crashed; default 1)\n"
-            "  --spice-accuracy M  fast (default): the array through the read only (500 ps\n"
-            "                  largest step, 8 word-line wire nodes per row), then each column's\n"
-            "                  integrator and converter from its measured bit-line current;\n"
+            "  --spice-accuracy M  columns (default): the word lines once, every bit line\n"
+            "                  held at mid-rail, then groups of 8 columns alone with their\n"
+            "                  word lines replayed from that run, through the read; then each\n"
+            "                  column's integrator and converter from its bit-line current;\n"
+            "                  fast: the whole array through the read (2 ns largest step, 8\n"
+            "                  word-line wire nodes per row), then the converters the same way;\n"
             "                  reference: the whole array through read and window at the\n"
             "                  characterization's settings (50 ps step, a wire node per cell);\n"
-            "                  the two agree within 0.1 %% of full scale (bench/array_spice.py)\n"
+            "                  they agree within 0.1 %% of full scale (bench/array_spice.py)\n"
 
             "  --mc-chips N    also N chips of one column in SPICE, every cell its own mismatch\n"
             "                  draw, one stored pattern: the column charge's mean and std vs\n"
@@ -91,7 +95,9 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
     case 'T': return gc_parse_double(v, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
     case 'A':
         o->array_mode = spice_array_mode_find(v);
-        return o->array_mode ? 0 : gc_fail(e, "--spice-accuracy: '%s' is not fast or reference", v);
+        return o->array_mode ? 0
+                             : gc_fail(e, "--spice-accuracy: '%s' is not columns, fast or "
+                                          "reference", v);
     }
     return gc_fail(e, "option %d not handled", c);
 }
