@@ -1,5 +1,5 @@
 """Benchmark: array SPICE of `gcsim validate` in a faster mode (--spice-accuracy columns, the
-default, columns-relaxed or fast) against the reference settings (--spice-accuracy
+default, or fast) against the reference settings (--spice-accuracy
 reference), the same patterns in the same run. Rounds alternate the two; each round
 simulates --samples patterns with one worker (--jobs 1, so a pattern's simulation time is
 not shared with the other's).
@@ -13,7 +13,7 @@ The default array is 8 rows x 64 columns (the reference takes a minute or two pe
 the ratio grows with the array: --rows 16 or 32 take the reference several minutes, and the
 full 64 x 64 array, once (--rows 64 --samples 1 --rounds 1), 25 min or more.
 Usage: python3 bench/array_spice.py --gcsim build/harness/gcsim [--cell cell.h5]
-       [--mode columns|columns-relaxed|fast] [--rows 8] [--columns 64] [--samples 1]
+       [--mode columns|fast] [--rows 8] [--columns 64] [--samples 1]
        [--rounds 3]
 Without --cell it characterizes silicon on the coarse test plan and fits a cell first (the
 cell only sets the patterns' stored voltages and the full scale).
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcsim", required=True)
     ap.add_argument("--cell")
-    ap.add_argument("--mode", choices=("columns", "columns-relaxed", "fast"),
+    ap.add_argument("--mode", choices=("columns", "fast"),
                     default="columns")
     ap.add_argument("--rows", type=int, default=8)
     ap.add_argument("--columns", type=int, default=64)

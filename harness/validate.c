@@ -25,7 +25,7 @@ void validate_opts_default(validate_opts *o)
                          /* 12 layers x 65 ns per token and layer (PAPER.md §2) */
                          .timeout_s = 300, .retries = SPICE_RETRIES_DEFAULT, .progress = 1,
                          .run_spice = spice_run, .writes = 1, .array_mode = &spice_array_columns,
-                         .mc_seed = 1};
+                         .relaxations = -1, .mc_seed = 1};
     attn_config_default(&o->analog, &attn_calibrated);
     o->analog.layers = 12;
 }
@@ -679,6 +679,8 @@ static cJSON *report(const validate_opts *o, const attn_config *analog, const sp
     cJSON_AddStringToObject(root, "technology", t->name);
     cJSON_AddStringToObject(root, "spice_accuracy", o->array_mode->name);
     cJSON_AddStringToObject(root, "spice_accuracy_summary", o->array_mode->summary);
+    if (o->array_mode->columns_per_job > 0)
+        cJSON_AddNumberToObject(root, "spice_relaxations", o->array_mode->relaxations);
     cJSON_AddNumberToObject(root, "samples", d->n_pat);
     cJSON_AddNumberToObject(root, "rows", d->rows);
     cJSON_AddNumberToObject(root, "columns", d->cols);
@@ -733,9 +735,15 @@ static void fill_result(const val_data *d, const val_summary *s, validate_result
     };
 }
 
-int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *o,
+int validate_run_on(const spice_tech *t, const cell_model *m, const validate_opts *given,
                     const char *command_line, validate_result *res, gc_err *e)
 {
+    validate_opts own = *given;
+    spice_array_mode mode = *given->array_mode;
+    if (given->relaxations >= 0)
+        mode.relaxations = given->relaxations;
+    own.array_mode = &mode;
+    const validate_opts *o = &own;
     val_data d = {0};
     val_summary s = {0};
     cJSON *root = NULL;

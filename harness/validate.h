@@ -49,6 +49,7 @@ typedef struct {
     int writes;                 /* 1: compares and writes out_dir; 0: only runs its share of
                                    the simulations (an MPI rank other than 0) */
     const spice_array_mode *array_mode; /* how the array is simulated (spice.h) */
+    int relaxations;            /* >= 0: the columns mode's relaxations instead of its own */
     int mc_chips;               /* > 0: also the Monte Carlo column (validate_mc_column) */
     uint64_t mc_seed;           /* seed of its cells' mismatch draws */
 } validate_opts;

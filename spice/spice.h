@@ -226,8 +226,7 @@ typedef struct {
                                  the bit lines replayed from the columns run before */
 } spice_array_mode;
 
-extern const spice_array_mode spice_array_reference, spice_array_fast, spice_array_columns,
-    spice_array_columns_relaxed;
+extern const spice_array_mode spice_array_reference, spice_array_fast, spice_array_columns;
 
 /* The mode called name ("fast", "reference"), or NULL. */
 const spice_array_mode *spice_array_mode_find(const char *name);

@@ -1,10 +1,10 @@
 """The faster array simulations of gcsim validate give the charges and pulses of the
 reference simulation (--spice-accuracy reference: the whole array through read and window at
 the characterization's settings):
-- columns: the word lines once with the bit lines held at mid-rail, then the columns in
-  groups of 8 with their word lines replayed, then the converters;
-- columns-relaxed: the same, then the word lines again with every cell's bit line replayed
-  from the columns run, and the columns again;
+- columns (the default): the word lines with the bit lines held at mid-rail, then the
+  columns in groups of 8 with their word lines replayed; relaxed once: the word lines again
+  with every cell's bit line replayed from that columns run, and the columns again; then
+  the converters;
 - fast: the whole array through the read only with a longer largest step, then the
   converters.
 
@@ -17,7 +17,9 @@ every pattern:
   model-vs-SPICE errors validate reports are about 1 % FS, so this leaves them unchanged);
 - output pulse difference <= 0.1 % of t_max (15 ps for silicon: well below the converter's
   own 50 ps gate delay, r_dly * c_dly);
-- each report names its settings (spice_accuracy), and an unknown name is refused.
+- each report names its settings (spice_accuracy, and the columns mode its
+  spice_relaxations), and an unknown name, or --relaxations outside the columns mode, is
+  refused in one line.
 """
 import json
 import os
@@ -54,10 +56,12 @@ def main():
     busy = sum(1 for p in pr if 0.05 * tmax < p < 0.95 * tmax)
     if busy < len(pr) // 4:
         fail(f"only {busy} of {len(pr)} pulses inside the converter's range to compare")
-    for mode in ("columns", "columns-relaxed", "fast"):
-        new = validate(cell, os.path.join(tmp, mode), "--spice-accuracy", mode)
+    for mode, extra in (("columns", ()), ("fast", ("--spice-accuracy", "fast"))):
+        new = validate(cell, os.path.join(tmp, mode), *extra)
         if new["spice_accuracy"] != mode:
             fail(f"{mode} recorded as {new['spice_accuracy']}")
+        if mode == "columns" and new.get("spice_relaxations") != 1:
+            fail(f"columns recorded {new.get('spice_relaxations')} relaxations, not 1")
         qn, pn = new["patterns"]["spice_charge_C"], new["patterns"]["spice_pulse_s"]
         if len(qn) != len(qr) or len(pn) != len(pr):
             fail(f"{mode}: {len(qn)} charges, {len(pn)} pulses; the reference has {len(qr)}")
@@ -71,10 +75,12 @@ def main():
             fail(f"{mode}: charges differ by {dq:.4f} % FS (> {TOL_CHARGE_PCT_FS})")
         if dp > TOL_PULSE_PCT_TMAX:
             fail(f"{mode}: pulses differ by {dp:.4f} % t_max (> {TOL_PULSE_PCT_TMAX})")
-    p = run("validate", "--cell", cell, "--spice-accuracy", "sloppy", "--out",
-            os.path.join(tmp, "bad"), check=False)
-    if p.returncode == 0 or "--spice-accuracy" not in p.stderr or len(p.stderr.splitlines()) != 1:
-        fail(f"an unknown --spice-accuracy was not refused in one line: {p.stderr!r}")
+    for bad, flag in ((("--spice-accuracy", "sloppy"), "--spice-accuracy"),
+                      (("--spice-accuracy", "fast", "--relaxations", "1"), "--relaxations")):
+        p = run("validate", "--cell", cell, *bad, "--out", os.path.join(tmp, "bad"),
+                check=False)
+        if p.returncode == 0 or flag not in p.stderr or len(p.stderr.splitlines()) != 1:
+            fail(f"{' '.join(bad)} was not refused in one line: {p.stderr!r}")
 
 
 if __name__ == "__main__":

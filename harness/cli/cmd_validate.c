@@ -18,7 +18,7 @@ static void usage(FILE *out)
             "usage: gcsim validate --cell cell.h5 [--tech si|igzo|FILE] [--samples N] [--seed S]\n"
             "                      [--cells N] [--columns N] [--jobs N] [--max-age N]\n"
             "                      [--timeout S] [--retries N]\n"
-            "                      [--spice-accuracy columns|fast|reference]\n"
+            "                      [--spice-accuracy columns|fast|reference] [--relaxations N]\n"
             "                      [--mc-chips N [--mc-seed S]]\n"
             "                      [analog options] --out DIR\n\n"
             "Simulates N random patterns of an array in ngspice (each column: cells on one bit\n"
@@ -39,16 +39,18 @@ static void usage(FILE *out)
             "  --timeout S     per-simulation limit in seconds (default 300)\n"
             "  --retries N     start a simulation again up to N times if its worker process\n"
             "                  dies without a result (killed, crashed; default 1)\n"
-            "  --spice-accuracy M  columns (default): the word lines once, every bit line\n"
-            "                  held at mid-rail, then groups of 8 columns alone with their\n"
-            "                  word lines replayed from that run, through the read; then each\n"
-            "                  column's integrator and converter from its bit-line current;\n"
+            "  --spice-accuracy M  columns (default): the word lines with every bit line\n"
+            "                  held at mid-rail, then groups of 8 columns alone with their word\n"
+            "                  lines replayed from that run, through the read; relaxed once\n"
+            "                  (word lines again with the bit lines of that columns run, then\n"
+            "                  the columns again); then each column's integrator and converter\n"
+            "                  from its bit-line current;\n"
             "                  fast: the whole array through the read (2 ns largest step, 8\n"
             "                  word-line wire nodes per row), then the converters the same way;\n"
             "                  reference: the whole array through read and window at the\n"
             "                  characterization's settings (50 ps step, a wire node per cell);\n"
             "                  they agree within 0.1 %% of full scale (bench/array_spice.py)\n"
-
+            "  --relaxations N columns mode: relax N times instead of once (0: none)\n"
             "  --mc-chips N    also N chips of one column in SPICE, every cell its own mismatch\n"
             "                  draw, one stored pattern: the column charge's mean and std vs\n"
             "                  the prediction of the cell's /variation (gcsim fit of curves\n"
@@ -93,6 +95,11 @@ static int set_opt(int c, const char *v, void *ctx, gc_err *e)
         o->seed = (uint64_t)seed;
         return 0;
     case 'T': return gc_parse_double(v, "--timeout", 0, INFINITY, 1, 1, &o->timeout_s, e);
+    case 'X':
+        if (gc_parse_long(v, "--relaxations", 0, 10, &seed, e))
+            return -1;
+        o->relaxations = (int)seed;
+        return 0;
     case 'A':
         o->array_mode = spice_array_mode_find(v);
         return o->array_mode ? 0
@@ -112,6 +119,7 @@ static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
         {"max-age", required_argument, 0, 'a'}, {"timeout", required_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"retries", required_argument, 0, 'r'},
         {"spice-accuracy", required_argument, 0, 'A'},
+        {"relaxations", required_argument, 0, 'X'},
         {"mc-chips", required_argument, 0, 'M'}, {"mc-seed", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     gpt2_settings over = {0};
@@ -122,6 +130,8 @@ static int parse(int argc, char **argv, validate_opts *o, gc_err *e)
         return gc_fail(e, "--out is required");
     if (analog_config_apply(&o->analog, &over, e))
         return -1;
+    if (o->relaxations >= 0 && o->array_mode->columns_per_job <= 0)
+        return gc_fail(e, "--relaxations: only with --spice-accuracy columns");
     if (o->analog.variant->engine != ATTN_ENGINE_CELL)
         return gc_fail(e, "validate compares a cell model with SPICE: give --cell");
     return 0;
