@@ -3,7 +3,9 @@ default, or fast) against the reference settings (--spice-accuracy
 reference), the same patterns in the same run. Rounds alternate the two; each round
 simulates --samples patterns with one worker (--jobs 1, so a pattern's simulation time is
 not shared with the other's).
-Prints the simulation time per pattern of each (median over rounds), their ratio, and the
+Prints the CPU time per pattern of each (gcsim and its workers: on a shared machine the
+workers' wall time, validate.json's spice_seconds, mostly measures the other jobs; median
+over rounds), their ratio, and the
 largest difference between the two of any column's charge (% of full scale, validate.json's
 charge_full_scale_C) and of its output pulse (% of t_max).
 
@@ -21,6 +23,7 @@ cell only sets the patterns' stored voltages and the full scale).
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,12 +40,23 @@ def gcsim(exe, *args):
         sys.exit(f"gcsim {' '.join(map(str, args))} failed:\n{p.stderr}")
 
 
+def cpu_seconds():
+    """CPU time of the finished children and their waited-for workers."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def validate(args, cell, mode, out):
+    """validate.json of the run, with cpu_seconds_per_pattern added (gcsim and its workers)."""
+    t0 = cpu_seconds()
     gcsim(args.gcsim, "validate", "--cell", cell, "--tech", "si", "--samples", args.samples,
           "--seed", args.seed, "--cells", args.rows, "--columns", args.columns, "--jobs", 1,
           "--timeout", 7200, "--spice-accuracy", mode, "--out", out)
+    cpu = (cpu_seconds() - t0) / args.samples
     with open(os.path.join(out, "validate.json")) as f:
-        return json.load(f)
+        v = json.load(f)
+    v["cpu_seconds_per_pattern"] = cpu
+    return v
 
 
 def max_diff(a, b, key, scale):
@@ -72,23 +86,27 @@ def main():
                   "--jobs", 2, "--out", curves)
             gcsim(args.gcsim, "fit", "--curves", curves, "--out", cell)
         t = {"reference": [], args.mode: []}
+        w = {"reference": [], args.mode: []}
         dq = dp = 0
         for r in range(args.rounds):
             res = {}
             for mode in ("reference", args.mode):
                 res[mode] = validate(args, cell, mode, os.path.join(tmp, f"{mode}{r}"))
-                t[mode].append(res[mode]["spice_seconds_per_pattern"])
+                t[mode].append(res[mode]["cpu_seconds_per_pattern"])
+                w[mode].append(res[mode]["spice_seconds_per_pattern"])
             ref, new = res["reference"], res[args.mode]
             dq = max(dq, max_diff(ref, new, "spice_charge_C", ref["charge_full_scale_C"]))
             dp = max(dp, max_diff(ref, new, "spice_pulse_s", ref["t_max_s"]))
-            print(f"round {r + 1}: reference {t['reference'][-1]:.1f} s/pattern, {args.mode} "
-                  f"{t[args.mode][-1]:.1f} s/pattern", flush=True)
+            print(f"round {r + 1}: reference {t['reference'][-1]:.1f} CPU s/pattern "
+                  f"({w['reference'][-1]:.1f} s in workers), {args.mode} "
+                  f"{t[args.mode][-1]:.1f} CPU s/pattern ({w[args.mode][-1]:.1f} s in workers)",
+                  flush=True)
     mr, mn = statistics.median(t["reference"]), statistics.median(t[args.mode])
     ratio = mr / mn
     met = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(f"{args.rows} x {args.columns} array, {args.samples} pattern(s), median of "
-          f"{args.rounds} round(s): reference {mr:.1f} s/pattern, {args.mode} {mn:.1f} "
-          f"s/pattern, ratio {ratio:.1f}x (target >= {TARGET_RATIO}x: {met}); largest "
+          f"{args.rounds} round(s): reference {mr:.1f} CPU s/pattern, {args.mode} {mn:.1f} "
+          f"CPU s/pattern, ratio {ratio:.1f}x (target >= {TARGET_RATIO}x: {met}); largest "
           f"difference: charge {dq:.4f} % FS (<= {TOL_CHARGE_PCT_FS}), pulse {dp:.4f} % t_max "
           f"(<= {TOL_PULSE_PCT_TMAX})")
     if dq > TOL_CHARGE_PCT_FS or dp > TOL_PULSE_PCT_TMAX:
