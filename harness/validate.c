@@ -197,8 +197,7 @@ static int measure(const spice_tech *t, const spice_result *res, const val_part 
 }
 
 /* The supply energies of each pattern from its job that holds the word-line drivers' and
- * the supply's currents (vectors from index first); *sim_s adds nothing: the caller counts
- * the jobs. */
+ * the supply's currents (vectors from index first). */
 static int measure_energy(const spice_tech *t, const spice_result *res, int first,
                           val_data *d, gc_err *e)
 {
