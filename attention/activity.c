@@ -140,7 +140,6 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         free(w->plev);
         free(w->H);
         free(w->phisum);
-        free(w->pulsed);
         free(w->win);
         free(w->acc1);
         w->klev = malloc(TD);
@@ -148,12 +147,11 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         w->plev = malloc(TD);
         w->H = malloc((size_t)p->max_T * nl * sizeof *w->H);
         w->phisum = malloc((size_t)p->max_T * sizeof *w->phisum);
-        w->pulsed = malloc((size_t)p->max_T * sizeof *w->pulsed);
         w->win = malloc((size_t)D * nl * sizeof *w->win);
         w->acc1 = malloc((size_t)np * nl * sizeof *w->acc1);
         w->act_levels = nl;
         w->act_pulses = np;
-        if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->pulsed || !w->win || !w->acc1) {
+        if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->win || !w->acc1) {
             w->act_levels = 0;
             return gc_fail(e, "activity: out of memory for the counting workspaces");
         }
@@ -181,7 +179,29 @@ int attn_act_level(const attn_activity *a, float x)
 
 int attn_act_pulse(const attn_activity *a, float q) { return attn_pulse_of(q, a->g.n_pulse); }
 
-void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now)
+/* The level read off the low bits of the rounding shift (attn_round_even_f; levels <= 256):
+ * in this form the loops below are vectorised. */
+static inline unsigned char level_byte(float u)
 {
-    s->writes[(size_t)prev * a->g.n_level + now] += 1;
+    union { float f; unsigned u; } b = {u + 12582912.0f};
+    return (unsigned char)b.u;
+}
+
+void attn_act_row_levels(const attn_activity *a, const float *restrict P,
+                         const float *restrict k, const float *restrict v, int D,
+                         unsigned char *restrict pl, unsigned char *restrict kl,
+                         unsigned char *restrict vl)
+{
+    float r = (float)a->range, scale = (float)((a->g.n_level - 1) / a->range);
+    float pscale = (float)(a->g.n_pulse - 1);
+    for (int d = 0; d < D; d++) /* attn_pulse_of: P is at most 1 already (NaN: 0) */
+        pl[d] = level_byte((P[d] > 0 ? P[d] : 0) * pscale);
+    for (int d = 0; d < D; d++) {
+        float u = k[d] > 0 ? k[d] : 0;
+        kl[d] = level_byte((u < r ? u : r) * scale);
+    }
+    for (int d = 0; d < D; d++) {
+        float u = v[d] > 0 ? v[d] : 0;
+        vl[d] = level_byte((u < r ? u : r) * scale);
+    }
 }

@@ -95,9 +95,9 @@ typedef struct {
     /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
     unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
     unsigned char *plev;        /* (max_T, D) pulse levels of q */
-    float *H;        /* (max_T, n_level) per key: how many of its D cells hold each V level */
+    int *H;          /* (max_T, n_level) per key: how many of its D cells hold each V level */
     float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
-    int *pulsed;     /* (max_T) per key: the queries that read it with phi > 0 */
+    long pulsed;     /* (query, key) pairs read with phi > 0 */
     int *win;        /* (D, n_level) K levels of the keys in the current row's window */
     int *acc1;       /* (n_pulse, n_level) the head's array-1 reads */
     int act_levels, act_pulses; /* sizes they were made for */
@@ -163,11 +163,20 @@ struct attn_activity {
 
 attn_act_slot attn_act_slot_of(attn_activity *a, int layer, int b);
 
+/* Round half to even by the 1.5·2^23 shift: exact for |x| < 2^22 in the default rounding
+ * mode (which the library never changes), the same result as nearbyintf, inlined and
+ * vectorisable. */
+static inline float attn_round_even_f(float x)
+{
+    const float big = 12582912.0f;
+    return (x + big) - big;
+}
+
 /* Nearest of n_level DAC levels over [0, range] of a value x (clamped), ties to even. */
 static inline int attn_level_of(float x, double range, int n_level)
 {
     float u = (x < 0 ? 0 : x > (float)range ? (float)range : x) * (float)((n_level - 1) / range);
-    return (int)((u + 12582912.0f) - 12582912.0f);
+    return (int)attn_round_even_f(u);
 }
 
 /* Nearest of n_pulse pulse levels over [0,1] of a pulse fraction q (clamped), ties to
@@ -175,17 +184,25 @@ static inline int attn_level_of(float x, double range, int n_level)
 static inline int attn_pulse_of(float q, int n_pulse)
 {
     float u = (q < 0 ? 0 : q > 1 ? 1 : q) * (float)(n_pulse - 1);
-    return (int)((u + 12582912.0f) - 12582912.0f);
+    return (int)attn_round_even_f(u);
 }
 
 int attn_act_level(const attn_activity *a, float x);   /* nearest DAC level of k or v */
 int attn_act_pulse(const attn_activity *a, float q);   /* nearest pulse level of q */
+/* The same for a row of D pulse fractions P and D values of k and v, into bytes. */
+void attn_act_row_levels(const attn_activity *a, const float *P, const float *k,
+                         const float *v, int D, unsigned char *pl, unsigned char *kl,
+                         unsigned char *vl);
 /* Adder bits of one column when tiles_read tiles are summed (tabulated at allocation). */
 static inline double attn_act_adder_bits(const attn_activity *a, int tiles_read)
 {
     return a->adder_bits[tiles_read < a->max_tiles ? tiles_read : a->max_tiles];
 }
-void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now);
+/* One cell write: level before × level written. */
+static inline void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now)
+{
+    s->writes[(size_t)prev * a->g.n_level + now] += 1;
+}
 
 /* The engine a configuration runs on. */
 static inline int attn_on_cell(const attn_config *c)
@@ -274,7 +291,7 @@ static inline const attn_cell *attn_chip_cells(const attn_plan *p, int layer, in
 
 /* Term factors of one head: P and X1 (R1,T,D) from q, Y1 from k, Yv from v (T rows);
  * c1, c2 the chip's cells of the head's arrays ((slots, D), key j in column j mod slots),
- * NULL for nominal cells. */
+ * NULL for nominal cells. Counting (p->act), also the levels plev, klev and vlev of w. */
 void attn_factors(const attn_plan *p, const float *q, const float *k, const float *v, int T,
                   const attn_cell *c1, const attn_cell *c2, attn_work *w);
 /* The same for a single token (rows of D), used by streaming; c1, c2 the D cells of the

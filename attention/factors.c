@@ -158,6 +158,10 @@ void attn_factors(const attn_plan *p, const float *q, const float *k, const floa
         attn_factor_kv(p, k + (size_t)i * D, v + (size_t)i * D, c1 ? c1 + col : NULL,
                        c2 ? c2 + col : NULL, w->Y1 + (size_t)i * D, TD, yv, (size_t)D,
                        w->coord);
+        if (p->act) /* the row's levels for counting, while it is in cache */
+            attn_act_row_levels(p->act, w->P + (size_t)i * D, k + (size_t)i * D,
+                                v + (size_t)i * D, D, w->plev + (size_t)i * D,
+                                w->klev + (size_t)i * D, w->vlev + (size_t)i * D);
         int t = i / tile, u = i % tile;
         for (int r = 0; r < R2; r++)
             memcpy(w->Yv + (((size_t)t * R2 + r) * tile + u) * D, yv + (size_t)r * D,

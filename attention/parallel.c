@@ -9,6 +9,7 @@
  * tile (its value matrix built once per head), then the readout, the counter quantisation
  * and the digital sum over tiles. */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
@@ -136,6 +137,19 @@ static void array1_noise(const attn_plan *p, attn_work *w, const attn_block *b, 
         s[c] += (float)(attn_noise_sigma1(&p->noise, psum, s[c]) * w->z[c - lo]);
 }
 
+/* Array 2's reads (attention.h, "Activity"): the pulses of one row's visible keys j0 ..
+ * j0+n-1 added to their keys' sums, and those with phi > 0 counted. */
+static void count_pulses(attn_work *w, int j0, const float *restrict ph, int n)
+{
+    float *restrict ps = w->phisum + j0;
+    int pulsed = 0;
+    for (int x = 0; x < n; x++) {
+        ps[x] += ph[x];
+        pulsed += ph[x] > 0;
+    }
+    w->pulsed += pulsed;
+}
+
 /* Adds the constant terms, masks, and applies the charge-to-pulse converter. */
 static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
 {
@@ -163,6 +177,8 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
                 ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
             }
         }
+        if (p->act)
+            count_pulses(w, b->js + lo, ph + lo, hi - lo + 1);
     }
 }
 
@@ -275,14 +291,6 @@ static int array2_pack(const attn_plan *p, attn_work *w, const attn_block *b, in
                 col += tile;
         }
         w->rowc[u] = (float)rowc;
-        if (p->act) { /* array-2 reads: the pulses summed per key */
-            float *restrict ps = w->phisum + jt0;
-            int *restrict pn = w->pulsed + jt0;
-            for (int x = lo; x <= hi; x++) {
-                ps[x] += ph[x];
-                pn[x] += ph[x] > 0;
-            }
-        }
     }
     return K;
 }
@@ -310,22 +318,63 @@ static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
     return w->Vc;
 }
 
-/* The counter: readout of one tile output, clamped, on the out_levels grid. */
-static inline __attribute__((always_inline)) float counter(const attn_plan *p, float o)
+/* The readout of one tile output, clamped to [-1, 1]. */
+static inline __attribute__((always_inline)) float readout(const attn_plan *p, float o)
 {
-    float r;
-    if (attn_on_cell(&p->cfg)) {
-        r = attn_readout_fast(p, o);
-    } else {
-        r = o * (float)(1 / p->ro_sat);
-        r = r < -1 ? -1 : r > 1 ? 1 : r;
+    if (attn_on_cell(&p->cfg))
+        return attn_readout_fast(p, o);
+    float r = o * (float)(1 / p->ro_sat);
+    return r < -1 ? -1 : r > 1 ? 1 : r;
+}
+
+/* The quantised counter's value, in counter steps of size step (quant_out). */
+static inline __attribute__((always_inline)) float counter_steps(const attn_plan *p, float o,
+                                                                 float step)
+{
+    return attn_round_even_f(readout(p, o) / step);
+}
+
+/* Adds the counters of row u of the tile output O to the row's output o (D). Counting, their
+ * values are summed by sign in counter steps: when quantised, integers kept in O's row and
+ * summed in a second, vectorised pass (exact). */
+static void add_counters(const attn_plan *p, attn_work *w, int u, float *restrict o)
+{
+    int D = p->D;
+    float rc = w->rowc[u], step = 2.0f / (float)(p->cfg.out_levels - 1);
+    if (p->act && p->cfg.quant_out) {
+        float *c = w->O + (size_t)u * D;
+        for (int d = 0; d < D; d++) {
+            c[d] = counter_steps(p, c[d] + rc, step);
+            o[d] += step * c[d];
+        }
+        int sum = 0, mag = 0; /* Σ n and Σ |n| */
+        for (int d = 0; d < D; d++) {
+            int n = (int)c[d];
+            sum += n;
+            mag += n < 0 ? -n : n;
+        }
+        w->slot.scalars[ATTN_ACT_READOUT_POS] += (mag + sum) / 2;
+        w->slot.scalars[ATTN_ACT_READOUT_NEG] += (mag - sum) / 2;
+        return;
     }
-    if (!p->cfg.quant_out)
-        return r;
-    /* Round half to even by the 1.5·2^23 shift (exact for |x| < 2^22 in the default rounding
-     * mode, which the library never changes): the same result as nearbyintf, inlined. */
-    float step = 2.0f / (float)(p->cfg.out_levels - 1), big = 12582912.0f;
-    return step * ((r / step + big) - big);
+    const float *restrict ot = w->O + (size_t)u * D;
+    if (p->act) { /* analog counter values */
+        double pos = 0, neg = 0;
+        for (int d = 0; d < D; d++) {
+            float r = readout(p, ot[d] + rc);
+            o[d] += r;
+            pos += r > 0 ? r : 0;
+            neg += r < 0 ? -r : 0;
+        }
+        w->slot.scalars[ATTN_ACT_READOUT_POS] += pos / p->act->g.out_step;
+        w->slot.scalars[ATTN_ACT_READOUT_NEG] += neg / p->act->g.out_step;
+    } else if (p->cfg.quant_out) {
+        for (int d = 0; d < D; d++)
+            o[d] += step * counter_steps(p, ot[d] + rc, step);
+    } else {
+        for (int d = 0; d < D; d++)
+            o[d] += readout(p, ot[d] + rc);
+    }
 }
 
 /* Read noise of the tile at jt0 read by row u: one deviate per output column, added to the
@@ -368,36 +417,9 @@ static void array2_block(const attn_plan *p, attn_work *w, const attn_block *b, 
             /* A tile with no key in the row's window is not read at all. */
             if (jt0 > i || jt0 + tile - 1 <= i - p->M)
                 continue;
-            float *o = out + (size_t)i * D;
-            const float *ot = w->O + (size_t)u * D;
             if (p->noise.on)
                 array2_noise(p, w, b, u, jt0, w->rowc[u], w->O + (size_t)u * D);
-            if (p->act) { /* the counter values, summed by sign (8 lanes: vectorised) */
-                float *c = w->O + (size_t)u * D, pos[8] = {0}, neg[8] = {0};
-                for (int d = 0; d < D; d++)
-                    c[d] = counter(p, ot[d] + w->rowc[u]);
-                int d8 = D & ~7;
-                for (int d0 = 0; d0 < d8; d0 += 8)
-                    for (int l = 0; l < 8; l++) {
-                        float x = c[d0 + l];
-                        o[d0 + l] += x;
-                        pos[l] += x > 0 ? x : 0;
-                        neg[l] += x < 0 ? -x : 0;
-                    }
-                for (int d = d8; d < D; d++) {
-                    o[d] += c[d];
-                    pos[0] += c[d] > 0 ? c[d] : 0;
-                    neg[0] += c[d] < 0 ? -c[d] : 0;
-                }
-                double *sc = w->slot.scalars, step = p->act->g.out_step, sp = 0, sn = 0;
-                for (int l = 0; l < 8; l++)
-                    sp += pos[l], sn += neg[l];
-                sc[ATTN_ACT_READOUT_POS] += sp / step;
-                sc[ATTN_ACT_READOUT_NEG] += sn / step;
-                continue;
-            }
-            for (int d = 0; d < D; d++)
-                o[d] += counter(p, ot[d] + w->rowc[u]);
+            add_counters(p, w, u, out + (size_t)i * D);
         }
     }
 }
@@ -450,85 +472,88 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
 /* ---------------------------------------------------------------------------------------- */
 /* Counting (attention.h, "Activity"), per head in O(T·D·levels): the levels of every key,
  * the writes, array-1 reads from a sliding count of the K levels in the window; array 2's
- * pulses are summed per key while it runs (phisum), and folded with the keys' V levels at
- * the end. */
+ * pulses are summed per key while it runs (count_pulses), and folded with the keys' V
+ * levels at the end. */
 
-static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
-                        const float *v, int T)
+/* V levels per key (H), and the writes: a cell's level before is that of key j - ring (0
+ * for the first ring keys: a histogram of the levels written). */
+static void count_writes(const attn_activity *a, attn_work *w, int T, int D)
 {
-    const attn_activity *a = p->act;
-    int D = p->D, nl = a->g.n_level, np = a->g.n_pulse, tile = p->cfg.tile;
-    float range = (float)a->range;
-    w->slot = attn_act_slot_of(p->act, p->act_layer, b);
-    attn_act_slot *s = &w->slot;
-    memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
-    memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
-    memset(w->pulsed, 0, (size_t)T * sizeof *w->pulsed);
-    memset(w->win, 0, (size_t)D * nl * sizeof *w->win);
-    float scale = (float)((nl - 1) / a->range), big = 12582912.0f;
-    float pscale = (float)(np - 1);
-    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_pulse_of, vectorised */
-        float u = w->P[x] > 0 ? w->P[x] : 0;
-        u = (u < 1 ? u : 1) * pscale;
-        w->plev[x] = (unsigned char)(int)((u + big) - big);
-    }
-    for (size_t x = 0; x < (size_t)T * D; x++) { /* attn_level_of, vectorised */
-        float uk = k[x] > 0 ? k[x] : 0, uv = v[x] > 0 ? v[x] : 0; /* maxps/minps, not calls */
-        uk = (uk < range ? uk : range) * scale;
-        uv = (uv < range ? uv : range) * scale;
-        w->klev[x] = (unsigned char)(int)((uk + big) - big);
-        w->vlev[x] = (unsigned char)(int)((uv + big) - big);
-    }
-    /* V levels per key, and the writes: a cell's level before is that of key j - ring (0
-     * for the first ring keys: a histogram of the levels written) */
-    int *wr = w->acc1; /* scratch here: the writes from level 0 by new level (nl) */
+    int nl = a->g.n_level;
+    size_t TD = (size_t)T * D, ring = (size_t)a->ring * D;
+    const unsigned char *restrict kl = w->klev, *restrict vl = w->vlev;
+    int *restrict wr = w->acc1; /* scratch here: the writes from level 0 by new level (nl) */
     memset(wr, 0, (size_t)nl * sizeof *wr);
+    memset(w->H, 0, (size_t)T * nl * sizeof *w->H);
     for (int j = 0; j < T; j++) {
-        const unsigned char *kl = w->klev + (size_t)j * D, *vl = w->vlev + (size_t)j * D;
-        float *H = w->H + (size_t)j * nl;
-        for (int l = 0; l < nl; l++) {
-            int nv = 0, nk = 0;
-            for (int d = 0; d < D; d++) {
-                nv += vl[d] == l;
-                nk += kl[d] == l;
-            }
-            H[l] = (float)nv;
-            if (j < a->ring)
-                wr[l] += nv + nk;
-        }
-        for (int d = 0; j >= a->ring && d < D; d++) {
-            attn_act_write(a, s, kl[d - (ptrdiff_t)a->ring * D], kl[d]);
-            attn_act_write(a, s, vl[d - (ptrdiff_t)a->ring * D], vl[d]);
-        }
+        int *restrict H = w->H + (size_t)j * nl;
+        for (int d = 0; d < D; d++)
+            H[vl[(size_t)j * D + d]]++;
+        for (int l = 0; j < a->ring && l < nl; l++)
+            wr[l] += H[l];
     }
+    for (size_t x = 0; x < TD && x < ring; x++)
+        wr[kl[x]]++;
     for (int l = 0; l < nl; l++)
-        s->writes[l] += wr[l];
-    memset(w->acc1, 0, (size_t)np * nl * sizeof *w->acc1);
-    double pairs = 0;
+        w->slot.writes[l] += wr[l];
+    for (size_t x = ring; x < TD; x++) {
+        attn_act_write(a, &w->slot, kl[x - ring], kl[x]);
+        attn_act_write(a, &w->slot, vl[x - ring], vl[x]);
+    }
+}
+
+/* Array-1 reads: row d of query i meets the K levels of row d in its window (win). The
+ * integer sums go to the record before they could overflow: at most min(M, T)·D a query. */
+static void count_reads1(const attn_activity *a, attn_work *w, int T, int D, int M)
+{
+    int nl = a->g.n_level, np = a->g.n_pulse;
+    const unsigned char *restrict kl = w->klev, *restrict pl = w->plev;
+    int *restrict win = w->win, *restrict acc1 = w->acc1;
+    memset(win, 0, (size_t)D * nl * sizeof *win);
+    memset(acc1, 0, (size_t)np * nl * sizeof *acc1);
+    long per_query = (long)(M < T ? M : T) * D;
+    int batch = per_query < INT_MAX ? (int)(INT_MAX / per_query) : 1, held = 0;
     for (int i = 0; i < T; i++) {
-        const unsigned char *kin = w->klev + (size_t)i * D;
-        const unsigned char *kout = i >= p->M ? w->klev + (size_t)(i - p->M) * D : NULL;
-        for (int d = 0; d < D; d++) { /* key i enters the window, key i - M leaves */
-            w->win[d * nl + kin[d]]++;
-            if (kout)
-                w->win[d * nl + kout[d]]--;
-        }
+        const unsigned char *kin = kl + (size_t)i * D, *qp = pl + (size_t)i * D;
+        for (int d = 0; d < D; d++) /* key i enters the window, key i - M leaves */
+            win[d * nl + kin[d]]++;
+        for (int d = 0; i >= M && d < D; d++)
+            win[d * nl + kin[d - (ptrdiff_t)M * D]]--;
         for (int d = 0; d < D; d++) {
-            int *restrict acc = w->acc1 + (size_t)w->plev[(size_t)i * D + d] * nl;
-            const int *restrict wn = w->win + d * nl;
+            int *restrict acc = acc1 + (size_t)qp[d] * nl;
+            const int *restrict wn = win + d * nl;
             for (int l = 0; l < nl; l++)
                 acc[l] += wn[l];
         }
-        int lo = i - p->M + 1 < 0 ? 0 : i - p->M + 1, tiles = i / tile - lo / tile + 1;
-        pairs += i - lo + 1;
-        s->scalars[ATTN_ACT_TILE_READS] += tiles;
-        s->scalars[ATTN_ACT_READOUTS] += (double)tiles * D;
-        s->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
+        if (++held == batch || i == T - 1) {
+            for (int x = 0; x < np * nl; x++)
+                w->slot.read1[x] += acc1[x];
+            memset(acc1, 0, (size_t)np * nl * sizeof *acc1);
+            held = 0;
+        }
     }
-    for (int x = 0; x < np * nl; x++)
-        s->read1[x] += w->acc1[x];
-    s->scalars[ATTN_ACT_TOKENS] += T;
-    s->scalars[ATTN_ACT_C2P_COUNT] += pairs;
+}
+
+static void count_begin(const attn_plan *p, attn_work *w, int b, int T)
+{
+    const attn_activity *a = p->act;
+    int D = p->D, tile = p->cfg.tile, M = p->M;
+    w->slot = attn_act_slot_of(p->act, p->act_layer, b);
+    memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
+    w->pulsed = 0;
+    count_writes(a, w, T, D); /* on the levels attn_factors took */
+    count_reads1(a, w, T, D, M);
+    /* per query: the conversions of its visible keys, the tiles it reads */
+    double *sc = w->slot.scalars, pairs = 0;
+    for (int i = 0; i < T; i++) {
+        int lo = i - M + 1 < 0 ? 0 : i - M + 1, tiles = i / tile - lo / tile + 1;
+        pairs += i - lo + 1;
+        sc[ATTN_ACT_TILE_READS] += tiles;
+        sc[ATTN_ACT_READOUTS] += (double)tiles * D;
+        sc[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
+    }
+    sc[ATTN_ACT_TOKENS] += T;
+    sc[ATTN_ACT_C2P_COUNT] += pairs;
 }
 
 /* Array 2's reads: key j is read by the queries j .. min(T, j + M) - 1, with pulses summing
@@ -536,19 +561,18 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, const float *k,
 static void count_end(const attn_plan *p, attn_work *w, int T)
 {
     int nl = p->act->g.n_level;
-    double *r2 = w->slot.read2, phi_total = 0, pulsed = 0;
+    double *r2 = w->slot.read2, phi_total = 0;
     for (int j = 0; j < T; j++) {
         double reads = (j + p->M < T ? j + p->M : T) - j, f = w->phisum[j];
-        const float *H = w->H + (size_t)j * nl;
+        const int *H = w->H + (size_t)j * nl;
         for (int l = 0; l < nl; l++) {
             r2[l] += (reads - f) * H[l];
             r2[nl + l] += f * H[l];
         }
         phi_total += f;
-        pulsed += w->pulsed[j];
     }
     w->slot.scalars[ATTN_ACT_C2P_PHI] += phi_total;
-    w->slot.scalars[ATTN_ACT_READ2_PULSED] += pulsed * p->D;
+    w->slot.scalars[ATTN_ACT_READ2_PULSED] += (double)w->pulsed * p->D;
 }
 
 /* q, k, v, out are (T,D) of head b; c1, c2 its chip's cells (NULL: nominal); S_h, phi_h
@@ -562,7 +586,7 @@ static void head_analog(const attn_plan *p, attn_work *w, int layer, int b,
     w->head = b;
     attn_factors(p, q, k, v, T, c1, c2, w);
     if (p->act)
-        count_begin(p, w, b, k, v, T);
+        count_begin(p, w, b, T);
     if (p->exponential)
         scale_values(p, w, T);
     memset(out, 0, (size_t)T * p->D * sizeof *out);

@@ -266,7 +266,6 @@ void attn_plan_free(attn_plan *p)
         free(w->plev);
         free(w->H);
         free(w->phisum);
-        free(w->pulsed);
         free(w->win);
         free(w->acc1);
     }

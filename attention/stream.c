@@ -30,7 +30,9 @@ struct attn_stream {
      * to date on every write, so that counting can start at any step. */
     int n_level;
     unsigned char *klev, *vlev; /* (B, cap, D) DAC levels of the cells (0 when unwritten) */
-    float *H;           /* (B, cap, n_level) per column: cells holding each V level */
+    int h_len;          /* n_level rounded up to a multiple of 8 (count_step's blocks) */
+    float *H;           /* (B, cap, h_len) per column: cells holding each V level, 0 past
+                           n_level */
     int *win;           /* (B, D, n_level) K levels of the keys in the window */
     float *winH;        /* (B, n_level) V levels of the cells of the keys in the window */
 };
@@ -72,9 +74,10 @@ int attn_stream_alloc(const attn_plan *p, int B, attn_stream **out, gc_err *e)
     int nl = p->cfg.k_levels;
     if (!stream_softmax(p) && nl == p->cfg.v_levels && nl <= 256) {
         s->n_level = nl;
+        s->h_len = (nl + 7) / 8 * 8;
         s->klev = calloc((size_t)B * s->cap * D, 1);
         s->vlev = calloc((size_t)B * s->cap * D, 1);
-        s->H = calloc((size_t)B * s->cap * nl, sizeof *s->H);
+        s->H = calloc((size_t)B * s->cap * s->h_len, sizeof *s->H);
         s->win = calloc((size_t)B * D * nl, sizeof *s->win);
         s->winH = calloc((size_t)B * nl, sizeof *s->winH);
         if (!s->klev || !s->vlev || !s->H || !s->win || !s->winH)
@@ -117,7 +120,7 @@ void attn_stream_reset(attn_stream *s)
         size_t D = (size_t)s->p->D, n = (size_t)s->B * s->cap;
         memset(s->klev, 0, n * D);
         memset(s->vlev, 0, n * D);
-        memset(s->H, 0, n * s->n_level * sizeof *s->H);
+        memset(s->H, 0, n * s->h_len * sizeof *s->H);
         memset(s->win, 0, (size_t)s->B * D * s->n_level * sizeof *s->win);
         memset(s->winH, 0, (size_t)s->B * s->n_level * sizeof *s->winH);
     }
@@ -140,7 +143,7 @@ static void shadow_write(attn_stream *s, int b, int col, const float *k, const f
     double range = attn_on_cell(&p->cfg) ? cell_vdd_v(p->cfg.cell) : CELL_PAPER_VDD_V;
     unsigned char *kl = s->klev + ((size_t)b * s->cap + col) * D;
     unsigned char *vl = s->vlev + ((size_t)b * s->cap + col) * D;
-    float *H = s->H + ((size_t)b * s->cap + col) * nl;
+    float *H = s->H + ((size_t)b * s->cap + col) * s->h_len;
     int *win = s->win + (size_t)b * D * nl;
     memset(H, 0, (size_t)nl * sizeof *H);
     for (int d = 0; d < D; d++) {
@@ -166,7 +169,7 @@ static void shadow_leave(attn_stream *s, int b, long j)
     int *win = s->win + (size_t)b * D * nl;
     for (int d = 0; d < D; d++)
         win[d * nl + kl[d]]--;
-    const float *H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
+    const float *H = s->H + ((size_t)b * s->cap + j % s->cap) * s->h_len;
     for (int l = 0; l < nl; l++)
         s->winH[(size_t)b * nl + l] -= H[l];
 }
@@ -232,12 +235,39 @@ static void stream_scores(const attn_stream *s, int b, const float *P, const flo
     }
 }
 
+/* Adds the counter values c (D) of one tile read, in counter steps, by sign to pos and neg:
+ * integers when quantised (c, rounded to float, is within rounding of one). */
+static void count_readouts(const attn_plan *p, const float *restrict c, double *pos,
+                           double *neg)
+{
+    int D = p->D;
+    double step = p->act->g.out_step;
+    if (!p->cfg.quant_out) {
+        for (int d = 0; d < D; d++) {
+            double lsb = c[d] / step;
+            *pos += lsb > 0 ? lsb : 0;
+            *neg += lsb < 0 ? -lsb : 0;
+        }
+        return;
+    }
+    float inv = (float)(1 / step);
+    int sp = 0, sn = 0;
+    for (int d = 0; d < D; d++) {
+        int n = (int)attn_round_even_f(c[d] * inv);
+        sp += n > 0 ? n : 0;
+        sn += n < 0 ? -n : 0;
+    }
+    *pos += sp;
+    *neg += sn;
+}
+
 /* Array 2: tile by tile over the visible keys, readout, counter, digital sum. */
 static void stream_outputs(const attn_stream *s, int b, long lo, const float *phi, float *O,
                            float *out, attn_act_slot *slot, double *z)
 {
     const attn_plan *p = s->p;
     int D = p->D, tile = p->cfg.tile;
+    double pos = 0, neg = 0; /* counter values summed by sign, in counter steps */
     memset(out, 0, (size_t)D * sizeof *out);
     for (long t0 = lo / tile * tile; t0 <= s->pos; t0 += tile) {
         double rowc = 0;
@@ -268,13 +298,15 @@ static void stream_outputs(const attn_stream *s, int b, long lo, const float *ph
                 O[d] += (float)(attn_noise_sigma2(&p->noise, psum, (float)(O[d] + rowc)) * z[d]);
         }
         for (int d = 0; d < D; d++) {
-            float c = (float)attn_out_quant(&p->cfg, attn_readout_fast(p, (float)(O[d] + rowc)));
-            out[d] += c;
-            if (slot) {
-                double lsb = c / p->act->g.out_step;
-                slot->scalars[lsb > 0 ? ATTN_ACT_READOUT_POS : ATTN_ACT_READOUT_NEG] += fabs(lsb);
-            }
+            O[d] = (float)attn_out_quant(&p->cfg, attn_readout_fast(p, (float)(O[d] + rowc)));
+            out[d] += O[d];
         }
+        if (slot)
+            count_readouts(p, O, &pos, &neg);
+    }
+    if (slot) {
+        slot->scalars[ATTN_ACT_READOUT_POS] += pos;
+        slot->scalars[ATTN_ACT_READOUT_NEG] += neg;
     }
 }
 
@@ -294,20 +326,30 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
         for (int l = 0; l < nl; l++)
             r1[l] += win[d * nl + l];
     }
-    double r2[256] = {0}; /* Σ phi_j H_j over the visible keys (n_level <= 256) */
-    double phi_total = 0, pulsed = 0;
-    for (long j = lo; j <= s->pos; j++) {
-        const float *restrict H = s->H + ((size_t)b * s->cap + j % s->cap) * nl;
-        float f = phi[j - lo];
-        for (int l = 0; l < nl; l++)
-            r2[l] += (double)f * H[l];
-        phi_total += f;
-        pulsed += f > 0;
-    }
+    /* Σ phi_j H_j over the visible keys, eight levels a pass so that the sums stay in
+     * registers (H's rows are padded to whole passes); the first pass also sums the pulses */
+    const float *H = s->H + (size_t)b * s->cap * s->h_len;
     const float *winH = s->winH + (size_t)b * nl;
-    for (int l = 0; l < nl; l++) {
-        slot->read2[l] += (double)winH[l] - r2[l];
-        slot->read2[nl + l] += r2[l];
+    double phi_total = 0;
+    long pulsed = 0;
+    for (int l0 = 0; l0 < nl; l0 += 8) {
+        double r2[8] = {0}, f_sum = 0;
+        long f_pos = 0;
+        for (long j = lo, col = lo % s->cap; j <= s->pos;
+             j++, col = col + 1 < s->cap ? col + 1 : 0) {
+            const float *restrict Hj = H + (size_t)col * s->h_len + l0;
+            double f = phi[j - lo];
+            for (int l = 0; l < 8; l++)
+                r2[l] += f * Hj[l];
+            f_sum += f;
+            f_pos += f > 0;
+        }
+        for (int l = 0; l < 8 && l0 + l < nl; l++) {
+            slot->read2[l0 + l] += (double)winH[l0 + l] - r2[l];
+            slot->read2[nl + l0 + l] += r2[l];
+        }
+        phi_total = f_sum;
+        pulsed = f_pos;
     }
     int tiles = (int)(s->pos / tile - lo / tile + 1);
     slot->scalars[ATTN_ACT_TOKENS] += 1;
@@ -316,7 +358,7 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
     slot->scalars[ATTN_ACT_ADDER_BITS] += D * attn_act_adder_bits(a, tiles);
     slot->scalars[ATTN_ACT_C2P_COUNT] += (double)(s->pos - lo + 1);
     slot->scalars[ATTN_ACT_C2P_PHI] += phi_total;
-    slot->scalars[ATTN_ACT_READ2_PULSED] += pulsed * D;
+    slot->scalars[ATTN_ACT_READ2_PULSED] += (double)pulsed * D;
 }
 
 static void stream_softmax_head(const attn_stream *s, int b, const float *q, long lo,
@@ -458,7 +500,7 @@ int attn_stream_copy(attn_stream *dst, const attn_stream *src, gc_err *e)
         size_t n = (size_t)src->B * cap, nl = (size_t)src->n_level;
         memcpy(dst->klev, src->klev, n * D);
         memcpy(dst->vlev, src->vlev, n * D);
-        memcpy(dst->H, src->H, n * nl * sizeof *dst->H);
+        memcpy(dst->H, src->H, n * src->h_len * sizeof *dst->H);
         memcpy(dst->win, src->win, (size_t)src->B * D * nl * sizeof *dst->win);
         memcpy(dst->winH, src->winH, (size_t)src->B * nl * sizeof *dst->winH);
     }
