@@ -170,14 +170,25 @@ static void array1_finish(const attn_plan *p, attn_work *w, const attn_block *b)
                 array1_noise(p, w, b, u, lo, hi, s);
             for (int c = lo; c <= hi; c++)
                 ph[c] = attn_phi_fast(p, s[c]);
-        } else {
+        } else if (!p->act) {
             for (int c = lo; c <= hi; c++) {
                 s[c] += rc;
                 float x = s[c] * inv_sat;
                 ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
             }
+        } else { /* the same with count_pulses in the loop, phi still in a register */
+            float *restrict ps = w->phisum + b->js;
+            int pulsed = 0;
+            for (int c = lo; c <= hi; c++) {
+                s[c] += rc;
+                float x = s[c] * inv_sat;
+                ph[c] = x < 0 ? 0 : x > 1 ? 1 : x;
+                ps[c] += ph[c];
+                pulsed += ph[c] > 0;
+            }
+            w->pulsed += pulsed;
         }
-        if (p->act)
+        if (p->act && calibrated)
             count_pulses(w, b->js + lo, ph + lo, hi - lo + 1);
     }
 }
@@ -476,8 +487,9 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
  * levels at the end. */
 
 /* V levels per key (H), and the writes: a cell's level before is that of key j - ring (0
- * for the first ring keys: a histogram of the levels written). */
-static void count_writes(const attn_activity *a, attn_work *w, int T, int D)
+ * for the first ring keys: a histogram of the levels written). After count_reads1: when no
+ * key leaves the window (M >= T), its final count holds every key's K levels. */
+static void count_writes(const attn_activity *a, attn_work *w, int T, int D, int M)
 {
     int nl = a->g.n_level;
     size_t TD = (size_t)T * D, ring = (size_t)a->ring * D;
@@ -492,8 +504,13 @@ static void count_writes(const attn_activity *a, attn_work *w, int T, int D)
         for (int l = 0; j < a->ring && l < nl; l++)
             wr[l] += H[l];
     }
-    for (size_t x = 0; x < TD && x < ring; x++)
-        wr[kl[x]]++;
+    if (M >= T) /* then T < ring */
+        for (int d = 0; d < D; d++)
+            for (int l = 0; l < nl; l++)
+                wr[l] += w->win[d * nl + l];
+    else
+        for (size_t x = 0; x < TD && x < ring; x++)
+            wr[kl[x]]++;
     for (int l = 0; l < nl; l++)
         w->slot.writes[l] += wr[l];
     for (size_t x = ring; x < TD; x++) {
@@ -541,8 +558,8 @@ static void count_begin(const attn_plan *p, attn_work *w, int b, int T)
     w->slot = attn_act_slot_of(p->act, p->act_layer, b);
     memset(w->phisum, 0, (size_t)T * sizeof *w->phisum);
     w->pulsed = 0;
-    count_writes(a, w, T, D); /* on the levels attn_factors took */
-    count_reads1(a, w, T, D, M);
+    count_reads1(a, w, T, D, M); /* on the levels attn_factors took */
+    count_writes(a, w, T, D, M);
     /* per query: the conversions of its visible keys, the tiles it reads */
     double *sc = w->slot.scalars, pairs = 0;
     for (int i = 0; i < T; i++) {
