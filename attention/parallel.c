@@ -353,7 +353,7 @@ static void add_counters(const attn_plan *p, attn_work *w, int u, float *restric
     int D = p->D;
     float rc = w->rowc[u], step = 2.0f / (float)(p->cfg.out_levels - 1);
     if (p->act && p->cfg.quant_out) {
-        float *c = w->O + (size_t)u * D;
+        float *restrict c = w->O + (size_t)u * D;
         for (int d = 0; d < D; d++) {
             c[d] = counter_steps(p, c[d] + rc, step);
             o[d] += step * c[d];
