@@ -147,8 +147,8 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         w->plev = malloc(TD);
         w->H = malloc((size_t)p->max_T * nl * sizeof *w->H);
         w->phisum = malloc((size_t)p->max_T * sizeof *w->phisum);
-        w->win = malloc((size_t)D * nl * sizeof *w->win);
-        w->acc1 = malloc((size_t)np * nl * sizeof *w->acc1);
+        w->win = malloc((size_t)D * attn_act_row(nl) * sizeof *w->win);
+        w->acc1 = malloc((size_t)np * attn_act_row(nl) * sizeof *w->acc1);
         w->act_levels = nl;
         w->act_pulses = np;
         if (!w->klev || !w->vlev || !w->plev || !w->H || !w->phisum || !w->win || !w->acc1) {

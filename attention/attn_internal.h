@@ -93,13 +93,13 @@ typedef struct {
     double *z;       /* (max(Wmax, D)) read noise: one read's normal deviates */
     int layer, head; /* the head being evaluated (read noise's streams) */
     /* Counting (allocated by attn_plan_set_activity; used while p->act is set) */
-    unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v */
-    unsigned char *plev;        /* (max_T, D) pulse levels of q */
+    unsigned char *klev, *vlev; /* (max_T, D) DAC levels of k and v (attn_factors) */
+    unsigned char *plev;        /* (max_T, D) pulse levels of q (attn_factors) */
     int *H;          /* (max_T, n_level) per key: how many of its D cells hold each V level */
     float *phisum;   /* (max_T) per key: Σ phi over the queries that read it */
     long pulsed;     /* (query, key) pairs read with phi > 0 */
-    int *win;        /* (D, n_level) K levels of the keys in the current row's window */
-    int *acc1;       /* (n_pulse, n_level) the head's array-1 reads */
+    int *win;        /* (D, row) K levels of the keys in the current row's window */
+    int *acc1;       /* (n_pulse, row) the head's array-1 reads; row: attn_act_row */
     int act_levels, act_pulses; /* sizes they were made for */
     attn_act_slot slot; /* the head being counted */
 } attn_work;
@@ -197,6 +197,12 @@ void attn_act_row_levels(const attn_activity *a, const float *P, const float *k,
 static inline double attn_act_adder_bits(const attn_activity *a, int tiles_read)
 {
     return a->adder_bits[tiles_read < a->max_tiles ? tiles_read : a->max_tiles];
+}
+/* Row length of the window and array-1 counts: n_level padded to whole blocks of 8, so that
+ * their inner loop has a fixed length (vectorised, no remainder). */
+static inline int attn_act_row(int n_level)
+{
+    return (n_level + 7) / 8 * 8;
 }
 /* One cell write: level before × level written. */
 static inline void attn_act_write(const attn_activity *a, attn_act_slot *s, int prev, int now)

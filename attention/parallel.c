@@ -481,10 +481,10 @@ static void scale_values(const attn_plan *p, attn_work *w, int T)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Counting (attention.h, "Activity"), per head in O(T·D·levels): the levels of every key,
- * the writes, array-1 reads from a sliding count of the K levels in the window; array 2's
- * pulses are summed per key while it runs (count_pulses), and folded with the keys' V
- * levels at the end. */
+/* Counting (attention.h, "Activity"), per head in O(T·D·levels), on the levels of q, k and
+ * v that attn_factors took: the writes, array-1 reads from a sliding count of the K levels
+ * in the window; array 2's pulses are summed per key while it runs (array1_finish), and
+ * folded with the keys' V levels at the end. */
 
 /* V levels per key (H), and the writes: a cell's level before is that of key j - ring (0
  * for the first ring keys: a histogram of the levels written). After count_reads1: when no
@@ -507,7 +507,7 @@ static void count_writes(const attn_activity *a, attn_work *w, int T, int D, int
     if (M >= T) /* then T < ring */
         for (int d = 0; d < D; d++)
             for (int l = 0; l < nl; l++)
-                wr[l] += w->win[d * nl + l];
+                wr[l] += w->win[d * attn_act_row(nl) + l];
     else
         for (size_t x = 0; x < TD && x < ring; x++)
             wr[kl[x]]++;
@@ -523,29 +523,31 @@ static void count_writes(const attn_activity *a, attn_work *w, int T, int D, int
  * integer sums go to the record before they could overflow: at most min(M, T)·D a query. */
 static void count_reads1(const attn_activity *a, attn_work *w, int T, int D, int M)
 {
-    int nl = a->g.n_level, np = a->g.n_pulse;
+    int nl = a->g.n_level, np = a->g.n_pulse, row = attn_act_row(nl);
     const unsigned char *restrict kl = w->klev, *restrict pl = w->plev;
     int *restrict win = w->win, *restrict acc1 = w->acc1;
-    memset(win, 0, (size_t)D * nl * sizeof *win);
-    memset(acc1, 0, (size_t)np * nl * sizeof *acc1);
+    memset(win, 0, (size_t)D * row * sizeof *win);
+    memset(acc1, 0, (size_t)np * row * sizeof *acc1);
     long per_query = (long)(M < T ? M : T) * D;
     int batch = per_query < INT_MAX ? (int)(INT_MAX / per_query) : 1, held = 0;
     for (int i = 0; i < T; i++) {
         const unsigned char *kin = kl + (size_t)i * D, *qp = pl + (size_t)i * D;
         for (int d = 0; d < D; d++) /* key i enters the window, key i - M leaves */
-            win[d * nl + kin[d]]++;
+            win[d * row + kin[d]]++;
         for (int d = 0; i >= M && d < D; d++)
-            win[d * nl + kin[d - (ptrdiff_t)M * D]]--;
+            win[d * row + kin[d - (ptrdiff_t)M * D]]--;
         for (int d = 0; d < D; d++) {
-            int *restrict acc = acc1 + (size_t)qp[d] * nl;
-            const int *restrict wn = win + d * nl;
-            for (int l = 0; l < nl; l++)
-                acc[l] += wn[l];
+            int *restrict acc = acc1 + (size_t)qp[d] * row;
+            const int *restrict wn = win + d * row;
+            for (int l0 = 0; l0 < row; l0 += 8)
+                for (int l = 0; l < 8; l++)
+                    acc[l0 + l] += wn[l0 + l];
         }
         if (++held == batch || i == T - 1) {
-            for (int x = 0; x < np * nl; x++)
-                w->slot.read1[x] += acc1[x];
-            memset(acc1, 0, (size_t)np * nl * sizeof *acc1);
+            for (int q = 0; q < np; q++)
+                for (int l = 0; l < nl; l++)
+                    w->slot.read1[q * nl + l] += acc1[q * row + l];
+            memset(acc1, 0, (size_t)np * row * sizeof *acc1);
             held = 0;
         }
     }

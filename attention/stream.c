@@ -348,7 +348,7 @@ static void count_step(const attn_stream *s, int b, attn_act_slot *slot, const f
             slot->read2[l0 + l] += (double)winH[l0 + l] - r2[l];
             slot->read2[nl + l0 + l] += r2[l];
         }
-        phi_total = f_sum;
+        phi_total = f_sum; /* the same in every pass */
         pulsed = f_pos;
     }
     int tiles = (int)(s->pos / tile - lo / tile + 1);
