@@ -18,8 +18,9 @@
 #      main job's calibration.txt and model-linear-adapted-si), MAIN_MODEL (that model; the
 #      same command makes it again as OUT/model_27_tt), TEMPS ("27 85"),
 #      CORNERS ("tt ss ff"), CHIPS (8), ADAPT_CHIPS (chips adapted per condition, 4),
-#      SET_<corner> (more characterize options at that corner, e.g. SET_ss="--set
-#      t_write=12e-9": at ss the 3 ns write does not settle near mid-rail),
+#      SET_<corner> (more characterize options at that corner; SET_ss defaults to "--set
+#      t_write=12e-9": at ss the 3 ns write does not settle near mid-rail and fit refuses
+#      the cell),
 #      MC (100), TOKENS (32768), JOBS (cores / 2), STOP_AFTER=fit|adapt (stop once the
 #      cells, or the adapted models, exist).
 set -euo pipefail
@@ -33,6 +34,7 @@ corners=${CORNERS:-tt ss ff}
 chips=${CHIPS:-8}
 adapt_chips=${ADAPT_CHIPS:-4}
 mc=${MC:-100}
+SET_ss=${SET_ss---set t_write=12e-9}
 tokens=${TOKENS:-32768}
 jobs=${JOBS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 text=$data/text/wikitext2_wiki.test.raw
@@ -57,6 +59,7 @@ ppl() { # json model cell [options]
 echo "== characterize and Monte Carlo at each temperature and corner ($jobs at a time)"
 for t in $temps; do for c in $corners; do
   more=SET_$c
+  [ -e "$out/cell_${t}_$c.h5" ] && continue # fitted already
   once "$out/curves_${t}_$c.h5" "$g" characterize --tech si --set temp=$t --corner $c ${!more:-} \
     --jobs 2 --out "$out/curves_${t}_$c.h5"
   once "$out/mc_${t}_$c.h5" "$g" characterize --tech si --set temp=$t --corner $c ${!more:-} \
