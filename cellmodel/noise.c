@@ -26,16 +26,7 @@ static int read_one(hid_t f, const char *path, const char *name, const char *uni
         return -1;
     *out = x[0];
     free(x);
-    if (H5Aexists_by_name(f, full, "units", H5P_DEFAULT) > 0) {
-        char *u = NULL;
-        if (gc_h5_read_attr_str(f, full, "units", &u, path, e))
-            return -1;
-        int same = !strcmp(u, unit);
-        free(u);
-        if (!same)
-            return gc_fail(e, "%s: /noise/%s has units other than \"%s\"", path, name, unit);
-    }
-    return 0;
+    return gc_h5_check_units(f, full, unit, path, e);
 }
 
 int cell_noise_load(hid_t f, const char *path, cell_noise *n, gc_err *e)

@@ -46,16 +46,7 @@ static int read_sigma(hid_t f, const char *path, const char *name, const char *u
     if (!isfinite(*out) || *out < lo || *out > hi)
         return gc_fail(e, "%s: /variation/%s is %g %s, not in [%g, %g]", path, name, *out,
                        unit, lo, hi);
-    if (H5Aexists_by_name(f, full, "units", H5P_DEFAULT) > 0) {
-        char *u = NULL;
-        if (gc_h5_read_attr_str(f, full, "units", &u, path, e))
-            return -1;
-        int same = !strcmp(u, unit);
-        free(u);
-        if (!same)
-            return gc_fail(e, "%s: /variation/%s has units other than \"%s\"", path, name, unit);
-    }
-    return 0;
+    return gc_h5_check_units(f, full, unit, path, e);
 }
 
 static int read_text(hid_t f, const char *path, const char *name, char *buf, size_t n,

@@ -148,6 +148,11 @@ int gc_h5_read(hid_t loc, const char *name, double **data, int *rank, size_t dim
 int gc_h5_read_values(hid_t loc, const char *name, size_t n, double lo, double hi,
                       const char *unit, double **data, const char *file, gc_err *e);
 
+/* A dataset's "units" attribute, when it has one, must read unit; a dataset without one is
+ * taken to be in unit. */
+int gc_h5_check_units(hid_t loc, const char *name, const char *unit, const char *file,
+                      gc_err *e);
+
 /* Reads a string / numeric attribute. out gets a malloc'd string. */
 int gc_h5_read_attr_str(hid_t loc, const char *obj, const char *name, char **out,
                         const char *file, gc_err *e);

@@ -271,3 +271,16 @@ int gc_h5_read_values(hid_t loc, const char *name, size_t n, double lo, double h
         }
     return 0;
 }
+
+int gc_h5_check_units(hid_t loc, const char *name, const char *unit, const char *file,
+                      gc_err *e)
+{
+    if (H5Aexists_by_name(loc, name, "units", H5P_DEFAULT) <= 0)
+        return 0;
+    char *u = NULL;
+    if (gc_h5_read_attr_str(loc, name, "units", &u, file, e))
+        return -1;
+    int same = !strcmp(u, unit);
+    free(u);
+    return same ? 0 : gc_fail(e, "%s: /%s has units other than \"%s\"", file, name, unit);
+}
