@@ -329,50 +329,56 @@ static const float *array2_values(const attn_plan *p, attn_work *w, int jt0)
     return w->Vc;
 }
 
-/* The readout of one tile output, clamped to [-1, 1]. */
-static inline __attribute__((always_inline)) float readout(const attn_plan *p, float o)
+/* The readout of one tile output, clamped to [-1, 1]; cell: the variant runs on a cell (a
+ * constant at each call, so that the loops below compile without the variant's branch). */
+static inline __attribute__((always_inline)) float readout(const attn_plan *p, int cell,
+                                                           float o)
 {
-    if (attn_on_cell(&p->cfg))
+    if (cell)
         return attn_readout_fast(p, o);
     float r = o * (float)(1 / p->ro_sat);
     return r < -1 ? -1 : r > 1 ? 1 : r;
 }
 
 /* The quantised counter's value, in counter steps of size step (quant_out). */
-static inline __attribute__((always_inline)) float counter_steps(const attn_plan *p, float o,
-                                                                 float step)
+static inline __attribute__((always_inline)) float counter_steps(const attn_plan *p, int cell,
+                                                                 float o, float step)
 {
-    return attn_round_even_f(readout(p, o) / step);
+    return attn_round_even_f(readout(p, cell, o) / step);
 }
 
 /* Adds the counters of row u of the tile output O to the row's output o (D). Counting, their
- * values are summed by sign in counter steps: when quantised, integers kept in O's row and
- * summed in a second, vectorised pass (exact). */
-static void add_counters(const attn_plan *p, attn_work *w, int u, float *restrict o)
+ * values are summed by sign in counter steps: when quantised, as integers (exact), in the
+ * same loop for a linear readout (vectorised); on a cell, whose readout calls out of range,
+ * kept in O's row and summed in a second, vectorised pass. */
+static inline __attribute__((always_inline)) void add_row(const attn_plan *p, attn_work *w,
+                                                         int cell, int u, float *restrict o)
 {
     int D = p->D;
     float rc = w->rowc[u], step = 2.0f / (float)(p->cfg.out_levels - 1);
+    float *restrict ot = w->O + (size_t)u * D;
     if (p->act && p->cfg.quant_out) {
-        float *restrict c = w->O + (size_t)u * D;
-        for (int d = 0; d < D; d++) {
-            c[d] = counter_steps(p, c[d] + rc, step);
-            o[d] += step * c[d];
-        }
         int sum = 0, mag = 0; /* Σ n and Σ |n| */
+        if (cell) {
+            for (int d = 0; d < D; d++) {
+                ot[d] = counter_steps(p, 1, ot[d] + rc, step);
+                o[d] += step * ot[d];
+            }
+        }
         for (int d = 0; d < D; d++) {
-            int n = (int)c[d];
+            float f = cell ? ot[d] : counter_steps(p, 0, ot[d] + rc, step);
+            if (!cell)
+                o[d] += step * f;
+            int n = (int)f;
             sum += n;
             mag += n < 0 ? -n : n;
         }
         w->slot.scalars[ATTN_ACT_READOUT_POS] += (mag + sum) / 2;
         w->slot.scalars[ATTN_ACT_READOUT_NEG] += (mag - sum) / 2;
-        return;
-    }
-    const float *restrict ot = w->O + (size_t)u * D;
-    if (p->act) { /* analog counter values */
+    } else if (p->act) { /* analog counter values */
         double pos = 0, neg = 0;
         for (int d = 0; d < D; d++) {
-            float r = readout(p, ot[d] + rc);
+            float r = readout(p, cell, ot[d] + rc);
             o[d] += r;
             pos += r > 0 ? r : 0;
             neg += r < 0 ? -r : 0;
@@ -381,11 +387,19 @@ static void add_counters(const attn_plan *p, attn_work *w, int u, float *restric
         w->slot.scalars[ATTN_ACT_READOUT_NEG] += neg / p->act->g.out_step;
     } else if (p->cfg.quant_out) {
         for (int d = 0; d < D; d++)
-            o[d] += step * counter_steps(p, ot[d] + rc, step);
+            o[d] += step * counter_steps(p, cell, ot[d] + rc, step);
     } else {
         for (int d = 0; d < D; d++)
-            o[d] += readout(p, ot[d] + rc);
+            o[d] += readout(p, cell, ot[d] + rc);
     }
+}
+
+static void add_counters(const attn_plan *p, attn_work *w, int u, float *restrict o)
+{
+    if (attn_on_cell(&p->cfg))
+        add_row(p, w, 1, u, o);
+    else
+        add_row(p, w, 0, u, o);
 }
 
 /* Read noise of the tile at jt0 read by row u: one deviate per output column, added to the
