@@ -115,17 +115,36 @@ static inline double larger(double a, double b)
     return b > a ? b : a;
 }
 
-/* Gram matrix G = A Aᵀ of A (n, len) row-major; each entry summed in one thread, in order. */
+/* Gram matrix G = A Aᵀ of A (n, len) row-major; each entry summed in one thread, in order.
+ * Four entries of a row at a time: their sums are independent, so they overlap instead of
+ * each waiting on its own last addition (the same additions, the same result). */
 static void gram(const double *A, int n, size_t len, double *G)
 {
 #pragma omp parallel for schedule(dynamic)
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++) {
+    for (int i = 0; i < n; i++) {
+        const double *a = A + i * len;
+        int j = 0;
+        for (; j + 3 <= i; j += 4) {
+            const double *b = A + j * len;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t x = 0; x < len; x++) {
+                s0 += a[x] * b[x];
+                s1 += a[x] * b[len + x];
+                s2 += a[x] * b[2 * len + x];
+                s3 += a[x] * b[3 * len + x];
+            }
+            G[i * n + j] = G[j * n + i] = s0;
+            G[i * n + j + 1] = G[(j + 1) * n + i] = s1;
+            G[i * n + j + 2] = G[(j + 2) * n + i] = s2;
+            G[i * n + j + 3] = G[(j + 3) * n + i] = s3;
+        }
+        for (; j <= i; j++) {
             double s = 0;
             for (size_t x = 0; x < len; x++)
-                s += A[i * len + x] * A[j * len + x];
+                s += a[x] * A[j * len + x];
             G[i * n + j] = G[j * n + i] = s;
         }
+    }
 }
 
 /* acc (n_age) = Σ_r x_r[i] · yl_r · z_r: the reconstruction at pulse i for all ages, with
@@ -463,13 +482,30 @@ static int chip_refine_levels(attn_plan *p, attn_array *a, int nk, double step, 
         }
         for (int k = 0; F && acc && yl && k < nm; k++) {
             for (int r = 0; r < R; r++) {
-                double sum = 0;
-                for (int i = 0; i < np; i++) {
-                    const double *f = F + ((size_t)i * nm + k) * na;
-                    double fz = 0;
-                    for (int g = 0; g < na; g++)
-                        fz += f[g] * a->t[r].z[g];
-                    sum += a->t[r].x[i] * fz;
+                const float *z = a->t[r].z;
+                double sum = 0, fz[4];
+                for (int i0 = 0; i0 < np; i0 += 4) { /* four pulses' sums overlapping */
+                    int n = np - i0 < 4 ? np - i0 : 4;
+                    const double *f = F + ((size_t)i0 * nm + k) * na;
+                    size_t step = (size_t)nm * na;
+                    if (n == 4) {
+                        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                        for (int g = 0; g < na; g++) {
+                            s0 += f[g] * z[g];
+                            s1 += f[step + g] * z[g];
+                            s2 += f[2 * step + g] * z[g];
+                            s3 += f[3 * step + g] * z[g];
+                        }
+                        fz[0] = s0, fz[1] = s1, fz[2] = s2, fz[3] = s3;
+                    } else {
+                        for (int m = 0; m < n; m++) {
+                            fz[m] = 0;
+                            for (int g = 0; g < na; g++)
+                                fz[m] += f[m * step + g] * z[g];
+                        }
+                    }
+                    for (int m = 0; m < n; m++)
+                        sum += a->t[r].x[i0 + m] * fz[m];
                 }
                 ny[r][(size_t)l * nm + k] = yl[r] = norm[r] > 0 ? sum / norm[r] : 0;
             }
