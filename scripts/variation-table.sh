@@ -17,11 +17,11 @@
 # env: GCSIM (build/harness/gcsim), GCSIM_DATA (../shared/data), GCSIM_RESULTS (results: the
 #      main job's calibration.txt and model-linear-adapted-si), MAIN_MODEL (that model; the
 #      same command makes it again as OUT/model_27_tt), TEMPS ("27 85"),
-#      CORNERS ("tt ss ff"), CHIPS (8), ADAPT_CHIPS (chips adapted per condition, 4),
+#      CORNERS ("tt ss ff"), CHIPS (8), ADAPT_CHIPS (chips adapted per condition, 8),
 #      SET_<corner> (more characterize options at that corner; SET_ss defaults to "--set
 #      t_write=12e-9": at ss the 3 ns write does not settle near mid-rail and fit refuses
 #      the cell),
-#      MC (100), TOKENS (32768), JOBS (cores / 2), STOP_AFTER=fit|adapt (stop once the
+#      MC (100), TOKENS (16384), JOBS (cores / 2), STOP_AFTER=fit|adapt (stop once the
 #      cells, or the adapted models, exist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +32,10 @@ res=${GCSIM_RESULTS:-results}
 temps=${TEMPS:-27 85}
 corners=${CORNERS:-tt ss ff}
 chips=${CHIPS:-8}
-adapt_chips=${ADAPT_CHIPS:-4}
+adapt_chips=${ADAPT_CHIPS:-8}
 mc=${MC:-100}
 SET_ss=${SET_ss---set t_write=12e-9}
-tokens=${TOKENS:-32768}
+tokens=${TOKENS:-16384}
 jobs=${JOBS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 text=$data/text/wikitext2_wiki.test.raw
 model=${MAIN_MODEL:-$res/model-linear-adapted-si}
