@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "gpt2.h"
+#include "mpi_idle.h"
 
 int gpt2_ppl_mpi(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts *o,
                  gpt2_ppl_result *r, gc_err *e)
@@ -28,6 +29,7 @@ int gpt2_ppl_mpi(gpt2_model *m, const uint32_t *ids, long n, const gpt2_ppl_opts
     int rc = !mine.window_nll || !counts || !displs || (rank == 0 && !all)
                  ? gc_fail(e, "ppl: out of memory")
                  : gpt2_ppl(m, ids, n, &mine, r, e);
+    mpi_barrier_idle(); /* a rank done early sleeps while the others score */
     int failed;
     MPI_Allreduce(&rc, &failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD); /* -1 if any failed */
     if (failed && !rc)

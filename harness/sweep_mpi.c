@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_idle.h"
 #include "sweep.h"
 
 enum { TAG_ASK = 1, TAG_POINT = 2 };
@@ -55,7 +56,9 @@ static void serve(dispatch *d, int n_ranks)
     while (stopped < n_ranks - 1) {
         int status;
         MPI_Status st;
-        MPI_Recv(&status, 1, MPI_INT, MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD, &st);
+        MPI_Request req;
+        MPI_Irecv(&status, 1, MPI_INT, MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD, &req);
+        mpi_wait_idle(&req, &st);
         if (status) {
             pthread_mutex_lock(&d->lock);
             d->failed++;
@@ -73,8 +76,10 @@ static void work(sweep_session *s, int rank)
     int status = 0;
     for (;;) {
         int p;
+        MPI_Request req;
         MPI_Send(&status, 1, MPI_INT, 0, TAG_ASK, MPI_COMM_WORLD);
-        MPI_Recv(&p, 1, MPI_INT, 0, TAG_POINT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Irecv(&p, 1, MPI_INT, 0, TAG_POINT, MPI_COMM_WORLD, &req);
+        mpi_wait_idle(&req, MPI_STATUS_IGNORE);
         if (p < 0)
             return;
         gc_err e;
@@ -129,6 +134,9 @@ int sweep_run_mpi(const sweep_opts *o, sweep_result *r, gc_err *e)
     } else {
         work(s, rank);
     }
+    /* a rank out of points waits here, idle, rather than spinning in MPI_Finalize beside
+     * rank 0's last point */
+    mpi_barrier_idle();
     sweep_close(s, r);
     return rc;
 }

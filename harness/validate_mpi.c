@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_idle.h"
 #include "validate.h"
 
 enum { TAG_HEAD = 11, TAG_LEN = 12, TAG_VEC = 13, TAG_NET = 14 };
@@ -114,6 +115,7 @@ int validate_spice_run_mpi(const spice_job *jobs, int n, const spice_run_opts *o
             rc = (my_jobs[i].netlist = nets[i]) ? 0 : gc_fail(e, "out of memory");
     }
     rc = rc || (mine && spice_run(my_jobs, mine, opts, my_res, e));
+    mpi_barrier_idle(); /* a rank done early sleeps while the others simulate */
     /* a failure anywhere fails every rank; rank 0 says the first failing rank's reason */
     char (*msgs)[GC_ERR_LEN] = rank == 0 ? calloc((size_t)n_ranks, GC_ERR_LEN) : NULL;
     char mine_msg[GC_ERR_LEN] = "";
