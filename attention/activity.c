@@ -130,9 +130,6 @@ int attn_plan_set_activity(attn_plan *p, attn_activity *a, int layer, gc_err *e)
         return gc_fail(e, "activity: the record was made for another configuration than the "
                           "plan's");
     int nl = a->g.n_level, np = a->g.n_pulse, D = p->D;
-    if ((double)D * a->g.out_max >= 1 << 24) /* a row's counter sums: exact in float */
-        return gc_fail(e, "activity: %d columns of counters up to %d are not counted (their "
-                          "sum must stay below 2^24)", D, a->g.out_max);
     size_t TD = (size_t)p->max_T * D;
     for (int t = 0; t < p->n_threads; t++) {
         attn_work *w = &p->work[t];

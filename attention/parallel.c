@@ -348,9 +348,9 @@ static inline __attribute__((always_inline)) float counter_steps(const attn_plan
 }
 
 /* Adds the counters of row u of the tile output O to the row's output o (D). Counting, their
- * values are summed by sign in counter steps: when quantised, integers (exact), in the same
- * loop for a linear readout (vectorised); on a cell, whose readout calls out of range, kept
- * in O's row and summed in a second, vectorised pass. */
+ * values are summed by sign in counter steps: when quantised, as integers (exact), in the
+ * same loop for a linear readout (vectorised); on a cell, whose readout calls out of range,
+ * kept in O's row and summed in a second, vectorised pass. */
 static inline __attribute__((always_inline)) void add_row(const attn_plan *p, attn_work *w,
                                                          int cell, int u, float *restrict o)
 {
@@ -358,22 +358,20 @@ static inline __attribute__((always_inline)) void add_row(const attn_plan *p, at
     float rc = w->rowc[u], step = 2.0f / (float)(p->cfg.out_levels - 1);
     float *restrict ot = w->O + (size_t)u * D;
     if (p->act && p->cfg.quant_out) {
-        /* Σ n and Σ |n| of integers below 2^24 (attn_plan_set_activity): exact in float in
-         * any order, so summed in vector lanes */
-        float sum = 0, mag = 0;
+        int sum = 0, mag = 0; /* Σ n and Σ |n| */
         if (cell) {
             for (int d = 0; d < D; d++) {
                 ot[d] = counter_steps(p, 1, ot[d] + rc, step);
                 o[d] += step * ot[d];
             }
         }
-#pragma omp simd reduction(+ : sum, mag)
         for (int d = 0; d < D; d++) {
-            float n = cell ? ot[d] : counter_steps(p, 0, ot[d] + rc, step);
+            float f = cell ? ot[d] : counter_steps(p, 0, ot[d] + rc, step);
             if (!cell)
-                o[d] += step * n;
+                o[d] += step * f;
+            int n = (int)f;
             sum += n;
-            mag += fabsf(n);
+            mag += n < 0 ? -n : n;
         }
         w->slot.scalars[ATTN_ACT_READOUT_POS] += (mag + sum) / 2;
         w->slot.scalars[ATTN_ACT_READOUT_NEG] += (mag - sum) / 2;
