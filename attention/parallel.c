@@ -703,7 +703,10 @@ int attn_forward_layer(attn_plan *p, int layer, const float *q, const float *k,
     int blas_threads = openblas_get_num_threads();
     if (threaded)
         openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p->n_threads) if (threaded)
+    /* Heads cost the same, so a fixed assignment loses nothing, and it keeps each thread's
+     * activity block (attention.h, "Activity"), and so the order of the counts' float sums,
+     * the same from run to run. */
+#pragma omp parallel for schedule(static) num_threads(p->n_threads) if (threaded)
     for (int b = 0; b < B; b++) {
         attn_work *w = &p->work[omp_get_thread_num()];
         float *S_h = S_opt ? S_opt + (size_t)b * TT : NULL;
