@@ -358,18 +358,13 @@ static inline __attribute__((always_inline)) void add_row(const attn_plan *p, at
     float rc = w->rowc[u], step = 2.0f / (float)(p->cfg.out_levels - 1);
     float *restrict ot = w->O + (size_t)u * D;
     if (p->act && p->cfg.quant_out) {
-        int sum = 0, mag = 0; /* Σ n and Σ |n| */
-        if (cell) {
-            for (int d = 0; d < D; d++) {
-                ot[d] = counter_steps(p, 1, ot[d] + rc, step);
-                o[d] += step * ot[d];
-            }
-        }
         for (int d = 0; d < D; d++) {
-            float f = cell ? ot[d] : counter_steps(p, 0, ot[d] + rc, step);
-            if (!cell)
-                o[d] += step * f;
-            int n = (int)f;
+            ot[d] = counter_steps(p, cell, ot[d] + rc, step);
+            o[d] += step * ot[d];
+        }
+        int sum = 0, mag = 0; /* Σ n and Σ |n| */
+        for (int d = 0; d < D; d++) {
+            int n = (int)ot[d];
             sum += n;
             mag += n < 0 ? -n : n;
         }
