@@ -348,9 +348,8 @@ static inline __attribute__((always_inline)) float counter_steps(const attn_plan
 }
 
 /* Adds the counters of row u of the tile output O to the row's output o (D). Counting, their
- * values are summed by sign in counter steps: when quantised, as integers (exact), in the
- * same loop for a linear readout (vectorised); on a cell, whose readout calls out of range,
- * kept in O's row and summed in a second, vectorised pass. */
+ * values are summed by sign in counter steps: when quantised, integers kept in O's row and
+ * summed in a second, vectorised pass (exact). */
 static inline __attribute__((always_inline)) void add_row(const attn_plan *p, attn_work *w,
                                                          int cell, int u, float *restrict o)
 {
@@ -389,6 +388,7 @@ static inline __attribute__((always_inline)) void add_row(const attn_plan *p, at
     }
 }
 
+/* add_row with the variant's branch taken once per row, not per counter. */
 static void add_counters(const attn_plan *p, attn_work *w, int u, float *restrict o)
 {
     if (attn_on_cell(&p->cfg))
